@@ -1,0 +1,181 @@
+//! The one place that speaks bincode.
+//!
+//! bincode 2.0.1 (serde mode) is pinned: upstream is unmaintained and 3.0.0 is
+//! a compile-error tombstone, so keeping every use here means a swap touches
+//! one file. Peer frames are `u32` big-endian length + bincode body. Decoding
+//! enforces a hard size cap and rejects trailing bytes: a frame is exactly one
+//! value or it is refused.
+
+use serde::{de::DeserializeOwned, Serialize};
+
+/// The largest body any decoder will even try, whatever the configured cap.
+/// Snapshot chunks and append batches are sized well below this.
+pub const ABSOLUTE_MAX_FRAME: usize = 256 * 1024 * 1024;
+
+/// Bytes of the length prefix in front of every frame.
+pub const FRAME_HEADER: usize = 4;
+
+/// Why a value could not be encoded or decoded.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CodecError {
+    #[error("frame of {len} bytes is over the cap of {cap} bytes")]
+    TooLarge { len: usize, cap: usize },
+    #[error("frame body is malformed: {0}")]
+    Malformed(String),
+    #[error("frame has {0} trailing bytes after the value")]
+    TrailingBytes(usize),
+    #[error("frame is truncated: expected {expected} bytes, got {got}")]
+    Truncated { expected: usize, got: usize },
+    #[error("value could not be encoded: {0}")]
+    Encode(String),
+}
+
+fn config() -> impl bincode::config::Config {
+    // Limit allocations made while decoding untrusted input.
+    bincode::config::standard().with_limit::<ABSOLUTE_MAX_FRAME>()
+}
+
+/// Encode a value to bytes (no length prefix). Used for log entries and
+/// stored records.
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
+    bincode::serde::encode_to_vec(value, config()).map_err(|e| CodecError::Encode(e.to_string()))
+}
+
+/// Decode exactly one value from `bytes`; trailing bytes are an error.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    let (value, used) = bincode::serde::decode_from_slice(bytes, config())
+        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    if used != bytes.len() {
+        return Err(CodecError::TrailingBytes(bytes.len() - used));
+    }
+    Ok(value)
+}
+
+/// Encode a value as a frame: length prefix then body. Refuses bodies over `cap`.
+pub fn encode_frame<T: Serialize + ?Sized>(value: &T, cap: usize) -> Result<Vec<u8>, CodecError> {
+    let mut out = vec![0u8; FRAME_HEADER];
+    bincode::serde::encode_into_std_write(value, &mut out, config())
+        .map_err(|e| CodecError::Encode(e.to_string()))?;
+    let len = out.len() - FRAME_HEADER;
+    check_len(len, cap)?;
+    out[..FRAME_HEADER].copy_from_slice(&(len as u32).to_be_bytes());
+    Ok(out)
+}
+
+/// Read the body length from a frame header, refusing anything over `cap`
+/// before a single byte of the body is read.
+pub fn frame_len(header: [u8; FRAME_HEADER], cap: usize) -> Result<usize, CodecError> {
+    let len = u32::from_be_bytes(header) as usize;
+    check_len(len, cap)?;
+    Ok(len)
+}
+
+/// Decode a whole frame held in memory (header + body).
+pub fn decode_frame<T: DeserializeOwned>(frame: &[u8], cap: usize) -> Result<T, CodecError> {
+    if frame.len() < FRAME_HEADER {
+        return Err(CodecError::Truncated {
+            expected: FRAME_HEADER,
+            got: frame.len(),
+        });
+    }
+    let len = frame_len(frame[..FRAME_HEADER].try_into().expect("4 bytes"), cap)?;
+    let body = &frame[FRAME_HEADER..];
+    if body.len() < len {
+        return Err(CodecError::Truncated {
+            expected: len,
+            got: body.len(),
+        });
+    }
+    if body.len() > len {
+        return Err(CodecError::TrailingBytes(body.len() - len));
+    }
+    decode(body)
+}
+
+fn check_len(len: usize, cap: usize) -> Result<(), CodecError> {
+    let cap = cap.min(ABSOLUTE_MAX_FRAME);
+    if len > cap {
+        return Err(CodecError::TooLarge { len, cap });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::{Command, Probe, Proposal};
+
+    fn sample() -> Proposal {
+        Proposal {
+            stamp_ms: 1_700_000_000_000,
+            command: Command::Probe(Probe {
+                writer: 7,
+                seq: 9,
+                payload: vec![1, 2, 3],
+            }),
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let p = sample();
+        assert_eq!(decode::<Proposal>(&encode(&p).unwrap()).unwrap(), p);
+        assert_eq!(
+            decode_frame::<Proposal>(&encode_frame(&p, 1024).unwrap(), 1024).unwrap(),
+            p
+        );
+    }
+
+    #[test]
+    fn trailing_bytes_are_refused() {
+        let mut bytes = encode(&sample()).unwrap();
+        bytes.push(0);
+        assert_eq!(
+            decode::<Proposal>(&bytes),
+            Err(CodecError::TrailingBytes(1))
+        );
+        let mut frame = encode_frame(&sample(), 1024).unwrap();
+        frame.push(0);
+        assert_eq!(
+            decode_frame::<Proposal>(&frame, 1024),
+            Err(CodecError::TrailingBytes(1))
+        );
+    }
+
+    #[test]
+    fn oversized_frames_are_refused_on_both_sides() {
+        let big = Probe {
+            writer: 1,
+            seq: 1,
+            payload: vec![0; 2048],
+        };
+        assert!(matches!(
+            encode_frame(&big, 1024),
+            Err(CodecError::TooLarge { .. })
+        ));
+        let frame = encode_frame(&big, 4096).unwrap();
+        assert!(matches!(
+            decode_frame::<Probe>(&frame, 1024),
+            Err(CodecError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            frame_len([0xff; 4], 1 << 20),
+            Err(CodecError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn truncated_and_garbage_frames_are_refused() {
+        let frame = encode_frame(&sample(), 1024).unwrap();
+        assert!(matches!(
+            decode_frame::<Proposal>(&frame[..frame.len() - 1], 1024),
+            Err(CodecError::Truncated { .. })
+        ));
+        assert!(matches!(
+            decode_frame::<Proposal>(&frame[..2], 1024),
+            Err(CodecError::Truncated { .. })
+        ));
+        let garbage = [0u8, 0, 0, 3, 0xff, 0xff, 0xff];
+        assert!(decode_frame::<Proposal>(&garbage, 1024).is_err());
+    }
+}

@@ -1,0 +1,5 @@
+//! Identifiers. Raft node ids are plain `u64` because openraft wants them so;
+//! everything auction-facing gets its own type.
+
+/// A Raft node id. Assigned by the cluster at join time, never reused.
+pub type NodeId = u64;

@@ -1,0 +1,1 @@
+//! Exact money. Filled in by the auction engine work (issue 4).

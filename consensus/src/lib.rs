@@ -17,6 +17,8 @@
 
 pub mod app;
 pub mod kv;
+pub mod probe;
+pub mod storage;
 pub mod types;
 
 pub use app::{Application, AppliedEntry};

@@ -51,6 +51,20 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     Ok(value)
 }
 
+/// Decode one value from the front of `bytes`, returning it and the number
+/// of bytes it took. For streams of values laid end to end (snapshots).
+pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecError> {
+    bincode::serde::decode_from_slice(bytes, config())
+        .map_err(|e| CodecError::Malformed(e.to_string()))
+}
+
+/// Append the encoding of `value` to `out` (no length prefix).
+pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    bincode::serde::encode_into_std_write(value, out, config())
+        .map(|_| ())
+        .map_err(|e| CodecError::Encode(e.to_string()))
+}
+
 /// Encode a value as a frame: length prefix then body. Refuses bodies over `cap`.
 pub fn encode_frame<T: Serialize + ?Sized>(value: &T, cap: usize) -> Result<Vec<u8>, CodecError> {
     let mut out = vec![0u8; FRAME_HEADER];

@@ -1,0 +1,156 @@
+//! Making sled's writes durable, one flush at a time.
+//!
+//! sled 0.34.7's `flush` ends in `sync_file_range`, which pushes pages to the
+//! device but does not flush its cache, and it writes blob files without any
+//! sync at all. So after every flush we `fdatasync` the `db` file and fsync
+//! any new blob. sled can also deadlock when two flushes run at once
+//! (sled#1308), so exactly one thread, the flusher, ever flushes: sled's own
+//! background flusher is turned off and every caller that needs durability
+//! queues a request here. Requests that arrive while a flush runs are served
+//! together by the next one (group commit).
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+/// Called once the flush that covered the request has reached the disk.
+pub(crate) type Done = Box<dyn FnOnce(io::Result<()>) + Send>;
+
+/// A handle to the flusher thread.
+#[derive(Clone)]
+pub(crate) struct Durability {
+    tx: mpsc::Sender<Done>,
+}
+
+impl Durability {
+    /// Start the flusher for the sled database at `dir`. It also flushes on
+    /// its own every `idle_flush` so state-machine writes do not linger.
+    pub(crate) fn start(db: sled::Db, dir: &Path, idle_flush: Duration) -> io::Result<Self> {
+        let (tx, rx) = mpsc::channel::<Done>();
+        let mut syncer = FileSyncer::open(dir)?;
+        thread::Builder::new()
+            .name("paddle-fsync".into())
+            .spawn(move || loop {
+                let first = match rx.recv_timeout(idle_flush) {
+                    Ok(done) => Some(done),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        let _ = flush_and_sync(&db, &mut syncer);
+                        return;
+                    }
+                };
+                let mut batch: Vec<Done> = first.into_iter().collect();
+                batch.extend(rx.try_iter());
+                let result = flush_and_sync(&db, &mut syncer);
+                if let Err(e) = &result {
+                    tracing::error!(error = %e, "flushing sled to disk failed");
+                }
+                for done in batch {
+                    done(clone_result(&result));
+                }
+            })?;
+        Ok(Durability { tx })
+    }
+
+    /// Ask for a durable flush; `done` runs on the flusher thread afterwards.
+    pub(crate) fn request(&self, done: Done) {
+        if let Err(mpsc::SendError(done)) = self.tx.send(done) {
+            done(Err(io::Error::other("the flusher has stopped")));
+        }
+    }
+
+    /// Flush and wait until everything written so far is on disk.
+    pub(crate) async fn sync(&self) -> io::Result<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.request(Box::new(move |r| {
+            let _ = tx.send(r);
+        }));
+        rx.await
+            .unwrap_or_else(|_| Err(io::Error::other("the flusher has stopped")))
+    }
+}
+
+fn clone_result(r: &io::Result<()>) -> io::Result<()> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+    }
+}
+
+fn flush_and_sync(db: &sled::Db, syncer: &mut FileSyncer) -> io::Result<()> {
+    db.flush().map_err(io::Error::other)?;
+    syncer.sync()
+}
+
+/// fdatasyncs sled's files: the `db` log file and blob files not yet synced.
+struct FileSyncer {
+    db_file: File,
+    blobs_dir: PathBuf,
+    synced_blobs: HashSet<std::ffi::OsString>,
+}
+
+impl FileSyncer {
+    fn open(dir: &Path) -> io::Result<Self> {
+        Ok(FileSyncer {
+            db_file: File::open(dir.join("db"))?,
+            blobs_dir: dir.join("blobs"),
+            synced_blobs: HashSet::new(),
+        })
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        self.db_file.sync_data()?;
+        let entries = match std::fs::read_dir(&self.blobs_dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let mut new_blob = false;
+        let mut present = HashSet::new();
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            if !self.synced_blobs.contains(&name) {
+                match File::open(entry.path()) {
+                    Ok(f) => f.sync_data()?,
+                    // sled removed it in the meantime: nothing to keep.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                }
+                new_blob = true;
+            }
+            present.insert(name);
+        }
+        if new_blob {
+            File::open(&self.blobs_dir)?.sync_all()?;
+        }
+        self.synced_blobs = present;
+        Ok(())
+    }
+}
+
+/// Shared pieces of one node's storage.
+pub(crate) struct Disk {
+    pub(crate) db: sled::Db,
+    pub(crate) durability: Durability,
+}
+
+impl Disk {
+    pub(crate) fn open(dir: &Path) -> io::Result<Arc<Self>> {
+        std::fs::create_dir_all(dir)?;
+        let db = sled::Config::new()
+            .path(dir)
+            // Only the flusher flushes (sled#1308).
+            .flush_every_ms(None)
+            .cache_capacity(256 * 1024 * 1024)
+            .open()
+            .map_err(io::Error::other)?;
+        let durability = Durability::start(db.clone(), dir, Duration::from_millis(500))?;
+        Ok(Arc::new(Disk { db, durability }))
+    }
+}

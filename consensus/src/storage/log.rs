@@ -1,0 +1,208 @@
+//! The Raft log on sled, acknowledged only once it is on disk.
+//!
+//! Tree `raft_log` maps the big-endian index to the bincode entry; tree
+//! `raft_meta` holds the vote, the committed log id and the last purged log
+//! id. `append` makes entries readable at once and reports
+//! `log_io_completed` from the flusher after fdatasync; `save_vote`,
+//! `truncate` and `purge` return only after their flush.
+
+use std::fmt::Debug;
+use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
+
+use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
+use openraft::{AnyError, ErrorSubject, ErrorVerb, RaftLogReader, StorageIOError};
+use paddle_proto::codec;
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::durable::Disk;
+use crate::types::typ::{Entry, LogId, StorageError, Vote};
+use crate::types::TypeConfig;
+
+const KEY_VOTE: &[u8] = b"vote";
+const KEY_COMMITTED: &[u8] = b"committed";
+const KEY_LAST_PURGED: &[u8] = b"last_purged";
+
+/// The sled-backed Raft log. Cloning shares the same trees.
+#[derive(Clone)]
+pub struct LogStore {
+    disk: Arc<Disk>,
+    log: sled::Tree,
+    meta: sled::Tree,
+}
+
+fn io_err(subject: ErrorSubject<u64>, verb: ErrorVerb, e: impl std::fmt::Display) -> StorageError {
+    StorageIOError::new(subject, verb, AnyError::error(e.to_string())).into()
+}
+
+fn read_err(e: impl std::fmt::Display) -> StorageError {
+    io_err(ErrorSubject::Logs, ErrorVerb::Read, e)
+}
+
+fn write_err(e: impl std::fmt::Display) -> StorageError {
+    io_err(ErrorSubject::Logs, ErrorVerb::Write, e)
+}
+
+impl LogStore {
+    pub(crate) fn open(disk: Arc<Disk>) -> Result<Self, sled::Error> {
+        let log = disk.db.open_tree("raft_log")?;
+        let meta = disk.db.open_tree("raft_meta")?;
+        Ok(LogStore { disk, log, meta })
+    }
+
+    fn get_meta<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StorageError> {
+        match self.meta.get(key).map_err(read_err)? {
+            Some(v) => Ok(Some(codec::decode(&v).map_err(read_err)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put_meta<T: Serialize>(&self, key: &[u8], value: &T) -> Result<(), StorageError> {
+        let bytes = codec::encode(value).map_err(write_err)?;
+        self.meta.insert(key, bytes).map_err(write_err)?;
+        Ok(())
+    }
+
+    async fn sync(&self) -> Result<(), StorageError> {
+        self.disk.durability.sync().await.map_err(write_err)
+    }
+
+    /// The last purged log id (entries up to it are gone).
+    pub(crate) fn last_purged(&self) -> Result<Option<LogId>, StorageError> {
+        self.get_meta(KEY_LAST_PURGED)
+    }
+
+    /// Number of entries currently held.
+    pub fn len(&self) -> usize {
+        self.log.len()
+    }
+
+    /// True when the log holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.log.is_empty()
+    }
+}
+
+fn index_key(index: u64) -> [u8; 8] {
+    index.to_be_bytes()
+}
+
+fn decode_entry(bytes: &[u8]) -> Result<Entry, StorageError> {
+    codec::decode(bytes).map_err(read_err)
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, StorageError> {
+        let start = match range.start_bound() {
+            Bound::Included(i) => Bound::Included(index_key(*i)),
+            Bound::Excluded(i) => Bound::Excluded(index_key(*i)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let end = match range.end_bound() {
+            Bound::Included(i) => Bound::Included(index_key(*i)),
+            Bound::Excluded(i) => Bound::Excluded(index_key(*i)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let mut out = Vec::new();
+        for item in self.log.range::<[u8; 8], _>((start, end)) {
+            let (_, v) = item.map_err(read_err)?;
+            out.push(decode_entry(&v)?);
+        }
+        Ok(out)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
+        let last_purged_log_id = self.last_purged()?;
+        let last = match self.log.last().map_err(read_err)? {
+            Some((_, v)) => Some(decode_entry(&v)?.log_id),
+            None => None,
+        };
+        // After a crash in the middle of a purge, entries below the purge point
+        // may remain: the purge point still wins.
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id: std::cmp::max(last, last_purged_log_id),
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
+        self.put_meta(KEY_VOTE, vote)
+            .map_err(|e| io_err(ErrorSubject::Vote, ErrorVerb::Write, e))?;
+        self.disk
+            .durability
+            .sync()
+            .await
+            .map_err(|e| io_err(ErrorSubject::Vote, ErrorVerb::Write, e))
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
+        self.get_meta(KEY_VOTE)
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
+        // Not needed for safety; sled makes it durable with the next flush.
+        self.put_meta(KEY_COMMITTED, &committed)
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
+        Ok(self.get_meta::<Option<LogId>>(KEY_COMMITTED)?.flatten())
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+        I::IntoIter: Send,
+    {
+        let mut batch = sled::Batch::default();
+        for entry in entries {
+            let bytes = codec::encode(&entry).map_err(write_err)?;
+            batch.insert(&index_key(entry.log_id.index), bytes);
+        }
+        self.log.apply_batch(batch).map_err(write_err)?;
+        // Readable now; acknowledged once the flusher has fdatasync'd it.
+        self.disk
+            .durability
+            .request(Box::new(move |r| callback.log_io_completed(r)));
+        Ok(())
+    }
+
+    async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        tracing::debug!(since = log_id.index, "truncating the log");
+        let mut batch = sled::Batch::default();
+        for item in self.log.range(index_key(log_id.index)..) {
+            let (k, _) = item.map_err(write_err)?;
+            batch.remove(k);
+        }
+        self.log.apply_batch(batch).map_err(write_err)?;
+        self.sync().await
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        tracing::debug!(upto = log_id.index, "purging the log");
+        // Record the purge point first: if we crash in between, the entries
+        // still present below it are simply ignored.
+        self.put_meta(KEY_LAST_PURGED, &log_id)?;
+        let mut batch = sled::Batch::default();
+        for item in self.log.range(..=index_key(log_id.index)) {
+            let (k, _) = item.map_err(write_err)?;
+            batch.remove(k);
+        }
+        self.log.apply_batch(batch).map_err(write_err)?;
+        self.sync().await
+    }
+}

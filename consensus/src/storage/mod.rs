@@ -1,0 +1,37 @@
+//! Storage: the only module that imports sled.
+//!
+//! One sled database per node holds the Raft log (`raft_log`), Raft metadata
+//! (`raft_meta`: vote, committed, last purged, active state tree) and the
+//! replicated state (`sm_a` / `sm_b`). Snapshot files live beside it.
+
+mod durable;
+pub mod log;
+pub mod sm;
+pub mod snapshot;
+
+use std::path::Path;
+
+pub use log::LogStore;
+pub use sm::{SmShared, SnapshotBuilder, StateMachineStore};
+
+use crate::app::Application;
+use crate::types::typ::StorageError;
+
+/// Open (or create) a node's storage under `dir`.
+pub fn open(
+    dir: &Path,
+    app: Box<dyn Application>,
+) -> Result<(LogStore, StateMachineStore), StorageError> {
+    let io = |e: std::io::Error| -> StorageError {
+        openraft::StorageIOError::new(
+            openraft::ErrorSubject::Store,
+            openraft::ErrorVerb::Read,
+            openraft::AnyError::error(e.to_string()),
+        )
+        .into()
+    };
+    let disk = durable::Disk::open(&dir.join("sled")).map_err(io)?;
+    let log = LogStore::open(disk.clone()).map_err(|e| io(std::io::Error::other(e)))?;
+    let sm = StateMachineStore::open(disk, dir.join("snapshots"), app)?;
+    Ok((log, sm))
+}

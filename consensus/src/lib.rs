@@ -17,9 +17,14 @@
 
 pub mod app;
 pub mod kv;
+pub mod metrics;
+pub mod network;
+pub mod node;
 pub mod probe;
 pub mod storage;
+pub mod tls;
 pub mod types;
 
 pub use app::{Application, AppliedEntry};
 pub use kv::{Bytes, KvTxn, KvView};
+pub use node::{ClusterFacts, Committed, Consensus, ConsensusConfig, ProposeError, ReadError, Role};

@@ -8,6 +8,7 @@
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
@@ -29,6 +30,8 @@ pub struct LogStore {
     disk: Arc<Disk>,
     log: sled::Tree,
     meta: sled::Tree,
+    /// Last committed index known to this node (0 = none), for metrics.
+    committed: Arc<AtomicU64>,
 }
 
 fn io_err(subject: ErrorSubject<u64>, verb: ErrorVerb, e: impl std::fmt::Display) -> StorageError {
@@ -47,7 +50,11 @@ impl LogStore {
     pub(crate) fn open(disk: Arc<Disk>) -> Result<Self, sled::Error> {
         let log = disk.db.open_tree("raft_log")?;
         let meta = disk.db.open_tree("raft_meta")?;
-        Ok(LogStore { disk, log, meta })
+        let store = LogStore { disk, log, meta, committed: Arc::new(AtomicU64::new(0)) };
+        if let Ok(Some(Some(c))) = store.get_meta::<Option<LogId>>(KEY_COMMITTED) {
+            store.committed.store(c.index, Ordering::Relaxed);
+        }
+        Ok(store)
     }
 
     fn get_meta<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StorageError> {
@@ -70,6 +77,11 @@ impl LogStore {
     /// The last purged log id (entries up to it are gone).
     pub(crate) fn last_purged(&self) -> Result<Option<LogId>, StorageError> {
         self.get_meta(KEY_LAST_PURGED)
+    }
+
+    /// The committed index as last reported by openraft, shared for metrics.
+    pub fn committed_index(&self) -> Arc<AtomicU64> {
+        self.committed.clone()
     }
 
     /// Number of entries currently held.
@@ -152,6 +164,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
         // Not needed for safety; sled makes it durable with the next flush.
+        if let Some(c) = committed {
+            self.committed.store(c.index, Ordering::Relaxed);
+        }
         self.put_meta(KEY_COMMITTED, &committed)
     }
 

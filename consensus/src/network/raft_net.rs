@@ -1,0 +1,107 @@
+//! openraft's network traits over [`PeerClients`].
+//!
+//! `new_client` never connects; the connection is made (and cached) on the
+//! first RPC. Our deadline is a little under openraft's own TTL so that we,
+//! not openraft's cancellation, end a slow call, and the cached connection
+//! is dropped cleanly.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RemoteError, Unreachable};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+
+use super::rpc::{PeerRequest, PeerResponse};
+use super::transport::{PeerClients, TransportError};
+use crate::types::typ::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, RaftError,
+    VoteRequest, VoteResponse,
+};
+use crate::types::{NodeAddr, NodeId, TypeConfig};
+
+/// Hands openraft a client per peer.
+#[derive(Clone)]
+pub struct Network {
+    pub(crate) clients: Arc<PeerClients>,
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = PeerLink;
+
+    async fn new_client(&mut self, target: NodeId, node: &NodeAddr) -> Self::Network {
+        PeerLink { target, node: node.clone(), clients: self.clients.clone() }
+    }
+}
+
+/// openraft's view of one peer.
+pub struct PeerLink {
+    target: NodeId,
+    node: NodeAddr,
+    clients: Arc<PeerClients>,
+}
+
+fn deadline(option: &RPCOption) -> Duration {
+    let ttl = option.hard_ttl();
+    ttl.saturating_sub(ttl / 10).max(Duration::from_millis(1))
+}
+
+impl PeerLink {
+    async fn call<E: std::error::Error>(
+        &self,
+        req: PeerRequest,
+        option: &RPCOption,
+    ) -> Result<PeerResponse, RPCError<NodeId, NodeAddr, RaftError<E>>> {
+        match self.clients.call(self.target, &self.node.raft, &req, deadline(option)).await {
+            Ok(resp) => Ok(resp),
+            Err(e @ TransportError::Unreachable { .. }) => Err(RPCError::Unreachable(Unreachable::new(&e))),
+            Err(e) => Err(RPCError::Network(NetworkError::new(&e))),
+        }
+    }
+
+    fn unexpected<E: std::error::Error>(&self, resp: PeerResponse) -> RPCError<NodeId, NodeAddr, RaftError<E>> {
+        let e = TransportError::Refused {
+            addr: self.node.raft.clone(),
+            reason: format!("unexpected response {resp:?}"),
+        };
+        RPCError::Network(NetworkError::new(&e))
+    }
+
+    fn remote<E: std::error::Error>(&self, e: RaftError<E>) -> RPCError<NodeId, NodeAddr, RaftError<E>> {
+        RPCError::RemoteError(RemoteError::new_with_node(self.target, self.node.clone(), e))
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerLink {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse, RPCError<NodeId, NodeAddr, RaftError>> {
+        match self.call(PeerRequest::AppendEntries(rpc), &option).await? {
+            PeerResponse::AppendEntries(r) => r.map_err(|e| self.remote(e)),
+            other => Err(self.unexpected(other)),
+        }
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest,
+        option: RPCOption,
+    ) -> Result<InstallSnapshotResponse, RPCError<NodeId, NodeAddr, RaftError<InstallSnapshotError>>> {
+        match self.call(PeerRequest::InstallSnapshot(rpc), &option).await? {
+            PeerResponse::InstallSnapshot(r) => r.map_err(|e| self.remote(e)),
+            other => Err(self.unexpected(other)),
+        }
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest,
+        option: RPCOption,
+    ) -> Result<VoteResponse, RPCError<NodeId, NodeAddr, RaftError>> {
+        match self.call(PeerRequest::Vote(rpc), &option).await? {
+            PeerResponse::Vote(r) => r.map_err(|e| self.remote(e)),
+            other => Err(self.unexpected(other)),
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! QUIC plumbing: one endpoint per node serving both directions, a cache of
+//! connections to peers, and the request/response exchange on a bi-stream.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use paddle_proto::codec::{self, CodecError};
+use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::rpc::{PeerRequest, PeerResponse};
+use crate::tls::{self, NodeIdentity, TlsError};
+use crate::types::NodeId;
+
+/// How a call to a peer failed. `Unreachable` means nothing was sent.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("peer {addr} unreachable: {reason}")]
+    Unreachable { addr: String, reason: String },
+    #[error("stream to {addr} failed: {reason}")]
+    Stream { addr: String, reason: String },
+    #[error("no answer from {addr} within {after:?}")]
+    Timeout { addr: String, after: Duration },
+    #[error("bad frame from {addr}: {source}")]
+    Frame { addr: String, source: CodecError },
+    #[error("peer {addr} refused the request: {reason}")]
+    Refused { addr: String, reason: String },
+}
+
+impl TransportError {
+    /// True when the request certainly did not reach the peer.
+    pub fn not_sent(&self) -> bool {
+        matches!(self, TransportError::Unreachable { .. })
+    }
+}
+
+/// QUIC transport settings: idle detection and flow-control windows sized
+/// for snapshot chunks.
+fn transport_config() -> Arc<quinn::TransportConfig> {
+    let mut t = quinn::TransportConfig::default();
+    t.max_idle_timeout(Some(Duration::from_secs(5).try_into().expect("valid idle timeout")));
+    t.keep_alive_interval(Some(Duration::from_millis(1000)));
+    t.stream_receive_window((8u32 * 1024 * 1024).into());
+    t.receive_window((32u32 * 1024 * 1024).into());
+    t.send_window(32 * 1024 * 1024);
+    t.max_concurrent_bidi_streams(4096u32.into());
+    Arc::new(t)
+}
+
+/// A quinn server config from a rustls one.
+pub fn server_config(tls: rustls::ServerConfig) -> Result<quinn::ServerConfig, TlsError> {
+    let crypto = QuicServerConfig::try_from(tls).map_err(|e| TlsError::Verifier(e.to_string()))?;
+    let mut cfg = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    cfg.transport_config(transport_config());
+    Ok(cfg)
+}
+
+/// A quinn client config from a rustls one.
+pub fn client_config(tls: rustls::ClientConfig) -> Result<quinn::ClientConfig, TlsError> {
+    let crypto = QuicClientConfig::try_from(tls).map_err(|e| TlsError::Verifier(e.to_string()))?;
+    let mut cfg = quinn::ClientConfig::new(Arc::new(crypto));
+    cfg.transport_config(transport_config());
+    Ok(cfg)
+}
+
+/// Open the node's one QUIC endpoint on `bind`.
+pub fn bind_endpoint(identity: &NodeIdentity, bind: SocketAddr) -> Result<quinn::Endpoint, std::io::Error> {
+    let server = server_config(identity.server_config().map_err(std::io::Error::other)?).map_err(std::io::Error::other)?;
+    quinn::Endpoint::server(server, bind)
+}
+
+/// A client-only endpoint (for a node that is joining, or a CLI).
+pub fn client_endpoint() -> Result<quinn::Endpoint, std::io::Error> {
+    quinn::Endpoint::client("0.0.0.0:0".parse().expect("valid addr"))
+}
+
+/// Resolve `host:port`.
+pub async fn resolve(addr: &str) -> Result<SocketAddr, String> {
+    tokio::net::lookup_host(addr)
+        .await
+        .map_err(|e| format!("cannot resolve {addr}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{addr} resolves to no address"))
+}
+
+/// Send one request on a fresh bi-stream of `conn` and read the one
+/// response, refusing frames over `cap` and any trailing bytes.
+pub async fn exchange<Req: Serialize, Resp: DeserializeOwned>(
+    conn: &quinn::Connection,
+    req: &Req,
+    cap: usize,
+    addr: &str,
+) -> Result<Resp, TransportError> {
+    let stream_err = |e: &dyn std::fmt::Display| TransportError::Stream { addr: addr.to_string(), reason: e.to_string() };
+    let frame = codec::encode_frame(req, cap).map_err(|source| TransportError::Frame { addr: addr.into(), source })?;
+    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| stream_err(&e))?;
+    send.write_all(&frame).await.map_err(|e| stream_err(&e))?;
+    send.finish().map_err(|e| stream_err(&e))?;
+    let bytes = recv.read_to_end(cap + codec::FRAME_HEADER).await.map_err(|e| match e {
+        quinn::ReadToEndError::TooLong => TransportError::Frame {
+            addr: addr.into(),
+            source: CodecError::TooLarge { len: cap + 1, cap },
+        },
+        other => stream_err(&other),
+    })?;
+    if bytes.is_empty() {
+        return Err(stream_err(&"the peer closed the stream without answering (it refused the request)"));
+    }
+    codec::decode_frame(&bytes, cap).map_err(|source| TransportError::Frame { addr: addr.into(), source })
+}
+
+/// Connections to peers, cached by node id and dropped on any error so a
+/// half-dead connection is never reused.
+pub struct PeerClients {
+    endpoint: quinn::Endpoint,
+    client: quinn::ClientConfig,
+    conns: Mutex<HashMap<NodeId, quinn::Connection>>,
+    frame_cap: usize,
+}
+
+impl PeerClients {
+    pub fn new(endpoint: quinn::Endpoint, identity: &NodeIdentity, frame_cap: usize) -> Result<Self, TlsError> {
+        Ok(PeerClients {
+            endpoint,
+            client: client_config(identity.client_config()?)?,
+            conns: Mutex::new(HashMap::new()),
+            frame_cap,
+        })
+    }
+
+    /// The largest frame this node sends or accepts.
+    pub fn frame_cap(&self) -> usize {
+        self.frame_cap
+    }
+
+    async fn connection(&self, target: NodeId, addr: &str, deadline: Duration) -> Result<quinn::Connection, TransportError> {
+        if let Some(c) = self.conns.lock().expect("lock").get(&target) {
+            if c.close_reason().is_none() {
+                return Ok(c.clone());
+            }
+        }
+        let unreachable = |reason: String| TransportError::Unreachable { addr: addr.to_string(), reason };
+        let sock = resolve(addr).await.map_err(unreachable)?;
+        // Dialing `n<target>.paddle` makes TLS refuse any peer that is not
+        // `target` under our CA.
+        let connecting = self
+            .endpoint
+            .connect_with(self.client.clone(), sock, &tls::node_name(target))
+            .map_err(|e| unreachable(e.to_string()))?;
+        let conn = tokio::time::timeout(deadline, connecting)
+            .await
+            .map_err(|_| unreachable(format!("no handshake within {deadline:?}")))?
+            .map_err(|e| unreachable(e.to_string()))?;
+        tracing::debug!(target, addr, "connected to peer");
+        self.conns.lock().expect("lock").insert(target, conn.clone());
+        Ok(conn)
+    }
+
+    /// Forget the cached connection to `target` (after an error).
+    pub fn drop_connection(&self, target: NodeId) {
+        if let Some(c) = self.conns.lock().expect("lock").remove(&target) {
+            c.close(0u32.into(), b"dropped after an error");
+        }
+    }
+
+    /// Call `target` at `addr` and wait at most `deadline` for the answer.
+    pub async fn call(
+        &self,
+        target: NodeId,
+        addr: &str,
+        req: &PeerRequest,
+        deadline: Duration,
+    ) -> Result<PeerResponse, TransportError> {
+        let started = tokio::time::Instant::now();
+        let result = async {
+            let conn = self.connection(target, addr, deadline).await?;
+            let left = deadline.saturating_sub(started.elapsed());
+            match tokio::time::timeout(left, exchange::<_, PeerResponse>(&conn, req, self.frame_cap, addr)).await {
+                Ok(r) => r,
+                Err(_) => Err(TransportError::Timeout { addr: addr.to_string(), after: deadline }),
+            }
+        }
+        .await;
+        match result {
+            Ok(PeerResponse::Refused(reason)) => Err(TransportError::Refused { addr: addr.to_string(), reason }),
+            Ok(resp) => Ok(resp),
+            Err(e) => {
+                self.drop_connection(target);
+                Err(e)
+            }
+        }
+    }
+}

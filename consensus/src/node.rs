@@ -1,0 +1,567 @@
+//! A running Raft member: storage, transport and openraft wired together,
+//! plus the operations the application uses (propose, read, facts).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::future::BoxFuture;
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::{ServerState, SnapshotPolicy};
+use paddle_proto::{Command, Proposal, Reply};
+
+use crate::app::Application;
+use crate::kv::KvView;
+use crate::metrics::ProposalMetrics;
+use crate::network::{server, ForwardError, Handler, Network, Peer, PeerClients, PeerRequest, PeerResponse};
+use crate::storage::{self, SmShared};
+use crate::tls::NodeIdentity;
+use crate::types::typ::Raft;
+use crate::types::{NodeAddr, NodeId};
+
+/// Tunables of one member. Defaults survive fsync spikes of 10 ms on shared
+/// disks: the append RPC's timeout is the heartbeat interval.
+#[derive(Debug, Clone)]
+pub struct ConsensusConfig {
+    pub heartbeat_ms: u64,
+    pub election_timeout_min_ms: u64,
+    pub election_timeout_max_ms: u64,
+    /// Build a snapshot after this many entries since the last one.
+    pub snapshot_logs: u64,
+    /// Entries kept in the log behind a snapshot (for slightly lagging peers).
+    pub keep_logs_after_snapshot: u64,
+    /// Most entries in one append RPC.
+    pub max_payload_entries: u64,
+    /// Largest frame sent or accepted between nodes.
+    pub frame_cap_bytes: usize,
+    pub install_snapshot_timeout_ms: u64,
+    pub snapshot_chunk_bytes: u64,
+    /// How long `propose` may take in all before it reports an unknown outcome.
+    pub propose_timeout_ms: u64,
+    /// How many times `propose` re-sends when leadership moves.
+    pub forward_retries: u32,
+}
+
+impl Default for ConsensusConfig {
+    fn default() -> Self {
+        ConsensusConfig {
+            heartbeat_ms: 100,
+            election_timeout_min_ms: 300,
+            election_timeout_max_ms: 600,
+            snapshot_logs: 10_000,
+            keep_logs_after_snapshot: 1_000,
+            max_payload_entries: 512,
+            frame_cap_bytes: 16 * 1024 * 1024,
+            install_snapshot_timeout_ms: 5_000,
+            snapshot_chunk_bytes: 1024 * 1024,
+            propose_timeout_ms: 5_000,
+            forward_retries: 5,
+        }
+    }
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid raft configuration: {0}")]
+    Config(String),
+    #[error("storage: {0}")]
+    Storage(String),
+    #[error("cannot bind QUIC on {addr}: {reason}")]
+    Bind { addr: SocketAddr, reason: String },
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
+    #[error("raft: {0}")]
+    Raft(String),
+}
+
+/// Why a proposal did not produce a committed reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProposeError {
+    /// No leader could be reached in time (no quorum): nothing was appended.
+    #[error("no leader reachable: the cluster has no quorum right now")]
+    NoLeader,
+    /// The command may or may not have been committed (timeout after it was
+    /// sent). Commands carrying an idempotency key can be sent again.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+    /// Refused without being appended (shutting down, membership change).
+    #[error("refused: {0}")]
+    Refused(String),
+}
+
+/// Why a read could not be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error("no leader reachable for a linearizable read")]
+    NoLeader,
+    #[error("index {wanted} not applied within {waited_ms} ms (applied: {applied})")]
+    Timeout { wanted: u64, applied: u64, waited_ms: u64 },
+}
+
+/// A committed proposal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// The log index it was committed at.
+    pub index: u64,
+    /// What the state machine answered.
+    pub reply: Reply,
+}
+
+/// Application requests carried between nodes (joining, status). The node
+/// installs one; consensus only carries the bytes.
+pub trait AppRpc: Send + Sync + 'static {
+    fn handle(&self, from: Peer, body: Vec<u8>) -> BoxFuture<'static, Result<Vec<u8>, String>>;
+}
+
+/// Role of a node, as shown to operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Leader,
+    Follower,
+    Candidate,
+    Learner,
+    Shutdown,
+}
+
+/// Everything an operator or `/metrics` wants to know about this member.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClusterFacts {
+    pub id: NodeId,
+    pub role: Role,
+    pub term: u64,
+    pub leader: Option<NodeId>,
+    pub last_log: Option<u64>,
+    pub committed: u64,
+    pub applied: u64,
+    pub snapshot: Option<u64>,
+    pub purged: Option<u64>,
+    pub voters: BTreeSet<NodeId>,
+    pub learners: BTreeSet<NodeId>,
+    pub nodes: BTreeMap<NodeId, NodeAddr>,
+    /// Highest index each peer is known to hold (on the leader only).
+    pub matched: BTreeMap<NodeId, Option<u64>>,
+    /// On the leader: ms since a quorum last acknowledged it.
+    pub millis_since_quorum_ack: Option<u64>,
+    /// True while membership is in a joint (changing) configuration.
+    pub joint: bool,
+}
+
+struct Core {
+    id: NodeId,
+    raft: Raft,
+    shared: Arc<SmShared>,
+    clients: Arc<PeerClients>,
+    endpoint: quinn::Endpoint,
+    cfg: ConsensusConfig,
+    last_stamp: AtomicU64,
+    committed: Arc<AtomicU64>,
+    app_rpc: OnceLock<Arc<dyn AppRpc>>,
+    metrics: ProposalMetrics,
+}
+
+/// A running member. Cheap to clone.
+#[derive(Clone)]
+pub struct Consensus {
+    core: Arc<Core>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl Consensus {
+    /// Open storage under `data_dir`, bind QUIC on `bind` and start Raft.
+    /// Does not initialise a cluster: see [`Consensus::initialize`].
+    pub async fn start(
+        identity: &NodeIdentity,
+        bind: SocketAddr,
+        data_dir: &Path,
+        app: Box<dyn Application>,
+        cfg: ConsensusConfig,
+    ) -> Result<Self, StartError> {
+        let raft_config = openraft::Config {
+            cluster_name: "paddle".into(),
+            heartbeat_interval: cfg.heartbeat_ms,
+            election_timeout_min: cfg.election_timeout_min_ms,
+            election_timeout_max: cfg.election_timeout_max_ms,
+            install_snapshot_timeout: cfg.install_snapshot_timeout_ms,
+            max_payload_entries: cfg.max_payload_entries,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(cfg.snapshot_logs),
+            max_in_snapshot_log_to_keep: cfg.keep_logs_after_snapshot,
+            snapshot_max_chunk_size: cfg.snapshot_chunk_bytes,
+            purge_batch_size: 256,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| StartError::Config(e.to_string()))?;
+
+        let (log, sm) = storage::open(data_dir, app).map_err(|e| StartError::Storage(e.to_string()))?;
+        let shared = sm.shared();
+        let committed = log.committed_index();
+        let endpoint = crate::network::transport::bind_endpoint(identity, bind)
+            .map_err(|e| StartError::Bind { addr: bind, reason: e.to_string() })?;
+        let clients = Arc::new(PeerClients::new(endpoint.clone(), identity, cfg.frame_cap_bytes)?);
+        let network = Network { clients: clients.clone() };
+        let raft = Raft::new(identity.node_id, Arc::new(raft_config), network, log, sm)
+            .await
+            .map_err(|e| StartError::Raft(e.to_string()))?;
+        let core = Arc::new(Core {
+            id: identity.node_id,
+            raft,
+            shared,
+            clients,
+            endpoint: endpoint.clone(),
+            last_stamp: AtomicU64::new(0),
+            committed,
+            app_rpc: OnceLock::new(),
+            metrics: ProposalMetrics::default(),
+            cfg,
+        });
+        tokio::spawn(server::serve(endpoint, core.clone(), core.cfg.frame_cap_bytes));
+        tracing::info!(node = core.id, %bind, "raft member started");
+        Ok(Consensus { core })
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.core.id
+    }
+
+    /// The underlying openraft handle, for membership changes.
+    pub fn raft(&self) -> &Raft {
+        &self.core.raft
+    }
+
+    /// The peer clients (to call other members directly).
+    pub fn peers(&self) -> &Arc<PeerClients> {
+        &self.core.clients
+    }
+
+    /// The QUIC address this node is bound to.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.core.endpoint.local_addr()
+    }
+
+    /// Install the handler for application requests from peers.
+    pub fn set_app_rpc(&self, handler: Arc<dyn AppRpc>) {
+        let _ = self.core.app_rpc.set(handler);
+    }
+
+    /// Proposal counters and the commit-latency histogram.
+    pub fn proposal_metrics(&self) -> &ProposalMetrics {
+        &self.core.metrics
+    }
+
+    /// True once this node has been part of an initialised cluster.
+    pub async fn is_initialized(&self) -> bool {
+        self.core.raft.is_initialized().await.unwrap_or(false)
+    }
+
+    /// Make this node a one-member cluster. Call only on a fresh node that
+    /// is not joining anything; a second call is harmless.
+    pub async fn initialize(&self, addr: NodeAddr) -> Result<(), String> {
+        if self.is_initialized().await {
+            return Ok(());
+        }
+        let members = BTreeMap::from([(self.core.id, addr)]);
+        match self.core.raft.initialize(members).await {
+            Ok(()) => Ok(()),
+            Err(RaftError::APIError(openraft::error::InitializeError::NotAllowed(_))) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// A consistent view of the state as of the last applied batch.
+    pub fn view(&self) -> KvView {
+        self.core.shared.view()
+    }
+
+    /// The shared state-machine handle (views, snapshot bytes).
+    pub fn state(&self) -> &Arc<SmShared> {
+        &self.core.shared
+    }
+
+    /// The index applied on this node.
+    pub fn applied_index(&self) -> u64 {
+        *self.core.shared.applied_index().borrow()
+    }
+
+    /// Wait until this node has applied `index`, then return a view at or
+    /// after it. Read-your-writes for a client that carries its last index.
+    pub async fn wait_applied(&self, index: u64, timeout: Duration) -> Result<KvView, ReadError> {
+        let mut rx = self.core.shared.applied_index();
+        let started = Instant::now();
+        let reached = tokio::time::timeout(timeout, rx.wait_for(|applied| *applied >= index)).await;
+        match reached {
+            Ok(Ok(_)) => Ok(self.view()),
+            _ => Err(ReadError::Timeout {
+                wanted: index,
+                applied: self.applied_index(),
+                waited_ms: started.elapsed().as_millis() as u64,
+            }),
+        }
+    }
+
+    /// A view that reflects every write committed before this call started
+    /// (linearizable): the leader confirms its leadership with a quorum and
+    /// names a read index; this node waits until it has applied that index.
+    pub async fn linearizable_view(&self, timeout: Duration) -> Result<KvView, ReadError> {
+        let started = Instant::now();
+        let index = self.read_index(timeout).await?;
+        self.wait_applied(index, timeout.saturating_sub(started.elapsed())).await
+    }
+
+    async fn read_index(&self, timeout: Duration) -> Result<u64, ReadError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ReadError::NoLeader);
+            }
+            match self.current_leader() {
+                Some(l) if l == self.core.id => {
+                    if let Ok(i) = self.core.local_read_index().await {
+                        return Ok(i);
+                    }
+                }
+                Some(l) => {
+                    if let Some(addr) = self.node_addr(l) {
+                        let resp = self.core.clients.call(l, &addr.raft, &PeerRequest::ReadIndex, left).await;
+                        if let Ok(PeerResponse::ReadIndex(Ok(i))) = resp {
+                            return Ok(i);
+                        }
+                    }
+                }
+                None => {}
+            }
+            tokio::time::sleep(Duration::from_millis(self.core.cfg.heartbeat_ms).min(left)).await;
+        }
+    }
+
+    /// The leader this node currently knows, if any.
+    pub fn current_leader(&self) -> Option<NodeId> {
+        self.core.raft.metrics().borrow().current_leader
+    }
+
+    /// The address of a member (voter or learner) from the membership.
+    pub fn node_addr(&self, id: NodeId) -> Option<NodeAddr> {
+        let m = self.core.raft.metrics();
+        let m = m.borrow();
+        m.membership_config.membership().get_node(&id).cloned()
+    }
+
+    /// Propose a command: on the leader it is appended directly, elsewhere it
+    /// is forwarded to the leader. Retries (a bounded number of times) only
+    /// when the command certainly was not appended.
+    pub async fn propose(&self, command: Command) -> Result<Committed, ProposeError> {
+        let started = Instant::now();
+        let result = self.propose_inner(command, started).await;
+        let m = &self.core.metrics;
+        match &result {
+            Ok(_) => {
+                m.committed.fetch_add(1, Ordering::Relaxed);
+                m.latency.observe(started.elapsed());
+            }
+            Err(_) => {
+                m.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        result
+    }
+
+    async fn propose_inner(&self, command: Command, started: Instant) -> Result<Committed, ProposeError> {
+        let timeout = Duration::from_millis(self.core.cfg.propose_timeout_ms);
+        let pause = Duration::from_millis(self.core.cfg.heartbeat_ms);
+        let mut attempts = 0u32;
+        loop {
+            let left = timeout.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Err(ProposeError::NoLeader);
+            }
+            let outcome = match self.current_leader() {
+                None => Err(None),
+                Some(l) if l == self.core.id => match self.core.propose_local(command.clone(), left).await {
+                    Ok((index, reply)) => return Ok(Committed { index, reply }),
+                    Err(ForwardError::NotLeader { leader }) => Err(leader),
+                    Err(ForwardError::Unknown(e)) => return Err(ProposeError::Unknown(e)),
+                    Err(ForwardError::Refused(e)) => return Err(ProposeError::Refused(e)),
+                },
+                Some(l) => match self.node_addr(l) {
+                    None => Err(None),
+                    Some(addr) => {
+                        self.core.metrics.forwarded.fetch_add(1, Ordering::Relaxed);
+                        let req = PeerRequest::Propose(command.clone());
+                        match self.core.clients.call(l, &addr.raft, &req, left).await {
+                            Ok(PeerResponse::Proposed(Ok((index, reply)))) => return Ok(Committed { index, reply }),
+                            Ok(PeerResponse::Proposed(Err(ForwardError::NotLeader { leader }))) => Err(leader),
+                            Ok(PeerResponse::Proposed(Err(ForwardError::Unknown(e)))) => {
+                                return Err(ProposeError::Unknown(e))
+                            }
+                            Ok(PeerResponse::Proposed(Err(ForwardError::Refused(e)))) => {
+                                return Err(ProposeError::Refused(e))
+                            }
+                            Ok(other) => return Err(ProposeError::Unknown(format!("unexpected answer {other:?}"))),
+                            Err(e) if e.not_sent() => Err(None),
+                            Err(e) => return Err(ProposeError::Unknown(e.to_string())),
+                        }
+                    }
+                },
+            };
+            // Not appended anywhere: leadership is moving. Wait a beat and retry.
+            let _hint: Result<(), Option<NodeId>> = outcome;
+            attempts += 1;
+            if attempts > self.core.cfg.forward_retries {
+                return Err(ProposeError::NoLeader);
+            }
+            let left = timeout.saturating_sub(started.elapsed());
+            tokio::time::sleep(pause.min(left)).await;
+        }
+    }
+
+    /// Role, term, leader, indexes and membership, from openraft's metrics.
+    pub fn facts(&self) -> ClusterFacts {
+        let m = self.core.raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        let nodes: BTreeMap<NodeId, NodeAddr> = membership.nodes().map(|(id, n)| (*id, n.clone())).collect();
+        let learners = nodes.keys().filter(|id| !voters.contains(id)).copied().collect();
+        let role = match m.state {
+            ServerState::Leader => Role::Leader,
+            ServerState::Follower => Role::Follower,
+            ServerState::Candidate => Role::Candidate,
+            ServerState::Learner => Role::Learner,
+            ServerState::Shutdown => Role::Shutdown,
+        };
+        let matched = m
+            .replication
+            .as_ref()
+            .map(|r| r.iter().map(|(id, l)| (*id, l.map(|l| l.index))).collect())
+            .unwrap_or_default();
+        ClusterFacts {
+            id: m.id,
+            role,
+            term: m.current_term,
+            leader: m.current_leader,
+            last_log: m.last_log_index,
+            committed: self.core.committed.load(Ordering::Relaxed),
+            applied: m.last_applied.map(|l| l.index).unwrap_or(0),
+            snapshot: m.snapshot.map(|l| l.index),
+            purged: m.purged.map(|l| l.index),
+            voters,
+            learners,
+            nodes,
+            matched,
+            millis_since_quorum_ack: m.millis_since_quorum_ack,
+            joint: membership.get_joint_config().len() > 1,
+        }
+    }
+
+    /// Stop Raft and the endpoint. In-flight proposals finish or fail first.
+    pub async fn shutdown(&self) {
+        if let Err(e) = self.core.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft shutdown reported an error");
+        }
+        self.core.endpoint.close(0u32.into(), b"shutting down");
+    }
+}
+
+impl Core {
+    fn next_stamp(&self) -> u64 {
+        let now = now_ms();
+        let prev = self.last_stamp.fetch_max(now, Ordering::SeqCst);
+        prev.max(now)
+    }
+
+    async fn propose_local(&self, command: Command, timeout: Duration) -> Result<(u64, Reply), ForwardError> {
+        let proposal = Proposal { stamp_ms: self.next_stamp(), command };
+        match tokio::time::timeout(timeout, self.raft.client_write(proposal)).await {
+            Err(_) => Err(ForwardError::Unknown(format!("not committed within {timeout:?}"))),
+            Ok(Ok(resp)) => Ok((resp.log_id.index, resp.data)),
+            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
+                Err(ForwardError::NotLeader { leader: f.leader_id })
+            }
+            Ok(Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e)))) => {
+                Err(ForwardError::Refused(e.to_string()))
+            }
+            Ok(Err(RaftError::Fatal(f))) => Err(ForwardError::Refused(f.to_string())),
+        }
+    }
+
+    async fn local_read_index(&self) -> Result<u64, ForwardError> {
+        match self.raft.get_read_log_id().await {
+            Ok((read, _applied)) => Ok(read.map(|l| l.index).unwrap_or(0)),
+            Err(RaftError::APIError(openraft::error::CheckIsLeaderError::ForwardToLeader(f))) => {
+                Err(ForwardError::NotLeader { leader: f.leader_id })
+            }
+            Err(RaftError::APIError(openraft::error::CheckIsLeaderError::QuorumNotEnough(e))) => {
+                Err(ForwardError::Refused(e.to_string()))
+            }
+            Err(RaftError::Fatal(f)) => Err(ForwardError::Refused(f.to_string())),
+        }
+    }
+}
+
+/// Refuse a Raft message whose claimed sender is not the certificate holder.
+fn check_sender(peer: Peer, claimed: Option<NodeId>, kind: &str) -> Result<(), PeerResponse> {
+    match (peer, claimed) {
+        (Peer::Member(id), Some(c)) if id == c => Ok(()),
+        (Peer::Member(id), c) => {
+            tracing::warn!(cert = id, claimed = ?c, kind, "refused a raft message claiming another node id");
+            Err(PeerResponse::Refused(format!("certificate names node {id} but the message claims {c:?}")))
+        }
+        (Peer::Anonymous, _) => {
+            tracing::warn!(kind, "refused a raft message from a peer without a certificate");
+            Err(PeerResponse::Refused("raft messages need a member certificate".into()))
+        }
+    }
+}
+
+impl Handler for Core {
+    fn handle(self: Arc<Self>, peer: Peer, req: PeerRequest) -> BoxFuture<'static, PeerResponse> {
+        Box::pin(async move {
+            match req {
+                PeerRequest::AppendEntries(r) => {
+                    if let Err(refusal) = check_sender(peer, r.vote.leader_id().voted_for(), "append_entries") {
+                        return refusal;
+                    }
+                    PeerResponse::AppendEntries(self.raft.append_entries(r).await)
+                }
+                PeerRequest::Vote(r) => {
+                    if let Err(refusal) = check_sender(peer, r.vote.leader_id().voted_for(), "vote") {
+                        return refusal;
+                    }
+                    PeerResponse::Vote(self.raft.vote(r).await)
+                }
+                PeerRequest::InstallSnapshot(r) => {
+                    if let Err(refusal) = check_sender(peer, r.vote.leader_id().voted_for(), "install_snapshot") {
+                        return refusal;
+                    }
+                    PeerResponse::InstallSnapshot(self.raft.install_snapshot(r).await)
+                }
+                PeerRequest::Propose(command) => {
+                    if peer == Peer::Anonymous {
+                        tracing::warn!("refused a forwarded proposal from a peer without a certificate");
+                        return PeerResponse::Refused("proposals need a member certificate".into());
+                    }
+                    let timeout = Duration::from_millis(self.cfg.propose_timeout_ms);
+                    PeerResponse::Proposed(self.propose_local(command, timeout).await)
+                }
+                PeerRequest::ReadIndex => {
+                    if peer == Peer::Anonymous {
+                        return PeerResponse::Refused("reads need a member certificate".into());
+                    }
+                    PeerResponse::ReadIndex(self.local_read_index().await)
+                }
+                PeerRequest::App(body) => match self.app_rpc.get() {
+                    Some(h) => PeerResponse::App(h.handle(peer, body).await),
+                    None => PeerResponse::Refused("this node is not ready for application requests".into()),
+                },
+            }
+        })
+    }
+}

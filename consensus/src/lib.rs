@@ -27,4 +27,6 @@ pub mod types;
 
 pub use app::{Application, AppliedEntry};
 pub use kv::{Bytes, KvTxn, KvView};
-pub use node::{ClusterFacts, Committed, Consensus, ConsensusConfig, ProposeError, ReadError, Role};
+pub use node::{
+    ClusterFacts, Committed, Consensus, ConsensusConfig, ProposeError, ReadError, Role,
+};

@@ -16,7 +16,9 @@ use paddle_proto::{Command, Proposal, Reply};
 use crate::app::Application;
 use crate::kv::KvView;
 use crate::metrics::ProposalMetrics;
-use crate::network::{server, ForwardError, Handler, Network, Peer, PeerClients, PeerRequest, PeerResponse};
+use crate::network::{
+    server, ForwardError, Handler, Network, Peer, PeerClients, PeerRequest, PeerResponse,
+};
 use crate::storage::{self, SmShared};
 use crate::tls::NodeIdentity;
 use crate::types::typ::Raft;
@@ -99,7 +101,11 @@ pub enum ReadError {
     #[error("no leader reachable for a linearizable read")]
     NoLeader,
     #[error("index {wanted} not applied within {waited_ms} ms (applied: {applied})")]
-    Timeout { wanted: u64, applied: u64, waited_ms: u64 },
+    Timeout {
+        wanted: u64,
+        applied: u64,
+        waited_ms: u64,
+    },
 }
 
 /// A committed proposal.
@@ -171,7 +177,10 @@ pub struct Consensus {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 impl Consensus {
@@ -200,13 +209,24 @@ impl Consensus {
         .validate()
         .map_err(|e| StartError::Config(e.to_string()))?;
 
-        let (log, sm) = storage::open(data_dir, app).map_err(|e| StartError::Storage(e.to_string()))?;
+        let (log, sm) =
+            storage::open(data_dir, app).map_err(|e| StartError::Storage(e.to_string()))?;
         let shared = sm.shared();
         let committed = log.committed_index();
-        let endpoint = crate::network::transport::bind_endpoint(identity, bind)
-            .map_err(|e| StartError::Bind { addr: bind, reason: e.to_string() })?;
-        let clients = Arc::new(PeerClients::new(endpoint.clone(), identity, cfg.frame_cap_bytes)?);
-        let network = Network { clients: clients.clone() };
+        let endpoint = crate::network::transport::bind_endpoint(identity, bind).map_err(|e| {
+            StartError::Bind {
+                addr: bind,
+                reason: e.to_string(),
+            }
+        })?;
+        let clients = Arc::new(PeerClients::new(
+            endpoint.clone(),
+            identity,
+            cfg.frame_cap_bytes,
+        )?);
+        let network = Network {
+            clients: clients.clone(),
+        };
         let raft = Raft::new(identity.node_id, Arc::new(raft_config), network, log, sm)
             .await
             .map_err(|e| StartError::Raft(e.to_string()))?;
@@ -222,7 +242,11 @@ impl Consensus {
             metrics: ProposalMetrics::default(),
             cfg,
         });
-        tokio::spawn(server::serve(endpoint, core.clone(), core.cfg.frame_cap_bytes));
+        tokio::spawn(server::serve(
+            endpoint,
+            core.clone(),
+            core.cfg.frame_cap_bytes,
+        ));
         tracing::info!(node = core.id, %bind, "raft member started");
         Ok(Consensus { core })
     }
@@ -313,7 +337,8 @@ impl Consensus {
     pub async fn linearizable_view(&self, timeout: Duration) -> Result<KvView, ReadError> {
         let started = Instant::now();
         let index = self.read_index(timeout).await?;
-        self.wait_applied(index, timeout.saturating_sub(started.elapsed())).await
+        self.wait_applied(index, timeout.saturating_sub(started.elapsed()))
+            .await
     }
 
     async fn read_index(&self, timeout: Duration) -> Result<u64, ReadError> {
@@ -331,7 +356,11 @@ impl Consensus {
                 }
                 Some(l) => {
                     if let Some(addr) = self.node_addr(l) {
-                        let resp = self.core.clients.call(l, &addr.raft, &PeerRequest::ReadIndex, left).await;
+                        let resp = self
+                            .core
+                            .clients
+                            .call(l, &addr.raft, &PeerRequest::ReadIndex, left)
+                            .await;
                         if let Ok(PeerResponse::ReadIndex(Ok(i))) = resp {
                             return Ok(i);
                         }
@@ -374,7 +403,11 @@ impl Consensus {
         result
     }
 
-    async fn propose_inner(&self, command: Command, started: Instant) -> Result<Committed, ProposeError> {
+    async fn propose_inner(
+        &self,
+        command: Command,
+        started: Instant,
+    ) -> Result<Committed, ProposeError> {
         let timeout = Duration::from_millis(self.core.cfg.propose_timeout_ms);
         let pause = Duration::from_millis(self.core.cfg.heartbeat_ms);
         let mut attempts = 0u32;
@@ -385,27 +418,37 @@ impl Consensus {
             }
             let outcome = match self.current_leader() {
                 None => Err(None),
-                Some(l) if l == self.core.id => match self.core.propose_local(command.clone(), left).await {
-                    Ok((index, reply)) => return Ok(Committed { index, reply }),
-                    Err(ForwardError::NotLeader { leader }) => Err(leader),
-                    Err(ForwardError::Unknown(e)) => return Err(ProposeError::Unknown(e)),
-                    Err(ForwardError::Refused(e)) => return Err(ProposeError::Refused(e)),
-                },
+                Some(l) if l == self.core.id => {
+                    match self.core.propose_local(command.clone(), left).await {
+                        Ok((index, reply)) => return Ok(Committed { index, reply }),
+                        Err(ForwardError::NotLeader { leader }) => Err(leader),
+                        Err(ForwardError::Unknown(e)) => return Err(ProposeError::Unknown(e)),
+                        Err(ForwardError::Refused(e)) => return Err(ProposeError::Refused(e)),
+                    }
+                }
                 Some(l) => match self.node_addr(l) {
                     None => Err(None),
                     Some(addr) => {
                         self.core.metrics.forwarded.fetch_add(1, Ordering::Relaxed);
                         let req = PeerRequest::Propose(command.clone());
                         match self.core.clients.call(l, &addr.raft, &req, left).await {
-                            Ok(PeerResponse::Proposed(Ok((index, reply)))) => return Ok(Committed { index, reply }),
-                            Ok(PeerResponse::Proposed(Err(ForwardError::NotLeader { leader }))) => Err(leader),
+                            Ok(PeerResponse::Proposed(Ok((index, reply)))) => {
+                                return Ok(Committed { index, reply })
+                            }
+                            Ok(PeerResponse::Proposed(Err(ForwardError::NotLeader { leader }))) => {
+                                Err(leader)
+                            }
                             Ok(PeerResponse::Proposed(Err(ForwardError::Unknown(e)))) => {
                                 return Err(ProposeError::Unknown(e))
                             }
                             Ok(PeerResponse::Proposed(Err(ForwardError::Refused(e)))) => {
                                 return Err(ProposeError::Refused(e))
                             }
-                            Ok(other) => return Err(ProposeError::Unknown(format!("unexpected answer {other:?}"))),
+                            Ok(other) => {
+                                return Err(ProposeError::Unknown(format!(
+                                    "unexpected answer {other:?}"
+                                )))
+                            }
                             Err(e) if e.not_sent() => Err(None),
                             Err(e) => return Err(ProposeError::Unknown(e.to_string())),
                         }
@@ -428,8 +471,13 @@ impl Consensus {
         let m = self.core.raft.metrics().borrow().clone();
         let membership = m.membership_config.membership();
         let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
-        let nodes: BTreeMap<NodeId, NodeAddr> = membership.nodes().map(|(id, n)| (*id, n.clone())).collect();
-        let learners = nodes.keys().filter(|id| !voters.contains(id)).copied().collect();
+        let nodes: BTreeMap<NodeId, NodeAddr> =
+            membership.nodes().map(|(id, n)| (*id, n.clone())).collect();
+        let learners = nodes
+            .keys()
+            .filter(|id| !voters.contains(id))
+            .copied()
+            .collect();
         let role = match m.state {
             ServerState::Leader => Role::Leader,
             ServerState::Follower => Role::Follower,
@@ -477,13 +525,24 @@ impl Core {
         prev.max(now)
     }
 
-    async fn propose_local(&self, command: Command, timeout: Duration) -> Result<(u64, Reply), ForwardError> {
-        let proposal = Proposal { stamp_ms: self.next_stamp(), command };
+    async fn propose_local(
+        &self,
+        command: Command,
+        timeout: Duration,
+    ) -> Result<(u64, Reply), ForwardError> {
+        let proposal = Proposal {
+            stamp_ms: self.next_stamp(),
+            command,
+        };
         match tokio::time::timeout(timeout, self.raft.client_write(proposal)).await {
-            Err(_) => Err(ForwardError::Unknown(format!("not committed within {timeout:?}"))),
+            Err(_) => Err(ForwardError::Unknown(format!(
+                "not committed within {timeout:?}"
+            ))),
             Ok(Ok(resp)) => Ok((resp.log_id.index, resp.data)),
             Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
-                Err(ForwardError::NotLeader { leader: f.leader_id })
+                Err(ForwardError::NotLeader {
+                    leader: f.leader_id,
+                })
             }
             Ok(Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e)))) => {
                 Err(ForwardError::Refused(e.to_string()))
@@ -496,7 +555,9 @@ impl Core {
         match self.raft.get_read_log_id().await {
             Ok((read, _applied)) => Ok(read.map(|l| l.index).unwrap_or(0)),
             Err(RaftError::APIError(openraft::error::CheckIsLeaderError::ForwardToLeader(f))) => {
-                Err(ForwardError::NotLeader { leader: f.leader_id })
+                Err(ForwardError::NotLeader {
+                    leader: f.leader_id,
+                })
             }
             Err(RaftError::APIError(openraft::error::CheckIsLeaderError::QuorumNotEnough(e))) => {
                 Err(ForwardError::Refused(e.to_string()))
@@ -512,11 +573,18 @@ fn check_sender(peer: Peer, claimed: Option<NodeId>, kind: &str) -> Result<(), P
         (Peer::Member(id), Some(c)) if id == c => Ok(()),
         (Peer::Member(id), c) => {
             tracing::warn!(cert = id, claimed = ?c, kind, "refused a raft message claiming another node id");
-            Err(PeerResponse::Refused(format!("certificate names node {id} but the message claims {c:?}")))
+            Err(PeerResponse::Refused(format!(
+                "certificate names node {id} but the message claims {c:?}"
+            )))
         }
         (Peer::Anonymous, _) => {
-            tracing::warn!(kind, "refused a raft message from a peer without a certificate");
-            Err(PeerResponse::Refused("raft messages need a member certificate".into()))
+            tracing::warn!(
+                kind,
+                "refused a raft message from a peer without a certificate"
+            );
+            Err(PeerResponse::Refused(
+                "raft messages need a member certificate".into(),
+            ))
         }
     }
 }
@@ -526,26 +594,33 @@ impl Handler for Core {
         Box::pin(async move {
             match req {
                 PeerRequest::AppendEntries(r) => {
-                    if let Err(refusal) = check_sender(peer, r.vote.leader_id().voted_for(), "append_entries") {
+                    if let Err(refusal) =
+                        check_sender(peer, r.vote.leader_id().voted_for(), "append_entries")
+                    {
                         return refusal;
                     }
                     PeerResponse::AppendEntries(self.raft.append_entries(r).await)
                 }
                 PeerRequest::Vote(r) => {
-                    if let Err(refusal) = check_sender(peer, r.vote.leader_id().voted_for(), "vote") {
+                    if let Err(refusal) = check_sender(peer, r.vote.leader_id().voted_for(), "vote")
+                    {
                         return refusal;
                     }
                     PeerResponse::Vote(self.raft.vote(r).await)
                 }
                 PeerRequest::InstallSnapshot(r) => {
-                    if let Err(refusal) = check_sender(peer, r.vote.leader_id().voted_for(), "install_snapshot") {
+                    if let Err(refusal) =
+                        check_sender(peer, r.vote.leader_id().voted_for(), "install_snapshot")
+                    {
                         return refusal;
                     }
                     PeerResponse::InstallSnapshot(self.raft.install_snapshot(r).await)
                 }
                 PeerRequest::Propose(command) => {
                     if peer == Peer::Anonymous {
-                        tracing::warn!("refused a forwarded proposal from a peer without a certificate");
+                        tracing::warn!(
+                            "refused a forwarded proposal from a peer without a certificate"
+                        );
                         return PeerResponse::Refused("proposals need a member certificate".into());
                     }
                     let timeout = Duration::from_millis(self.cfg.propose_timeout_ms);
@@ -559,7 +634,9 @@ impl Handler for Core {
                 }
                 PeerRequest::App(body) => match self.app_rpc.get() {
                     Some(h) => PeerResponse::App(h.handle(peer, body).await),
-                    None => PeerResponse::Refused("this node is not ready for application requests".into()),
+                    None => PeerResponse::Refused(
+                        "this node is not ready for application requests".into(),
+                    ),
                 },
             }
         })

@@ -12,8 +12,8 @@
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName,
+    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
 };
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -67,15 +67,25 @@ impl CaBundle {
     pub fn generate(cluster_id: &str) -> Result<Self, TlsError> {
         let mut params = CertificateParams::new(Vec::<String>::new())?;
         let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, format!("Paddle cluster CA {cluster_id}"));
+        dn.push(
+            DnType::CommonName,
+            format!("Paddle cluster CA {cluster_id}"),
+        );
         params.distinguished_name = dn;
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         params.not_before = rcgen::date_time_ymd(2024, 1, 1);
         params.not_after = rcgen::date_time_ymd(2074, 1, 1);
         let key = KeyPair::generate()?;
         let cert = params.self_signed(&key)?;
-        Ok(CaBundle { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
+        Ok(CaBundle {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
     }
 
     /// Sign a node's certificate request, naming it `id`. Whatever names the
@@ -101,7 +111,10 @@ fn node_params(id: NodeId) -> Result<CertificateParams, TlsError> {
     params.distinguished_name = dn;
     params.is_ca = IsCa::NoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
     params.not_before = rcgen::date_time_ymd(2024, 1, 1);
     params.not_after = rcgen::date_time_ymd(2074, 1, 1);
     Ok(params)
@@ -119,7 +132,10 @@ pub fn generate_node_key() -> Result<(String, String), TlsError> {
 
 /// SHA-256 (hex) of the first certificate in `pem`.
 pub fn fingerprint_pem(pem: &str) -> Result<String, TlsError> {
-    let der = certs_from_pem(pem)?.into_iter().next().ok_or_else(|| TlsError::Pem("no certificate".into()))?;
+    let der = certs_from_pem(pem)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| TlsError::Pem("no certificate".into()))?;
     Ok(fingerprint_der(&der))
 }
 
@@ -181,10 +197,11 @@ impl NodeIdentity {
     /// the CA but also admit clients without one (they may only join).
     pub fn server_config(&self) -> Result<rustls::ServerConfig, TlsError> {
         let provider = provider();
-        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(self.roots()?), provider.clone())
-            .allow_unauthenticated()
-            .build()
-            .map_err(|e| TlsError::Verifier(e.to_string()))?;
+        let verifier =
+            WebPkiClientVerifier::builder_with_provider(Arc::new(self.roots()?), provider.clone())
+                .allow_unauthenticated()
+                .build()
+                .map_err(|e| TlsError::Verifier(e.to_string()))?;
         let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13])?
             .with_client_cert_verifier(verifier)
@@ -210,7 +227,10 @@ impl NodeIdentity {
 /// signed for `cluster.paddle`; anything else fails the handshake.
 pub fn join_client_config(ca_fingerprint: &str) -> Result<rustls::ClientConfig, TlsError> {
     let provider = provider();
-    let verifier = PinnedCaVerifier { fingerprint: ca_fingerprint.to_ascii_lowercase(), provider: provider.clone() };
+    let verifier = PinnedCaVerifier {
+        fingerprint: ca_fingerprint.to_ascii_lowercase(),
+        provider: provider.clone(),
+    };
     let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
@@ -246,9 +266,12 @@ impl ServerCertVerifier for PinnedCaVerifier {
             })?;
         let mut roots = RootCertStore::empty();
         roots.add(ca.clone().into_owned())?;
-        let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
-            .build()
-            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            self.provider.clone(),
+        )
+        .build()
+        .map_err(|e| rustls::Error::General(e.to_string()))?;
         inner.verify_server_cert(end_entity, &[], server_name, ocsp_response, now)
     }
 
@@ -258,7 +281,12 @@ impl ServerCertVerifier for PinnedCaVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -267,11 +295,18 @@ impl ServerCertVerifier for PinnedCaVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -280,7 +315,12 @@ impl ServerCertVerifier for PinnedCaVerifier {
 pub fn issue_identity(ca: &CaBundle, id: NodeId) -> Result<NodeIdentity, TlsError> {
     let (key_pem, csr) = generate_node_key()?;
     let cert_pem = ca.sign_node(&csr, id)?;
-    Ok(NodeIdentity { node_id: id, cert_pem, key_pem, ca_pem: ca.cert_pem.clone() })
+    Ok(NodeIdentity {
+        node_id: id,
+        cert_pem,
+        key_pem,
+        ca_pem: ca.cert_pem.clone(),
+    })
 }
 
 #[cfg(test)]

@@ -17,14 +17,23 @@ struct TestNode {
 async fn start_node(ca: &CaBundle, id: u64, cfg: ConsensusConfig) -> TestNode {
     let dir = tempfile::tempdir().unwrap();
     let identity = issue_identity(ca, id).unwrap();
-    let c = Consensus::start(&identity, "127.0.0.1:0".parse().unwrap(), dir.path(), Box::new(ProbeApp), cfg)
-        .await
-        .unwrap();
+    let c = Consensus::start(
+        &identity,
+        "127.0.0.1:0".parse().unwrap(),
+        dir.path(),
+        Box::new(ProbeApp),
+        cfg,
+    )
+    .await
+    .unwrap();
     TestNode { c, _dir: dir }
 }
 
 fn addr_of(n: &TestNode) -> NodeAddr {
-    NodeAddr { raft: n.c.local_addr().unwrap().to_string(), http: String::new() }
+    NodeAddr {
+        raft: n.c.local_addr().unwrap().to_string(),
+        http: String::new(),
+    }
 }
 
 async fn three_nodes(cfg: ConsensusConfig) -> Vec<TestNode> {
@@ -36,9 +45,19 @@ async fn three_nodes(cfg: ConsensusConfig) -> Vec<TestNode> {
     nodes[0].c.initialize(addr_of(&nodes[0])).await.unwrap();
     wait_for(|| nodes[0].c.current_leader() == Some(1)).await;
     for n in &nodes[1..] {
-        nodes[0].c.raft().add_learner(n.c.id(), addr_of(n), true).await.unwrap();
+        nodes[0]
+            .c
+            .raft()
+            .add_learner(n.c.id(), addr_of(n), true)
+            .await
+            .unwrap();
     }
-    nodes[0].c.raft().change_membership(BTreeSet::from([1, 2, 3]), false).await.unwrap();
+    nodes[0]
+        .c
+        .raft()
+        .change_membership(BTreeSet::from([1, 2, 3]), false)
+        .await
+        .unwrap();
     nodes
 }
 
@@ -53,7 +72,11 @@ async fn wait_for(mut f: impl FnMut() -> bool) {
 }
 
 fn probe(writer: u64, seq: u64) -> Command {
-    Command::Probe(Probe { writer, seq, payload: format!("{writer}/{seq}").into_bytes() })
+    Command::Probe(Probe {
+        writer,
+        seq,
+        payload: format!("{writer}/{seq}").into_bytes(),
+    })
 }
 
 /// Probes as `(writer, seq) -> index` from a node's state.
@@ -77,8 +100,16 @@ async fn proposals_through_leader_and_followers_commit_in_one_order() {
         tasks.push(tokio::spawn(async move {
             let mut acked = Vec::new();
             for seq in 0..50 {
-                let r = c.propose(probe(w as u64, seq)).await.expect("proposal commits");
-                assert_eq!(r.reply, Reply::Probe { first_index: r.index });
+                let r = c
+                    .propose(probe(w as u64, seq))
+                    .await
+                    .expect("proposal commits");
+                assert_eq!(
+                    r.reply,
+                    Reply::Probe {
+                        first_index: r.index
+                    }
+                );
                 acked.push(((w as u64, seq), r.index));
             }
             acked
@@ -90,19 +121,33 @@ async fn proposals_through_leader_and_followers_commit_in_one_order() {
     }
     let last = *acked.values().max().unwrap();
     for n in &nodes {
-        n.c.wait_applied(last, Duration::from_secs(10)).await.unwrap();
+        n.c.wait_applied(last, Duration::from_secs(10))
+            .await
+            .unwrap();
     }
     let first = probes(&nodes[0]);
-    assert_eq!(first, acked, "every acknowledged probe is applied at the index it was acknowledged with");
+    assert_eq!(
+        first, acked,
+        "every acknowledged probe is applied at the index it was acknowledged with"
+    );
     for n in &nodes[1..] {
         assert_eq!(probes(n), first);
         assert_eq!(n.c.view().state_hash(), nodes[0].c.view().state_hash());
     }
     // A repeated probe is recognised, not applied twice.
     let again = nodes[2].c.propose(probe(0, 0)).await.unwrap();
-    assert_eq!(again.reply, Reply::Probe { first_index: acked[&(0, 0)] });
+    assert_eq!(
+        again.reply,
+        Reply::Probe {
+            first_index: acked[&(0, 0)]
+        }
+    );
     // Linearizable reads from a follower see the write.
-    let view = nodes[1].c.linearizable_view(Duration::from_secs(5)).await.unwrap();
+    let view = nodes[1]
+        .c
+        .linearizable_view(Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(view.applied_index() >= again.index);
     for n in &nodes {
         n.c.shutdown().await;
@@ -111,7 +156,11 @@ async fn proposals_through_leader_and_followers_commit_in_one_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_far_behind_catches_up_from_a_snapshot() {
-    let cfg = ConsensusConfig { snapshot_logs: 200, keep_logs_after_snapshot: 10, ..Default::default() };
+    let cfg = ConsensusConfig {
+        snapshot_logs: 200,
+        keep_logs_after_snapshot: 10,
+        ..Default::default()
+    };
     let ca = CaBundle::generate("test").unwrap();
     let a = start_node(&ca, 1, cfg.clone()).await;
     a.c.initialize(addr_of(&a)).await.unwrap();
@@ -123,8 +172,13 @@ async fn a_node_far_behind_catches_up_from_a_snapshot() {
     wait_for(|| a.c.facts().purged.unwrap_or(0) > 100).await;
     let b = start_node(&ca, 2, cfg).await;
     a.c.raft().add_learner(2, addr_of(&b), true).await.unwrap();
-    b.c.wait_applied(last, Duration::from_secs(10)).await.unwrap();
-    assert!(b.c.facts().snapshot.is_some(), "the learner installed a snapshot");
+    b.c.wait_applied(last, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(
+        b.c.facts().snapshot.is_some(),
+        "the learner installed a snapshot"
+    );
     assert_eq!(probes(&b).len(), 1000);
     assert_eq!(b.c.view().state_hash(), a.c.view().state_hash());
     a.c.shutdown().await;

@@ -14,8 +14,8 @@ use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use super::rpc::{PeerRequest, PeerResponse};
 use super::transport::{PeerClients, TransportError};
 use crate::types::typ::{
-    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, RaftError,
-    VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    RaftError, VoteRequest, VoteResponse,
 };
 use crate::types::{NodeAddr, NodeId, TypeConfig};
 
@@ -29,7 +29,11 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerLink;
 
     async fn new_client(&mut self, target: NodeId, node: &NodeAddr) -> Self::Network {
-        PeerLink { target, node: node.clone(), clients: self.clients.clone() }
+        PeerLink {
+            target,
+            node: node.clone(),
+            clients: self.clients.clone(),
+        }
     }
 }
 
@@ -51,14 +55,23 @@ impl PeerLink {
         req: PeerRequest,
         option: &RPCOption,
     ) -> Result<PeerResponse, RPCError<NodeId, NodeAddr, RaftError<E>>> {
-        match self.clients.call(self.target, &self.node.raft, &req, deadline(option)).await {
+        match self
+            .clients
+            .call(self.target, &self.node.raft, &req, deadline(option))
+            .await
+        {
             Ok(resp) => Ok(resp),
-            Err(e @ TransportError::Unreachable { .. }) => Err(RPCError::Unreachable(Unreachable::new(&e))),
+            Err(e @ TransportError::Unreachable { .. }) => {
+                Err(RPCError::Unreachable(Unreachable::new(&e)))
+            }
             Err(e) => Err(RPCError::Network(NetworkError::new(&e))),
         }
     }
 
-    fn unexpected<E: std::error::Error>(&self, resp: PeerResponse) -> RPCError<NodeId, NodeAddr, RaftError<E>> {
+    fn unexpected<E: std::error::Error>(
+        &self,
+        resp: PeerResponse,
+    ) -> RPCError<NodeId, NodeAddr, RaftError<E>> {
         let e = TransportError::Refused {
             addr: self.node.raft.clone(),
             reason: format!("unexpected response {resp:?}"),
@@ -66,8 +79,15 @@ impl PeerLink {
         RPCError::Network(NetworkError::new(&e))
     }
 
-    fn remote<E: std::error::Error>(&self, e: RaftError<E>) -> RPCError<NodeId, NodeAddr, RaftError<E>> {
-        RPCError::RemoteError(RemoteError::new_with_node(self.target, self.node.clone(), e))
+    fn remote<E: std::error::Error>(
+        &self,
+        e: RaftError<E>,
+    ) -> RPCError<NodeId, NodeAddr, RaftError<E>> {
+        RPCError::RemoteError(RemoteError::new_with_node(
+            self.target,
+            self.node.clone(),
+            e,
+        ))
     }
 }
 
@@ -87,8 +107,12 @@ impl RaftNetwork<TypeConfig> for PeerLink {
         &mut self,
         rpc: InstallSnapshotRequest,
         option: RPCOption,
-    ) -> Result<InstallSnapshotResponse, RPCError<NodeId, NodeAddr, RaftError<InstallSnapshotError>>> {
-        match self.call(PeerRequest::InstallSnapshot(rpc), &option).await? {
+    ) -> Result<InstallSnapshotResponse, RPCError<NodeId, NodeAddr, RaftError<InstallSnapshotError>>>
+    {
+        match self
+            .call(PeerRequest::InstallSnapshot(rpc), &option)
+            .await?
+        {
             PeerResponse::InstallSnapshot(r) => r.map_err(|e| self.remote(e)),
             other => Err(self.unexpected(other)),
         }

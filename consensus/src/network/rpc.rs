@@ -6,8 +6,8 @@ use paddle_proto::{Command, Reply};
 use serde::{Deserialize, Serialize};
 
 use crate::types::typ::{
-    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, RaftError,
-    VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    RaftError, VoteRequest, VoteResponse,
 };
 use crate::types::NodeId;
 

@@ -64,12 +64,19 @@ pub async fn serve<H: Handler>(endpoint: quinn::Endpoint, handler: Arc<H>, frame
                 }
             };
             let span = tracing::debug_span!("peer", %remote, ?peer);
-            serve_connection(conn, peer, handler, frame_cap).instrument(span).await;
+            serve_connection(conn, peer, handler, frame_cap)
+                .instrument(span)
+                .await;
         });
     }
 }
 
-async fn serve_connection<H: Handler>(conn: quinn::Connection, peer: Peer, handler: Arc<H>, cap: usize) {
+async fn serve_connection<H: Handler>(
+    conn: quinn::Connection,
+    peer: Peer,
+    handler: Arc<H>,
+    cap: usize,
+) {
     loop {
         let (mut send, mut recv) = match conn.accept_bi().await {
             Ok(s) => s,

@@ -40,7 +40,11 @@ impl TransportError {
 /// for snapshot chunks.
 fn transport_config() -> Arc<quinn::TransportConfig> {
     let mut t = quinn::TransportConfig::default();
-    t.max_idle_timeout(Some(Duration::from_secs(5).try_into().expect("valid idle timeout")));
+    t.max_idle_timeout(Some(
+        Duration::from_secs(5)
+            .try_into()
+            .expect("valid idle timeout"),
+    ));
     t.keep_alive_interval(Some(Duration::from_millis(1000)));
     t.stream_receive_window((8u32 * 1024 * 1024).into());
     t.receive_window((32u32 * 1024 * 1024).into());
@@ -66,8 +70,12 @@ pub fn client_config(tls: rustls::ClientConfig) -> Result<quinn::ClientConfig, T
 }
 
 /// Open the node's one QUIC endpoint on `bind`.
-pub fn bind_endpoint(identity: &NodeIdentity, bind: SocketAddr) -> Result<quinn::Endpoint, std::io::Error> {
-    let server = server_config(identity.server_config().map_err(std::io::Error::other)?).map_err(std::io::Error::other)?;
+pub fn bind_endpoint(
+    identity: &NodeIdentity,
+    bind: SocketAddr,
+) -> Result<quinn::Endpoint, std::io::Error> {
+    let server = server_config(identity.server_config().map_err(std::io::Error::other)?)
+        .map_err(std::io::Error::other)?;
     quinn::Endpoint::server(server, bind)
 }
 
@@ -93,22 +101,36 @@ pub async fn exchange<Req: Serialize, Resp: DeserializeOwned>(
     cap: usize,
     addr: &str,
 ) -> Result<Resp, TransportError> {
-    let stream_err = |e: &dyn std::fmt::Display| TransportError::Stream { addr: addr.to_string(), reason: e.to_string() };
-    let frame = codec::encode_frame(req, cap).map_err(|source| TransportError::Frame { addr: addr.into(), source })?;
+    let stream_err = |e: &dyn std::fmt::Display| TransportError::Stream {
+        addr: addr.to_string(),
+        reason: e.to_string(),
+    };
+    let frame = codec::encode_frame(req, cap).map_err(|source| TransportError::Frame {
+        addr: addr.into(),
+        source,
+    })?;
     let (mut send, mut recv) = conn.open_bi().await.map_err(|e| stream_err(&e))?;
     send.write_all(&frame).await.map_err(|e| stream_err(&e))?;
     send.finish().map_err(|e| stream_err(&e))?;
-    let bytes = recv.read_to_end(cap + codec::FRAME_HEADER).await.map_err(|e| match e {
-        quinn::ReadToEndError::TooLong => TransportError::Frame {
-            addr: addr.into(),
-            source: CodecError::TooLarge { len: cap + 1, cap },
-        },
-        other => stream_err(&other),
-    })?;
+    let bytes = recv
+        .read_to_end(cap + codec::FRAME_HEADER)
+        .await
+        .map_err(|e| match e {
+            quinn::ReadToEndError::TooLong => TransportError::Frame {
+                addr: addr.into(),
+                source: CodecError::TooLarge { len: cap + 1, cap },
+            },
+            other => stream_err(&other),
+        })?;
     if bytes.is_empty() {
-        return Err(stream_err(&"the peer closed the stream without answering (it refused the request)"));
+        return Err(stream_err(
+            &"the peer closed the stream without answering (it refused the request)",
+        ));
     }
-    codec::decode_frame(&bytes, cap).map_err(|source| TransportError::Frame { addr: addr.into(), source })
+    codec::decode_frame(&bytes, cap).map_err(|source| TransportError::Frame {
+        addr: addr.into(),
+        source,
+    })
 }
 
 /// Connections to peers, cached by node id and dropped on any error so a
@@ -121,7 +143,11 @@ pub struct PeerClients {
 }
 
 impl PeerClients {
-    pub fn new(endpoint: quinn::Endpoint, identity: &NodeIdentity, frame_cap: usize) -> Result<Self, TlsError> {
+    pub fn new(
+        endpoint: quinn::Endpoint,
+        identity: &NodeIdentity,
+        frame_cap: usize,
+    ) -> Result<Self, TlsError> {
         Ok(PeerClients {
             endpoint,
             client: client_config(identity.client_config()?)?,
@@ -135,13 +161,21 @@ impl PeerClients {
         self.frame_cap
     }
 
-    async fn connection(&self, target: NodeId, addr: &str, deadline: Duration) -> Result<quinn::Connection, TransportError> {
+    async fn connection(
+        &self,
+        target: NodeId,
+        addr: &str,
+        deadline: Duration,
+    ) -> Result<quinn::Connection, TransportError> {
         if let Some(c) = self.conns.lock().expect("lock").get(&target) {
             if c.close_reason().is_none() {
                 return Ok(c.clone());
             }
         }
-        let unreachable = |reason: String| TransportError::Unreachable { addr: addr.to_string(), reason };
+        let unreachable = |reason: String| TransportError::Unreachable {
+            addr: addr.to_string(),
+            reason,
+        };
         let sock = resolve(addr).await.map_err(unreachable)?;
         // Dialing `n<target>.paddle` makes TLS refuse any peer that is not
         // `target` under our CA.
@@ -154,7 +188,10 @@ impl PeerClients {
             .map_err(|_| unreachable(format!("no handshake within {deadline:?}")))?
             .map_err(|e| unreachable(e.to_string()))?;
         tracing::debug!(target, addr, "connected to peer");
-        self.conns.lock().expect("lock").insert(target, conn.clone());
+        self.conns
+            .lock()
+            .expect("lock")
+            .insert(target, conn.clone());
         Ok(conn)
     }
 
@@ -177,14 +214,25 @@ impl PeerClients {
         let result = async {
             let conn = self.connection(target, addr, deadline).await?;
             let left = deadline.saturating_sub(started.elapsed());
-            match tokio::time::timeout(left, exchange::<_, PeerResponse>(&conn, req, self.frame_cap, addr)).await {
+            match tokio::time::timeout(
+                left,
+                exchange::<_, PeerResponse>(&conn, req, self.frame_cap, addr),
+            )
+            .await
+            {
                 Ok(r) => r,
-                Err(_) => Err(TransportError::Timeout { addr: addr.to_string(), after: deadline }),
+                Err(_) => Err(TransportError::Timeout {
+                    addr: addr.to_string(),
+                    after: deadline,
+                }),
             }
         }
         .await;
         match result {
-            Ok(PeerResponse::Refused(reason)) => Err(TransportError::Refused { addr: addr.to_string(), reason }),
+            Ok(PeerResponse::Refused(reason)) => Err(TransportError::Refused {
+                addr: addr.to_string(),
+                reason,
+            }),
             Ok(resp) => Ok(resp),
             Err(e) => {
                 self.drop_connection(target);

@@ -50,7 +50,12 @@ impl LogStore {
     pub(crate) fn open(disk: Arc<Disk>) -> Result<Self, sled::Error> {
         let log = disk.db.open_tree("raft_log")?;
         let meta = disk.db.open_tree("raft_meta")?;
-        let store = LogStore { disk, log, meta, committed: Arc::new(AtomicU64::new(0)) };
+        let store = LogStore {
+            disk,
+            log,
+            meta,
+            committed: Arc::new(AtomicU64::new(0)),
+        };
         if let Ok(Some(Some(c))) = store.get_meta::<Option<LogId>>(KEY_COMMITTED) {
             store.committed.store(c.index, Ordering::Relaxed);
         }

@@ -168,6 +168,8 @@ struct Core {
     committed: Arc<AtomicU64>,
     app_rpc: OnceLock<Arc<dyn AppRpc>>,
     metrics: ProposalMetrics,
+    /// When a leader last reached this node with an append it accepted.
+    last_leader_contact: std::sync::Mutex<Option<Instant>>,
 }
 
 /// A running member. Cheap to clone.
@@ -240,6 +242,7 @@ impl Consensus {
             committed,
             app_rpc: OnceLock::new(),
             metrics: ProposalMetrics::default(),
+            last_leader_contact: std::sync::Mutex::new(None),
             cfg,
         });
         tokio::spawn(server::serve(
@@ -509,12 +512,26 @@ impl Consensus {
         }
     }
 
+    /// How long since this node last heard from a working leader: on the
+    /// leader, since a quorum acknowledged it; elsewhere, since the leader's
+    /// last accepted append (heartbeats included). `None` = never.
+    pub fn leader_contact_age(&self) -> Option<Duration> {
+        let m = self.core.raft.metrics().borrow().clone();
+        if m.state == ServerState::Leader {
+            return m.millis_since_quorum_ack.map(Duration::from_millis);
+        }
+        self.core.last_leader_contact.lock().expect("lock").map(|t| t.elapsed())
+    }
+
     /// Stop Raft and the endpoint. In-flight proposals finish or fail first.
     pub async fn shutdown(&self) {
         if let Err(e) = self.core.raft.shutdown().await {
             tracing::warn!(error = %e, "raft shutdown reported an error");
         }
         self.core.endpoint.close(0u32.into(), b"shutting down");
+        if let Err(e) = self.core.shared.sync().await {
+            tracing::error!(error = %e, "final flush failed");
+        }
     }
 }
 
@@ -599,7 +616,11 @@ impl Handler for Core {
                     {
                         return refusal;
                     }
-                    PeerResponse::AppendEntries(self.raft.append_entries(r).await)
+                    let result = self.raft.append_entries(r).await;
+                    if matches!(result, Ok(ref ok) if !matches!(ok, openraft::raft::AppendEntriesResponse::HigherVote(_))) {
+                        *self.last_leader_contact.lock().expect("lock") = Some(Instant::now());
+                    }
+                    PeerResponse::AppendEntries(result)
                 }
                 PeerRequest::Vote(r) => {
                     if let Err(refusal) = check_sender(peer, r.vote.leader_id().voted_for(), "vote")

@@ -72,6 +72,7 @@ pub struct SmShared {
     /// Meta of the snapshot file on disk, if any. Also serialises writers of
     /// that file.
     current: Mutex<Option<SnapshotMeta>>,
+    durability: super::durable::Durability,
 }
 
 impl SmShared {
@@ -113,6 +114,11 @@ impl SmShared {
                 std::fs::read(self.snapshot_dir.join(SNAPSHOT_FILE))?,
             ))),
         }
+    }
+
+    /// Make everything written so far durable (used at shutdown).
+    pub async fn sync(&self) -> std::io::Result<()> {
+        self.durability.sync().await
     }
 
     /// The bytes of the newest snapshot on disk (for backups), if any.
@@ -209,6 +215,7 @@ impl StateMachineStore {
             applied,
             snapshot_dir,
             current: Mutex::new(current),
+            durability: disk.durability.clone(),
         });
         Ok(StateMachineStore {
             disk,

@@ -1,0 +1,28 @@
+//! The public face of a node: HTTP (REST, WebSocket, static UI) with axum.
+//! Only this module imports axum.
+
+pub mod error;
+pub mod ops;
+
+use std::sync::Arc;
+
+use axum::Router;
+use paddle_consensus::Consensus;
+
+pub use error::ApiError;
+
+/// A function that renders more Prometheus lines (other parts of the node
+/// add their counters this way).
+pub type MetricsFn = fn(&AppState) -> String;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub consensus: Consensus,
+    pub extra_metrics: Arc<Vec<MetricsFn>>,
+}
+
+/// The whole HTTP surface of a node.
+pub fn router(state: AppState) -> Router {
+    Router::new().merge(ops::routes()).with_state(state)
+}

@@ -1,0 +1,189 @@
+//! `paddle serve`: bring a node up (bootstrap, restart or join), serve HTTP,
+//! and shut down cleanly on SIGTERM / Ctrl-C.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use paddle_consensus::tls::{issue_identity, CaBundle, NodeIdentity};
+use paddle_consensus::types::NodeAddr;
+use paddle_consensus::{Consensus, ConsensusConfig};
+use paddle_proto::{ClusterCommand, Command};
+
+use crate::api::{self, AppState};
+use crate::cluster::datadir::{DataDir, NodeInfo, Origin};
+use crate::cluster::secrets::{self, JoinToken};
+use crate::config::Config;
+use crate::machine::NodeMachine;
+
+/// Map the node's config onto consensus tunables.
+pub fn consensus_config(cfg: &Config) -> ConsensusConfig {
+    let r = &cfg.raft;
+    ConsensusConfig {
+        heartbeat_ms: r.heartbeat_ms,
+        election_timeout_min_ms: r.election_timeout_min_ms,
+        election_timeout_max_ms: r.election_timeout_max_ms,
+        snapshot_logs: r.snapshot_logs,
+        keep_logs_after_snapshot: r.keep_logs_after_snapshot,
+        max_payload_entries: r.max_payload_entries,
+        frame_cap_bytes: r.frame_cap_bytes as usize,
+        install_snapshot_timeout_ms: r.install_snapshot_timeout_ms,
+        snapshot_chunk_bytes: r.snapshot_chunk_bytes,
+        propose_timeout_ms: r.propose_timeout_ms,
+        forward_retries: r.forward_retries,
+    }
+}
+
+/// Secrets created by a bootstrap, shown once.
+struct FirstStart {
+    operator_token: String,
+    join_token: String,
+}
+
+/// Create a new cluster's identity in an empty data dir.
+fn bootstrap_files(dd: &DataDir) -> anyhow::Result<(NodeInfo, NodeIdentity, FirstStart)> {
+    let cluster_id = secrets::random_secret()[..12].to_string();
+    let ca = CaBundle::generate(&cluster_id).context("creating the cluster CA")?;
+    let identity = issue_identity(&ca, 1).context("issuing this node's certificate")?;
+    let operator_token = secrets::new_operator_token();
+    let join = JoinToken::new(&ca.fingerprint()?);
+    dd.write_ca(&ca)?;
+    dd.write_identity(&identity)?;
+    dd.write_operator_token(&operator_token)?;
+    dd.write_join_token(&join.to_string())?;
+    let info = NodeInfo { node_id: 1, cluster_id, origin: Origin::Bootstrap, setup_complete: false };
+    // Written last: its presence means the directory holds a whole node.
+    dd.write_node_info(&info)?;
+    Ok((info, identity, FirstStart { operator_token, join_token: join.to_string() }))
+}
+
+/// Finish a bootstrap: make the one-node cluster and replicate the token
+/// hashes. Safe to repeat after a crash half-way.
+async fn finish_bootstrap(dd: &DataDir, info: &mut NodeInfo, consensus: &Consensus, me: NodeAddr) -> anyhow::Result<()> {
+    consensus.initialize(me).await.map_err(|e| anyhow::anyhow!("initialising the cluster: {e}"))?;
+    let operator = dd.read_operator_token()?.context("operator.token is missing from the data dir")?;
+    let join = dd.read_join_token()?.context("join.token is missing from the data dir")?;
+    let join = JoinToken::parse(&join).context("join.token is damaged")?;
+    for cmd in [
+        ClusterCommand::SetOperatorTokenHash { hash: secrets::hash_token(&operator) },
+        ClusterCommand::SetJoinSecretHash { hash: join.secret_hash() },
+    ] {
+        consensus.propose(Command::Cluster(cmd)).await.context("replicating the token hashes")?;
+    }
+    info.setup_complete = true;
+    dd.write_node_info(info)?;
+    Ok(())
+}
+
+/// Run a node until it is told to stop.
+pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    let dd = DataDir::new(&cfg.data_dir);
+    let listener = tokio::net::TcpListener::bind(cfg.http_addr)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {}", cfg.http_addr))?;
+    let http_bound = listener.local_addr()?;
+    let adv_http = cfg.advertised_http(http_bound)?;
+
+    let (mut info, identity, first) = if dd.exists() {
+        if cfg.join.is_some() {
+            tracing::warn!(dir = %dd.root().display(), "this data dir already holds a node; ignoring --join and resuming");
+        }
+        let info = dd.node_info()?;
+        let identity = dd.identity(info.node_id)?;
+        (info, identity, None)
+    } else if cfg.join.is_some() {
+        let (info, identity) = crate::cluster::join::join_files(&cfg, &dd, &adv_http).await?;
+        (info, identity, None)
+    } else {
+        if !dd.is_empty() {
+            bail!(
+                "{} is not empty but holds no node (no node.json); refusing to bootstrap over it. \
+                 Point --data-dir at an empty or new directory.",
+                dd.root().display()
+            );
+        }
+        let (info, identity, first) = bootstrap_files(&dd)?;
+        (info, identity, Some(first))
+    };
+
+    let consensus = Consensus::start(
+        &identity,
+        cfg.raft_addr,
+        &dd.raft_dir(),
+        Box::new(NodeMachine::new()),
+        consensus_config(&cfg),
+    )
+    .await?;
+    let raft_bound = consensus.local_addr()?;
+    let adv_raft = cfg.advertised_raft(raft_bound)?;
+    let me = NodeAddr { raft: adv_raft.to_string(), http: adv_http.to_string() };
+
+    if info.origin == Origin::Bootstrap && !info.setup_complete {
+        finish_bootstrap(&dd, &mut info, &consensus, me.clone()).await?;
+    }
+    if info.origin == Origin::Join {
+        crate::cluster::join::after_start(&cfg, &dd, &mut info, &consensus, me.clone()).await?;
+    }
+    tracing::info!(node = info.node_id, http = %adv_http, raft = %adv_raft, "paddle node is up");
+    if let Some(first) = first {
+        print_first_start(&adv_http.to_string(), &first);
+    }
+
+    let state = AppState { consensus: consensus.clone(), extra_metrics: Arc::new(Vec::new()) };
+    let app = api::router(state);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut http_stop = stop_rx.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = http_stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+
+    shutdown_signal().await;
+    tracing::info!("stopping: no new requests; finishing the ones in flight");
+    let _ = stop_tx.send(true);
+    match tokio::time::timeout(Duration::from_secs(10), server).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server ended with an error"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),
+        Err(_) => tracing::warn!("in-flight requests did not finish within 10 s"),
+    }
+    consensus.shutdown().await;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+fn print_first_start(url: &str, first: &FirstStart) {
+    println!();
+    println!("  Paddle is running: http://{url}/");
+    println!();
+    println!("  Operator token (shown once; also kept in the data dir, mode 0600):");
+    println!("    {}", first.operator_token);
+    println!();
+    println!("  To add a machine, run on it:");
+    println!("    paddle serve --join <this node's QUIC address> --token {}", first.join_token);
+    println!();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,1 +1,115 @@
-fn main() {}
+//! `paddle`: parse the command line, load the configuration where a
+//! command needs one, set up logging, and hand over to `commands`.
+//!
+//! Exit codes: 0 success, 1 the command failed, 2 bad arguments or bad
+//! configuration (nothing was started).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use paddle_node::cli::{BenchCommand, Cli, ClusterCommand, Command, ConfigCommand};
+use paddle_node::commands;
+use paddle_node::config::{Config, ConfigArgs, LogFormat};
+use paddle_node::logging;
+
+/// Bad arguments or configuration; the same code clap uses for usage errors.
+const EXIT_BAD_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    forget_empty_paddle_vars();
+    run(Cli::parse())
+}
+
+/// An empty `PADDLE_*` variable counts as unset, as in most tools: env
+/// files and compose files write `PADDLE_TOKEN=` for "not yet". clap would
+/// otherwise parse the empty text as a value. Runs before any thread exists.
+fn forget_empty_paddle_vars() {
+    let empty: Vec<_> = std::env::vars_os()
+        .filter(|(k, v)| k.to_string_lossy().starts_with("PADDLE_") && v.is_empty())
+        .map(|(k, _)| k)
+        .collect();
+    for key in empty {
+        std::env::remove_var(key);
+    }
+}
+
+// =====================================================================
+// DISPATCH — the one place that maps each subcommand to its code.
+// Replace `commands::*` bodies as features land; keep this match whole.
+// =====================================================================
+fn run(cli: Cli) -> ExitCode {
+    // Client and tool commands log warnings only, unless RUST_LOG asks;
+    // `serve` sets up logging from its validated config instead.
+    let is_tool = !matches!(cli.command, Command::Serve(_) | Command::Config(_));
+    if is_tool {
+        if let Err(e) = logging::init(LogFormat::Human, &logging::tool_filter()) {
+            eprintln!("paddle: {e}; logging stays off");
+        }
+    }
+    match cli.command {
+        Command::Serve(args) => serve(&args.config),
+        Command::Config(ConfigCommand::Show(args)) => config_show(&args),
+        Command::Config(ConfigCommand::Check(args)) => config_check(&args),
+        Command::Cluster(ClusterCommand::Status(args)) => commands::cluster_status(&args),
+        Command::Cluster(ClusterCommand::Token(args)) => commands::cluster_token(&args),
+        Command::Cluster(ClusterCommand::Remove(args)) => commands::cluster_remove(&args),
+        Command::Cluster(ClusterCommand::Promote(args)) => commands::cluster_promote(&args),
+        Command::Cluster(ClusterCommand::Demote(args)) => commands::cluster_demote(&args),
+        Command::Demo(args) => commands::demo(&args),
+        Command::Backup(args) => commands::backup(&args),
+        Command::Restore(args) => commands::restore(&args),
+        Command::Replay(args) => commands::replay(&args),
+        Command::Bench(BenchCommand::Consensus(args)) => commands::bench_consensus(&args),
+        Command::Bench(BenchCommand::Api(args)) => commands::bench_api(&args),
+        Command::Bench(BenchCommand::Engine(args)) => commands::bench_engine(&args),
+        Command::Bench(BenchCommand::Join(args)) => commands::bench_join(&args),
+        Command::Bid(args) => commands::bid(&args),
+        Command::Watch(args) => commands::watch(&args),
+        Command::Scenario(args) => commands::scenario(&args),
+    }
+}
+// ===================== end of DISPATCH ===============================
+
+/// `paddle serve`: nothing starts unless the configuration is valid.
+fn serve(args: &ConfigArgs) -> ExitCode {
+    let config = match load_config(args) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    if let Err(e) = logging::init(config.log_format, &config.log) {
+        eprintln!("paddle: {e}");
+        return ExitCode::from(EXIT_BAD_CONFIG);
+    }
+    commands::serve(config)
+}
+
+/// Loads and validates the configuration, or prints why not and returns
+/// the exit code to stop with.
+fn load_config(args: &ConfigArgs) -> Result<Config, ExitCode> {
+    Config::load(args).map_err(|e| {
+        eprintln!("paddle: {e}");
+        ExitCode::from(EXIT_BAD_CONFIG)
+    })
+}
+
+/// `paddle config show`: the effective configuration as TOML on stdout.
+fn config_show(args: &ConfigArgs) -> ExitCode {
+    match load_config(args) {
+        Ok(config) => {
+            print!("{}", config.show());
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+/// `paddle config check`: exit 0 if a node could start with this config.
+fn config_check(args: &ConfigArgs) -> ExitCode {
+    match load_config(args) {
+        Ok(_) => {
+            eprintln!("paddle: configuration is valid");
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}

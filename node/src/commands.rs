@@ -1,0 +1,114 @@
+//! What each `paddle` subcommand does, one function per subcommand, called
+//! from the single dispatch in `main.rs`.
+//!
+//! In this branch only `config show` / `config check` exist (in `main.rs`,
+//! since they are pure config work). Every function here is a stand-in that
+//! says so plainly and exits 1, so nobody mistakes a missing feature for a
+//! silent success. Replace each body as its issue lands; keep the
+//! signatures' arguments (the parsed, typed CLI structs) and return the
+//! process exit code.
+
+use std::process::ExitCode;
+
+use crate::cli::{
+    BackupArgs, BenchApiArgs, BenchConsensusArgs, BenchEngineArgs, BenchJoinArgs, BidArgs,
+    DemoArgs, MemberArgs, ReplayArgs, RestoreArgs, ScenarioArgs, StatusArgs, TokenArgs, WatchArgs,
+};
+use crate::config::Config;
+
+/// Exit code of a command that is not built yet: a plain failure, distinct
+/// from 2 (bad arguments or configuration).
+const NOT_BUILT: u8 = 1;
+
+/// Says that `paddle <name>` does not exist yet and fails.
+fn not_built(name: &str) -> ExitCode {
+    eprintln!("`paddle {name}`: not built yet in this branch");
+    ExitCode::from(NOT_BUILT)
+}
+
+/// `paddle serve` (issue 2): open the data dir, bootstrap/join/resume,
+/// start Raft over QUIC and the HTTP API; exit 0 on SIGTERM after draining.
+/// Gets a validated config, logging already set up.
+pub fn serve(_config: Config) -> ExitCode {
+    not_built("serve")
+}
+
+/// `paddle cluster status` (issue 3): table or JSON of the nodes, from any node.
+pub fn cluster_status(_args: &StatusArgs) -> ExitCode {
+    not_built("cluster status")
+}
+
+/// `paddle cluster token` (issue 3): print or rotate the join token.
+pub fn cluster_token(_args: &TokenArgs) -> ExitCode {
+    not_built("cluster token")
+}
+
+/// `paddle cluster remove` (issue 3): live removal through joint consensus.
+pub fn cluster_remove(_args: &MemberArgs) -> ExitCode {
+    not_built("cluster remove")
+}
+
+/// `paddle cluster promote` (issue 3): learner to voter.
+pub fn cluster_promote(_args: &MemberArgs) -> ExitCode {
+    not_built("cluster promote")
+}
+
+/// `paddle cluster demote` (issue 3): voter to learner.
+pub fn cluster_demote(_args: &MemberArgs) -> ExitCode {
+    not_built("cluster demote")
+}
+
+/// `paddle demo` (issue 3): N local nodes joined by token; Ctrl-C stops them.
+pub fn demo(_args: &DemoArgs) -> ExitCode {
+    not_built("demo")
+}
+
+/// `paddle backup` (issue 3): versioned, checksummed snapshot of the cluster.
+pub fn backup(_args: &BackupArgs) -> ExitCode {
+    not_built("backup")
+}
+
+/// `paddle restore` (issue 3): seed a new one-node cluster from a backup.
+pub fn restore(_args: &RestoreArgs) -> ExitCode {
+    not_built("restore")
+}
+
+/// `paddle replay` (issue 4): eBay bid logs through the engine.
+pub fn replay(_args: &ReplayArgs) -> ExitCode {
+    not_built("replay")
+}
+
+/// `paddle bench consensus` (issue 2): proposals/s, commit latency, failover.
+pub fn bench_consensus(_args: &BenchConsensusArgs) -> ExitCode {
+    not_built("bench consensus")
+}
+
+/// `paddle bench api` (issue 5): WebSocket bids and fan-out.
+pub fn bench_api(_args: &BenchApiArgs) -> ExitCode {
+    not_built("bench api")
+}
+
+/// `paddle bench engine` (issue 4): engine applies/s, in memory and on sled.
+pub fn bench_engine(_args: &BenchEngineArgs) -> ExitCode {
+    not_built("bench engine")
+}
+
+/// `paddle bench join` (issue 3): time for a new node to catch up and vote.
+pub fn bench_join(_args: &BenchJoinArgs) -> ExitCode {
+    not_built("bench join")
+}
+
+/// `paddle bid` (issue 5): one bid through the public API, with its outcome.
+pub fn bid(_args: &BidArgs) -> ExitCode {
+    not_built("bid")
+}
+
+/// `paddle watch` (issue 5): a sale's live events, resumable with --since.
+pub fn watch(_args: &WatchArgs) -> ExitCode {
+    not_built("watch")
+}
+
+/// `paddle scenario` (issue 5): scripted bidders against the public API.
+pub fn scenario(_args: &ScenarioArgs) -> ExitCode {
+    not_built("scenario")
+}

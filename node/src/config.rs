@@ -1,0 +1,332 @@
+//! The node's one configuration struct, and where its values come from.
+//!
+//! # Layers
+//!
+//! A value is looked up in four layers; a higher layer wins:
+//!
+//! 1. the defaults below (a newcomer runs `paddle serve` with no flags);
+//! 2. an optional TOML file (`--config FILE` or `PADDLE_CONFIG`), grouped in
+//!    sections `[raft]` and `[limits]`; unknown keys are errors, so a typo
+//!    never silently falls back to a default;
+//! 3. environment variables `PADDLE_<SECTION>_<KEY>` (`PADDLE_HTTP_ADDR`,
+//!    `PADDLE_RAFT_HEARTBEAT_MS`, `PADDLE_LIMITS_MAX_CONNECTIONS`); for the
+//!    log filter `RUST_LOG` is honoured below `PADDLE_LOG`; an empty
+//!    variable counts as unset (`main` drops those before clap parses);
+//! 4. command-line flags `--<section>-<key>` (`--http-addr`,
+//!    `--raft-heartbeat-ms`, `--limits-max-connections`).
+//!
+//! Layers 3 and 4 are parsed by clap ([`ConfigArgs`]); [`Config::load`]
+//! stacks them on the file and validates the result once, before anything
+//! starts. [`Config::show`] prints the effective result with secrets
+//! redacted.
+
+mod addr;
+mod args;
+mod secret;
+mod validate;
+
+#[cfg(test)]
+pub(crate) mod tests;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use addr::{AddrError, PeerAddr};
+pub use args::{ConfigArgs, LimitsArgs, RaftArgs};
+pub use secret::{Secret, SecretError, OPERATOR_TOKEN_FILE, REDACTED};
+pub use validate::{ConfigError, Problem};
+
+/// One kibibyte, for the byte-sized defaults and limits.
+pub const KIB: u64 = 1024;
+/// One mebibyte.
+pub const MIB: u64 = 1024 * KIB;
+
+/// Everything a node needs to start, validated. Built by [`Config::load`];
+/// `serve` reads it and never looks at flags or environment itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the node keeps its sled database, certificates and tokens.
+    pub data_dir: PathBuf,
+    /// TCP address the HTTP/WebSocket server binds.
+    pub http_addr: SocketAddr,
+    /// UDP address the QUIC (Raft) endpoint binds.
+    pub raft_addr: SocketAddr,
+    /// HTTP address given to browsers and other nodes; defaults to
+    /// `http_addr`, and must be set when that is 0.0.0.0 or `::`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advertise_http: Option<PeerAddr>,
+    /// QUIC address given to other nodes; defaults to `raft_addr`, and must
+    /// be set when that is 0.0.0.0 or `::`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advertise_raft: Option<PeerAddr>,
+    /// QUIC address of any node of an existing cluster to join. Without it
+    /// an empty data dir bootstraps a new one-node cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub join: Option<PeerAddr>,
+    /// Join token printed by the cluster (required with `join`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<Secret>,
+    /// `human` for people at a terminal, `json` for log collectors.
+    pub log_format: LogFormat,
+    /// tracing filter, e.g. `info` or `info,paddle_consensus=debug`.
+    pub log: String,
+    /// Consensus timing and batching.
+    pub raft: RaftConfig,
+    /// Caps on what the public API accepts.
+    pub limits: LimitsConfig,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines, coloured on a terminal.
+    #[default]
+    Human,
+    /// One JSON object per line, for journald/Loki/Elastic.
+    Json,
+}
+
+/// Raft timing, batching and snapshot knobs. Defaults survive the 10 ms
+/// fsync spikes of shared disks (see NOTES.md): openraft's own defaults
+/// (50/150–300 ms) do not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RaftConfig {
+    /// Leader heartbeat interval; also openraft's append-entries RPC timeout.
+    pub heartbeat_ms: u64,
+    /// Lower bound of the randomised election timeout.
+    pub election_timeout_min_ms: u64,
+    /// Upper bound of the randomised election timeout.
+    pub election_timeout_max_ms: u64,
+    /// Build a snapshot after this many logs since the last one.
+    pub snapshot_logs: u64,
+    /// Most entries sent in one append-entries request.
+    pub max_payload_entries: u64,
+    /// Largest peer frame accepted or sent; bigger frames are refused.
+    pub frame_cap_bytes: u64,
+    /// Deadline for one install-snapshot chunk RPC.
+    pub install_snapshot_timeout_ms: u64,
+    /// Size of one snapshot chunk sent to a lagging peer.
+    pub snapshot_chunk_bytes: u64,
+    /// Logs kept behind a snapshot, so slightly lagging peers need no snapshot.
+    pub keep_logs_after_snapshot: u64,
+    /// Joining nodes become voters while there are fewer voters than this;
+    /// after that they stay learners (edge nodes).
+    pub max_voters: u64,
+    /// How long a proposal may wait for its commit before the caller is told
+    /// the outcome is unknown.
+    pub propose_timeout_ms: u64,
+    /// Times a follower re-forwards a proposal when leadership moves.
+    pub forward_retries: u32,
+}
+
+/// Caps on the public API, per node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest WebSocket message accepted from a client.
+    pub ws_max_message_bytes: usize,
+    /// WebSocket read/write buffer per connection (axum's default of 128 KiB
+    /// costs ~135 KiB per idle connection).
+    pub ws_buffer_bytes: usize,
+    /// Open WebSocket connections accepted by this node.
+    pub max_connections: usize,
+    /// Sales one connection may follow at once.
+    pub max_subscriptions_per_connection: usize,
+    /// Bids per second accepted from one connection.
+    pub bids_per_second_per_connection: u32,
+    /// Bids per second accepted from one bidder, over all its connections.
+    pub bids_per_second_per_bidder: u32,
+    /// Largest HTTP request body (CSV lot imports included).
+    pub http_body_bytes: usize,
+    /// Origins (`https://host[:port]`) allowed for WebSocket and CORS;
+    /// empty means the node's own origin only.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./paddle-data"),
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            raft_addr: SocketAddr::from(([127, 0, 0, 1], 7080)),
+            advertise_http: None,
+            advertise_raft: None,
+            join: None,
+            token: None,
+            log_format: LogFormat::Human,
+            log: "info".to_owned(),
+            raft: RaftConfig::default(),
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+impl Default for RaftConfig {
+    fn default() -> Self {
+        RaftConfig {
+            heartbeat_ms: 100,
+            election_timeout_min_ms: 300,
+            election_timeout_max_ms: 600,
+            snapshot_logs: 10_000,
+            max_payload_entries: 512,
+            frame_cap_bytes: 16 * MIB,
+            install_snapshot_timeout_ms: 5_000,
+            snapshot_chunk_bytes: MIB,
+            keep_logs_after_snapshot: 1_000,
+            max_voters: 5,
+            propose_timeout_ms: 5_000,
+            forward_retries: 5,
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            ws_max_message_bytes: 4096,
+            ws_buffer_bytes: 4096,
+            max_connections: 10_000,
+            max_subscriptions_per_connection: 16,
+            bids_per_second_per_connection: 10,
+            bids_per_second_per_bidder: 5,
+            http_body_bytes: MIB as usize,
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Builds the effective config from the file, the environment and the
+    /// flags that clap parsed into `args`, and validates it. `RUST_LOG` is
+    /// read here; everything else of the environment came through clap.
+    pub fn load(args: &ConfigArgs) -> Result<Config, ConfigError> {
+        let rust_log = std::env::var("RUST_LOG")
+            .ok()
+            .filter(|v| !v.trim().is_empty());
+        Config::resolve(args, rust_log)
+    }
+
+    /// [`Config::load`] with `RUST_LOG` passed in, so tests need not touch
+    /// the process environment.
+    pub fn resolve(args: &ConfigArgs, rust_log: Option<String>) -> Result<Config, ConfigError> {
+        let mut config = match &args.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(filter) = rust_log {
+            config.log = filter;
+        }
+        args.apply(&mut config);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads a TOML file over the defaults, without validating: a file may
+    /// rely on flags or environment to complete it.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::from_toml(&text).map_err(|message| ConfigError::ParseFile {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    /// Parses TOML text over the defaults; the error names line and key.
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())
+    }
+
+    /// The effective config as TOML, for `paddle config show`: every key,
+    /// secrets as `<redacted>`, and the derived advertise addresses noted.
+    /// Feeding it back as a file gives the same config (once real secrets
+    /// are put back in place of the placeholder).
+    pub fn show(&self) -> String {
+        let mut out = String::from(
+            "# Effective paddle configuration: defaults < file < PADDLE_* environment < flags.\n\
+             # Secrets are shown as \"<redacted>\".\n",
+        );
+        if self.advertise_http.is_none() {
+            out.push_str(&format!(
+                "# advertise_http is unset: others are told {}\n",
+                advertised_or_bind(&self.advertise_http, self.http_addr)
+            ));
+        }
+        if self.advertise_raft.is_none() {
+            out.push_str(&format!(
+                "# advertise_raft is unset: others are told {}\n",
+                advertised_or_bind(&self.advertise_raft, self.raft_addr)
+            ));
+        }
+        if self.join.is_none() {
+            out.push_str(
+                "# join is unset: an empty data dir bootstraps a new cluster; \
+                 an existing one resumes\n",
+            );
+        }
+        out.push('\n');
+        // Serializing plain data (strings, integers, arrays, tables) to TOML
+        // cannot fail; the fallback only guards against a future field type.
+        match toml::to_string(self) {
+            Ok(text) => out.push_str(&text),
+            Err(e) => out.push_str(&format!("# cannot render the config as TOML: {e}\n")),
+        }
+        out
+    }
+
+    /// The HTTP address to announce, given the socket actually bound (which
+    /// differs from `http_addr` when that asks for port 0).
+    pub fn advertised_http(&self, bound: SocketAddr) -> Result<PeerAddr, AddrError> {
+        match &self.advertise_http {
+            Some(addr) => Ok(addr.clone()),
+            None => PeerAddr::from_socket(bound),
+        }
+    }
+
+    /// The QUIC address to announce, given the socket actually bound.
+    pub fn advertised_raft(&self, bound: SocketAddr) -> Result<PeerAddr, AddrError> {
+        match &self.advertise_raft {
+            Some(addr) => Ok(addr.clone()),
+            None => PeerAddr::from_socket(bound),
+        }
+    }
+
+    /// Where the operator token lives in this node's data dir.
+    pub fn operator_token_path(&self) -> PathBuf {
+        self.data_dir.join(OPERATOR_TOKEN_FILE)
+    }
+}
+
+/// Text for the advertise comment in [`Config::show`].
+fn advertised_or_bind(advertise: &Option<PeerAddr>, bind: SocketAddr) -> String {
+    match advertise {
+        Some(addr) => addr.to_string(),
+        None if bind.port() == 0 => format!("{} with the port picked at bind", bind.ip()),
+        None => bind.to_string(),
+    }
+}
+
+impl RaftConfig {
+    /// [`RaftConfig::heartbeat_ms`] as a duration.
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_millis(self.heartbeat_ms)
+    }
+
+    /// [`RaftConfig::install_snapshot_timeout_ms`] as a duration.
+    pub fn install_snapshot_timeout(&self) -> Duration {
+        Duration::from_millis(self.install_snapshot_timeout_ms)
+    }
+
+    /// [`RaftConfig::propose_timeout_ms`] as a duration.
+    pub fn propose_timeout(&self) -> Duration {
+        Duration::from_millis(self.propose_timeout_ms)
+    }
+}

@@ -170,6 +170,9 @@ struct Core {
     metrics: ProposalMetrics,
     /// When a leader last reached this node with an append it accepted.
     last_leader_contact: std::sync::Mutex<Option<Instant>>,
+    /// False while leadership is being handed over: the leader appends
+    /// nothing new, so followers' leases can expire and the successor win.
+    accepting: std::sync::atomic::AtomicBool,
 }
 
 /// A running member. Cheap to clone.
@@ -243,6 +246,7 @@ impl Consensus {
             app_rpc: OnceLock::new(),
             metrics: ProposalMetrics::default(),
             last_leader_contact: std::sync::Mutex::new(None),
+            accepting: std::sync::atomic::AtomicBool::new(true),
             cfg,
         });
         tokio::spawn(server::serve(
@@ -464,8 +468,10 @@ impl Consensus {
             if attempts > self.core.cfg.forward_retries {
                 return Err(ProposeError::NoLeader);
             }
+            // Back off: leadership moves take an election timeout or two.
+            let backoff = (pause * 2u32.saturating_pow(attempts - 1)).min(Duration::from_secs(1));
             let left = timeout.saturating_sub(started.elapsed());
-            tokio::time::sleep(pause.min(left)).await;
+            tokio::time::sleep(backoff.min(left)).await;
         }
     }
 
@@ -521,6 +527,19 @@ impl Consensus {
             return m.millis_since_quorum_ack.map(Duration::from_millis);
         }
         self.core.last_leader_contact.lock().expect("lock").map(|t| t.elapsed())
+    }
+
+    /// Stop (false) or resume (true) appending new proposals and sending
+    /// heartbeats on this node, for a leadership hand-over: callers see
+    /// "not leader" and retry, and followers' leader leases run out.
+    pub fn set_accepting(&self, accepting: bool) {
+        self.core.accepting.store(accepting, Ordering::SeqCst);
+        self.core.raft.runtime_config().heartbeat(accepting);
+    }
+
+    /// The configuration this member runs with.
+    pub fn config(&self) -> &ConsensusConfig {
+        &self.core.cfg
     }
 
     /// Stop Raft and the endpoint. In-flight proposals finish or fail first.

@@ -29,8 +29,23 @@ fn not_built(name: &str) -> ExitCode {
 /// `paddle serve` (issue 2): open the data dir, bootstrap/join/resume,
 /// start Raft over QUIC and the HTTP API; exit 0 on SIGTERM after draining.
 /// Gets a validated config, logging already set up.
-pub fn serve(_config: Config) -> ExitCode {
-    not_built("serve")
+pub fn serve(config: Config) -> ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("paddle: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::serve::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("paddle: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `paddle cluster status` (issue 3): table or JSON of the nodes, from any node.

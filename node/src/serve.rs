@@ -13,6 +13,8 @@ use paddle_proto::{ClusterCommand, Command};
 use crate::api::{self, AppState};
 use crate::cluster::datadir::{DataDir, NodeInfo, Origin};
 use crate::cluster::secrets::{self, JoinToken};
+use crate::cluster::service::{ClusterRpc, ClusterService, StopReason};
+use crate::cluster::state;
 use crate::config::Config;
 use crate::machine::NodeMachine;
 
@@ -106,6 +108,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         (info, identity, Some(first))
     };
 
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(StopReason::Running);
     let consensus = Consensus::start(
         &identity,
         cfg.raft_addr,
@@ -114,6 +117,24 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         consensus_config(&cfg),
     )
     .await?;
+    let svc = Arc::new(ClusterService {
+        consensus: consensus.clone(),
+        data_dir: dd.clone(),
+        max_voters: cfg.raft.max_voters as usize,
+        stop: stop_tx.clone(),
+        change_lock: tokio::sync::Mutex::new(()),
+    });
+    consensus.set_app_rpc(Arc::new(ClusterRpc(svc.clone())));
+    if state::is_removed(&consensus.view(), info.node_id) {
+        consensus.shutdown().await;
+        bail!(
+            "this node (id {}) was removed from the cluster and cannot come back under the same id; \
+             wipe {} and join it again as a new node",
+            info.node_id,
+            dd.root().display()
+        );
+    }
+    tokio::spawn(watch_for_removal(consensus.clone(), stop_tx.clone()));
     let raft_bound = consensus.local_addr()?;
     let adv_raft = cfg.advertised_raft(raft_bound)?;
     let me = NodeAddr { raft: adv_raft.to_string(), http: adv_http.to_string() };
@@ -129,10 +150,14 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         print_first_start(&adv_http.to_string(), &first);
     }
 
-    let state = AppState { consensus: consensus.clone(), extra_metrics: Arc::new(Vec::new()) };
+    let state = AppState {
+        consensus: consensus.clone(),
+        extra_metrics: Arc::new(Vec::new()),
+        cluster: Some(svc.clone()),
+        data_dir: Some(dd.clone()),
+    };
     let app = api::router(state);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut http_stop = stop_rx.clone();
+    let (http_tx, mut http_stop) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -141,9 +166,15 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             .await
     });
 
-    shutdown_signal().await;
-    tracing::info!("stopping: no new requests; finishing the ones in flight");
-    let _ = stop_tx.send(true);
+    tokio::select! {
+        _ = shutdown_signal() => {
+            tracing::info!("stopping: no new requests; finishing the ones in flight");
+        }
+        _ = stop_rx.wait_for(|r| *r != StopReason::Running) => {
+            tracing::warn!(node = info.node_id, "this node was removed from the cluster; stopping");
+        }
+    }
+    let _ = http_tx.send(true);
     match tokio::time::timeout(Duration::from_secs(10), server).await {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server ended with an error"),
@@ -153,6 +184,29 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     consensus.shutdown().await;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Stop this node once it has been a member and the membership it applied
+/// no longer lists it (removed through joint consensus).
+async fn watch_for_removal(consensus: Consensus, stop: tokio::sync::watch::Sender<StopReason>) {
+    let mut metrics = consensus.raft().metrics();
+    let me = consensus.id();
+    let mut was_member = false;
+    loop {
+        {
+            let m = metrics.borrow_and_update();
+            let listed = m.membership_config.membership().get_node(&me).is_some();
+            if listed {
+                was_member = true;
+            } else if was_member && m.membership_config.log_id().is_some() {
+                let _ = stop.send(StopReason::Removed);
+                return;
+            }
+        }
+        if metrics.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 fn print_first_start(url: &str, first: &FirstStart) {

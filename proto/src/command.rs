@@ -49,6 +49,9 @@ pub enum ClusterCommand {
     SetOperatorTokenHash { hash: String },
     /// Replace the hash of the join secret (SHA-256, hex).
     SetJoinSecretHash { hash: String },
+    /// Remember that a node left the cluster: its id is never admitted
+    /// again, and its votes are ignored.
+    MarkRemoved { node_id: u64 },
 }
 
 /// The answer to a cluster command.

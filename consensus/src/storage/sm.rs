@@ -116,6 +116,23 @@ impl SmShared {
         }
     }
 
+    /// Encode the published state as a snapshot file, now (for backups):
+    /// consistent, since a published view never changes.
+    pub fn snapshot_now(&self) -> Vec<u8> {
+        let p = self.published();
+        let header = SnapshotHeader {
+            snapshot_id: match p.last_applied {
+                Some(l) => format!("backup-{}-{}", l.leader_id.term, l.index),
+                None => "backup-0-0".to_string(),
+            },
+            last_applied: p.last_applied,
+            membership: p.membership.clone(),
+            last_stamp_ms: p.last_stamp_ms,
+            keys: p.view.map.len() as u64,
+        };
+        snapshot::encode(&header, &p.view.map)
+    }
+
     /// Make everything written so far durable (used at shutdown).
     pub async fn sync(&self) -> std::io::Result<()> {
         self.durability.sync().await

@@ -1,6 +1,8 @@
 //! The public face of a node: HTTP (REST, WebSocket, static UI) with axum.
 //! Only this module imports axum.
 
+pub mod auth;
+pub mod cluster;
 pub mod error;
 pub mod ops;
 
@@ -8,6 +10,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use paddle_consensus::Consensus;
+
+use crate::cluster::datadir::DataDir;
+use crate::cluster::service::ClusterService;
 
 pub use error::ApiError;
 
@@ -20,9 +25,12 @@ pub type MetricsFn = fn(&AppState) -> String;
 pub struct AppState {
     pub consensus: Consensus,
     pub extra_metrics: Arc<Vec<MetricsFn>>,
+    /// Cluster operations (absent in tests that run consensus alone).
+    pub cluster: Option<Arc<ClusterService>>,
+    pub data_dir: Option<DataDir>,
 }
 
 /// The whole HTTP surface of a node.
 pub fn router(state: AppState) -> Router {
-    Router::new().merge(ops::routes()).with_state(state)
+    Router::new().merge(ops::routes()).merge(cluster::routes()).with_state(state)
 }

@@ -20,7 +20,6 @@ pub fn routes() -> Router<AppState> {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
-        .route("/api/v1/cluster", get(cluster))
 }
 
 async fn health(State(s): State<AppState>) -> impl IntoResponse {
@@ -69,10 +68,6 @@ async fn ready(State(s): State<AppState>) -> impl IntoResponse {
     let r = readiness(&s.consensus.facts());
     let status = if r.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(r))
-}
-
-async fn cluster(State(s): State<AppState>) -> impl IntoResponse {
-    Json(s.consensus.facts())
 }
 
 fn role_name(r: Role) -> &'static str {

@@ -9,6 +9,8 @@ pub const CLUSTER_TREE: &str = "cluster";
 const NEXT_NODE_ID: &[u8] = b"next_node_id";
 const OPERATOR_HASH: &[u8] = b"operator_hash";
 const JOIN_HASH: &[u8] = b"join_hash";
+/// Prefix of `removed/<id BE>` keys.
+const REMOVED: &[u8] = b"removed/";
 /// The bootstrap node is 1; joiners count from 2.
 const FIRST_JOINER_ID: u64 = 2;
 
@@ -31,7 +33,22 @@ pub fn apply(txn: &mut KvTxn<'_>, cmd: &ClusterCommand) -> Reply {
             txn.put(CLUSTER_TREE, JOIN_HASH, hash.as_bytes().to_vec());
             Reply::Cluster(ClusterReply::Done)
         }
+        ClusterCommand::MarkRemoved { node_id } => {
+            txn.put(CLUSTER_TREE, &removed_key(*node_id), Vec::new());
+            Reply::Cluster(ClusterReply::Done)
+        }
     }
+}
+
+fn removed_key(id: u64) -> Vec<u8> {
+    let mut k = REMOVED.to_vec();
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// True when `id` was removed from the cluster (ids are never reused).
+pub fn is_removed(view: &KvView, id: u64) -> bool {
+    view.get(CLUSTER_TREE, &removed_key(id)).is_some()
 }
 
 fn text(view: &KvView, key: &[u8]) -> Option<String> {

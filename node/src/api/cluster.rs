@@ -1,0 +1,218 @@
+//! The operator's cluster API: status of every node, membership changes,
+//! the join token, backups.
+
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::future::join_all;
+use serde::{Deserialize, Serialize};
+
+use super::auth::require_operator;
+use super::{ApiError, AppState};
+use crate::cluster::rpc::{ClusterRequest, ClusterResponse, MembershipChange, NodeStatus};
+use crate::cluster::secrets::JoinToken;
+use crate::cluster::service::{call_member, ADMIT_CALL};
+use crate::cluster::{secrets, state};
+use paddle_proto::{ClusterCommand, Command};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/cluster", get(status))
+        .route("/api/v1/cluster/nodes/{id}/remove", post(remove))
+        .route("/api/v1/cluster/nodes/{id}/promote", post(promote))
+        .route("/api/v1/cluster/nodes/{id}/demote", post(demote))
+        .route("/api/v1/cluster/join-token", get(join_token))
+        .route("/api/v1/cluster/join-token/rotate", post(rotate_join_token))
+        .route("/api/v1/cluster/backup", get(backup))
+}
+
+/// One row of `cluster status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeRow {
+    pub id: u64,
+    pub raft_addr: String,
+    pub http_addr: String,
+    pub voter: bool,
+    /// leader, follower, learner, candidate; `unreachable` when it did not answer.
+    pub role: String,
+    pub term: Option<u64>,
+    pub applied: Option<u64>,
+    /// Entries behind the leader's last log index.
+    pub lag: Option<u64>,
+    pub healthy: bool,
+}
+
+/// The whole cluster as seen from this node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterStatus {
+    pub answered_by: u64,
+    pub leader: Option<u64>,
+    pub term: u64,
+    pub committed: u64,
+    pub joint: bool,
+    pub nodes: Vec<NodeRow>,
+}
+
+/// Above this many entries behind, a node is reported unhealthy.
+const UNHEALTHY_LAG: u64 = 10_000;
+
+async fn status(State(s): State<AppState>) -> Json<ClusterStatus> {
+    let f = s.consensus.facts();
+    let me = s.consensus.id();
+    let asks = f.nodes.keys().map(|id| {
+        let c = s.consensus.clone();
+        let id = *id;
+        async move {
+            if id == me {
+                return (id, None);
+            }
+            let r = call_member(&c, id, &ClusterRequest::Status, Duration::from_millis(800)).await;
+            (id, match r {
+                Ok(ClusterResponse::Status(st)) => Some(st),
+                _ => None,
+            })
+        }
+    });
+    let mut answers: std::collections::BTreeMap<u64, Option<NodeStatus>> = join_all(asks).await.into_iter().collect();
+    let mine = crate::cluster::rpc::NodeStatus {
+        facts: (&f).into(),
+        leader_contact_ms: s.consensus.leader_contact_age().map(|d| d.as_millis() as u64),
+    };
+    answers.insert(me, Some(mine));
+    let leader_last = f
+        .leader
+        .and_then(|l| answers.get(&l).cloned().flatten())
+        .and_then(|st| st.facts.last_log)
+        .or(f.last_log)
+        .unwrap_or(0);
+    let nodes = f
+        .nodes
+        .iter()
+        .map(|(id, addr)| {
+            let st = answers.get(id).cloned().flatten();
+            let applied = st.as_ref().map(|st| st.facts.applied);
+            let lag = applied.map(|a| leader_last.saturating_sub(a));
+            let contact_ok = st.as_ref().is_some_and(|st| {
+                st.facts.role == "leader" || st.leader_contact_ms.is_some_and(|ms| ms < 5_000)
+            });
+            NodeRow {
+                id: *id,
+                raft_addr: addr.raft.clone(),
+                http_addr: addr.http.clone(),
+                voter: f.voters.contains(id),
+                role: st.as_ref().map(|st| st.facts.role.clone()).unwrap_or_else(|| "unreachable".into()),
+                term: st.as_ref().map(|st| st.facts.term),
+                applied,
+                lag,
+                healthy: contact_ok && lag.is_some_and(|l| l <= UNHEALTHY_LAG),
+            }
+        })
+        .collect();
+    Json(ClusterStatus { answered_by: me, leader: f.leader, term: f.term, committed: f.committed, joint: f.joint, nodes })
+}
+
+async fn membership_change(s: &AppState, headers: &HeaderMap, change: MembershipChange) -> Result<impl IntoResponse, ApiError> {
+    require_operator(s, headers)?;
+    let svc = s.cluster.as_ref().ok_or_else(|| ApiError::unavailable("not_ready", "cluster service not running"))?;
+    match svc.on_leader(ClusterRequest::Change(change), ADMIT_CALL).await {
+        ClusterResponse::Done => Ok(Json(serde_json::json!({ "ok": true, "change": format!("{change:?}") }))),
+        ClusterResponse::Error { code, message } => Err(cluster_error(&code, message)),
+        other => Err(ApiError::internal(format!("unexpected answer {other:?}"))),
+    }
+}
+
+fn cluster_error(code: &str, message: String) -> ApiError {
+    match code {
+        "not_member" => ApiError::not_found("not_member", message),
+        "would_lose_quorum" => ApiError::conflict("would_lose_quorum", message),
+        "no_quorum" => ApiError::unavailable("no_quorum", message),
+        "no_successor" => ApiError::conflict("no_successor", message),
+        "handover_failed" => ApiError::unavailable("handover_failed", message),
+        "catch_up_timeout" => ApiError::unavailable("catch_up_timeout", message),
+        _ => ApiError::unavailable("membership", message),
+    }
+}
+
+async fn remove(State(s): State<AppState>, Path(id): Path<u64>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+    membership_change(&s, &headers, MembershipChange::Remove(id)).await
+}
+
+async fn promote(State(s): State<AppState>, Path(id): Path<u64>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+    membership_change(&s, &headers, MembershipChange::Promote(id)).await
+}
+
+async fn demote(State(s): State<AppState>, Path(id): Path<u64>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+    membership_change(&s, &headers, MembershipChange::Demote(id)).await
+}
+
+#[derive(Serialize)]
+struct TokenReply {
+    join_token: String,
+    /// The command to run on a new machine.
+    join_command: String,
+}
+
+fn token_reply(s: &AppState, token: &str) -> TokenReply {
+    let raft = s.consensus.node_addr(s.consensus.id()).map(|a| a.raft).unwrap_or_default();
+    TokenReply {
+        join_token: token.to_string(),
+        join_command: format!("paddle serve --join {raft} --token {token}"),
+    }
+}
+
+async fn join_token(State(s): State<AppState>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+    require_operator(&s, &headers)?;
+    let dd = s.data_dir.as_ref().ok_or_else(|| ApiError::internal("no data dir"))?;
+    let token = dd.read_join_token().map_err(|e| ApiError::internal(e.to_string()))?;
+    let view = s.consensus.view();
+    match (token, state::join_hash(&view)) {
+        (Some(t), Some(hash)) => match JoinToken::parse(&t) {
+            Ok(jt) if secrets::token_matches(&jt.secret, &hash) => Ok(Json(token_reply(&s, &t))),
+            _ => Err(ApiError::not_found(
+                "no_join_token_here",
+                "the join token kept on this node was rotated elsewhere; ask the node that rotated it, or rotate here",
+            )),
+        },
+        _ => Err(ApiError::not_found(
+            "no_join_token_here",
+            "this node keeps no copy of the join token; ask the bootstrap node, or rotate the token here",
+        )),
+    }
+}
+
+async fn rotate_join_token(State(s): State<AppState>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+    require_operator(&s, &headers)?;
+    let dd = s.data_dir.as_ref().ok_or_else(|| ApiError::internal("no data dir"))?;
+    let ca_pem = std::fs::read_to_string(dd.ca_cert()).map_err(|e| ApiError::internal(e.to_string()))?;
+    let fp = paddle_consensus::tls::fingerprint_pem(&ca_pem).map_err(|e| ApiError::internal(e.to_string()))?;
+    let token = JoinToken::new(&fp);
+    s.consensus
+        .propose(Command::Cluster(ClusterCommand::SetJoinSecretHash { hash: token.secret_hash() }))
+        .await?;
+    dd.write_join_token(&token.to_string()).map_err(|e| ApiError::internal(e.to_string()))?;
+    tracing::info!("join token rotated; the old one no longer admits nodes");
+    Ok(Json(token_reply(&s, &token.to_string())))
+}
+
+#[derive(Deserialize)]
+struct BackupQuery {
+    #[serde(default)]
+    consistency: Option<String>,
+}
+
+async fn backup(State(s): State<AppState>, Query(q): Query<BackupQuery>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+    require_operator(&s, &headers)?;
+    if q.consistency.as_deref() != Some("local") {
+        // Everything committed before this request is in the backup.
+        s.consensus.linearizable_view(Duration::from_secs(10)).await?;
+    }
+    let state = s.consensus.state().clone();
+    let bytes = tokio::task::spawn_blocking(move || state.snapshot_now())
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes))
+}

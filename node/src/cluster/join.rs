@@ -1,0 +1,131 @@
+//! The joining side: get an id and a certificate with a join token, start,
+//! then ask to be admitted (learner, catch up, voter while voters are few).
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use paddle_consensus::network::transport::{self, TransportError};
+use paddle_consensus::network::{PeerRequest, PeerResponse};
+use paddle_consensus::tls::{self, NodeIdentity};
+use paddle_consensus::types::NodeAddr;
+use paddle_consensus::Consensus;
+use paddle_proto::codec;
+
+use super::datadir::{DataDir, NodeInfo, Origin};
+use super::rpc::{ClusterRequest, ClusterResponse};
+use super::secrets::JoinToken;
+use super::service::ADMIT_CALL;
+use crate::config::{Config, PeerAddr};
+
+/// How long a join contact may take to answer the first request.
+const CONTACT_DEADLINE: Duration = Duration::from_secs(10);
+
+fn token(cfg: &Config) -> anyhow::Result<JoinToken> {
+    let raw = cfg.token.as_ref().context("--join needs --token (the join token printed by the first node)")?;
+    JoinToken::parse(raw.expose()).map_err(|e| anyhow!("the join token is not valid: {e}"))
+}
+
+/// Send one cluster request over a one-off connection made with `client`.
+async fn contact(
+    contact: &PeerAddr,
+    client: rustls::ClientConfig,
+    req: &ClusterRequest,
+    deadline: Duration,
+) -> anyhow::Result<ClusterResponse> {
+    let addr = contact.to_string();
+    let sock = transport::resolve(&addr).await.map_err(|e| anyhow!(e))?;
+    let endpoint = transport::client_endpoint()?;
+    let cfg = transport::client_config(client)?;
+    let connecting = endpoint.connect_with(cfg, sock, tls::CLUSTER_NAME)?;
+    let conn = match tokio::time::timeout(Duration::from_secs(5), connecting).await {
+        Err(_) => bail!(
+            "{addr} did not answer as a Paddle node within 5 s: check that it is the QUIC (raft) address \
+             of a running node (default port 7080) and that UDP is not blocked"
+        ),
+        Ok(Err(e)) => {
+            let text = e.to_string();
+            if text.contains("fingerprint") || text.contains("certificate") {
+                bail!(
+                    "{addr} is not a node of the cluster this token belongs to: its CA does not match the \
+                     fingerprint in the token (wrong address, or a tampered token) [{text}]"
+                );
+            }
+            bail!("could not connect to {addr}: {text}");
+        }
+        Ok(Ok(c)) => c,
+    };
+    let body = codec::encode(req)?;
+    let resp: PeerResponse = tokio::time::timeout(deadline, transport::exchange(&conn, &PeerRequest::App(body), 16 << 20, &addr))
+        .await
+        .map_err(|_| anyhow!("{addr} did not answer within {deadline:?}"))?
+        .map_err(|e: TransportError| anyhow!("{e}"))?;
+    conn.close(0u32.into(), b"done");
+    match resp {
+        PeerResponse::App(Ok(bytes)) => Ok(codec::decode(&bytes)?),
+        PeerResponse::App(Err(e)) => bail!("{addr} refused: {e}"),
+        PeerResponse::Refused(e) => bail!("{addr} refused: {e}"),
+        other => bail!("unexpected answer from {addr}: {other:?}"),
+    }
+}
+
+fn refused(resp: ClusterResponse) -> anyhow::Error {
+    match resp {
+        ClusterResponse::Error { code, message } => anyhow!("the cluster refused the join ({code}): {message}"),
+        other => anyhow!("unexpected answer: {other:?}"),
+    }
+}
+
+/// Step one, before Raft starts: prove the join secret, get an id and a
+/// certificate, and write this node's files.
+pub async fn join_files(cfg: &Config, dd: &DataDir, _adv_http: &PeerAddr) -> anyhow::Result<(NodeInfo, NodeIdentity)> {
+    let token = token(cfg)?;
+    let join = cfg.join.as_ref().context("no --join address")?;
+    if !dd.is_empty() {
+        bail!(
+            "{} is not empty but holds no node; refusing to join into it. Use an empty directory.",
+            dd.root().display()
+        );
+    }
+    let (key_pem, csr_pem) = tls::generate_node_key()?;
+    let client = tls::join_client_config(&token.ca_fingerprint)?;
+    let req = ClusterRequest::Join { secret: token.secret.clone(), csr_pem };
+    let (node_id, cert_pem, ca_pem) = match contact(join, client, &req, CONTACT_DEADLINE).await? {
+        ClusterResponse::Joined { node_id, cert_pem, ca_pem } => (node_id, cert_pem, ca_pem),
+        other => return Err(refused(other)),
+    };
+    if tls::fingerprint_pem(&ca_pem)? != token.ca_fingerprint {
+        bail!("the cluster sent a CA certificate that does not match the token's fingerprint; refusing it");
+    }
+    let identity = NodeIdentity { node_id, cert_pem, key_pem, ca_pem };
+    dd.write_identity(&identity)?;
+    dd.write_join_token(&token.to_string())?;
+    let info = NodeInfo { node_id, cluster_id: token.ca_fingerprint[..12].to_string(), origin: Origin::Join, setup_complete: false };
+    dd.write_node_info(&info)?;
+    tracing::info!(node_id, "got a node id and a certificate from the cluster");
+    Ok((info, identity))
+}
+
+/// Step two, with Raft running: ask to be admitted and wait until the
+/// cluster has caught this node up (and promoted it, while voters are few).
+pub async fn after_start(cfg: &Config, dd: &DataDir, info: &mut NodeInfo, _c: &Consensus, me: NodeAddr) -> anyhow::Result<()> {
+    if info.setup_complete {
+        return Ok(());
+    }
+    let raw = dd.read_join_token()?.context("join.token is missing; cannot finish joining")?;
+    let token = JoinToken::parse(&raw).map_err(|e| anyhow!("join.token is damaged: {e}"))?;
+    let Some(join) = cfg.join.as_ref() else {
+        bail!("this node has not finished joining; start it again with --join <address of any node>");
+    };
+    let identity = dd.identity(info.node_id)?;
+    let req = ClusterRequest::Admit { secret: token.secret, node_id: info.node_id, addr: me };
+    tracing::info!(node = info.node_id, "asking to be admitted; catching up may take a while");
+    match contact(join, identity.client_config()?, &req, ADMIT_CALL).await? {
+        ClusterResponse::Admitted { voter } => {
+            tracing::info!(node = info.node_id, voter, "admitted to the cluster");
+        }
+        other => return Err(refused(other)),
+    }
+    info.setup_complete = true;
+    dd.write_node_info(info)?;
+    Ok(())
+}

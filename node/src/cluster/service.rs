@@ -1,0 +1,214 @@
+//! The node's answers to cluster requests from peers (see [`super::rpc`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use paddle_consensus::network::{Peer, PeerRequest, PeerResponse};
+use paddle_consensus::node::AppRpc;
+use paddle_consensus::{Consensus, Role};
+use paddle_proto::codec;
+use paddle_proto::{ClusterCommand, ClusterReply, Command, Reply};
+use tokio::sync::watch;
+
+use super::datadir::DataDir;
+use super::membership;
+use super::rpc::{ClusterFactsWire, ClusterRequest, ClusterResponse, NodeStatus};
+use super::secrets;
+use super::state;
+
+/// Why a node stops on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    Running,
+    /// The cluster removed this node.
+    Removed,
+}
+
+/// Shared by the RPC handler and the HTTP API.
+pub struct ClusterService {
+    pub consensus: Consensus,
+    pub data_dir: DataDir,
+    pub max_voters: usize,
+    pub stop: watch::Sender<StopReason>,
+    /// One membership change at a time from this node.
+    pub change_lock: tokio::sync::Mutex<()>,
+}
+
+/// Deadline for short cluster calls (status, sign, trigger).
+pub const SHORT_CALL: Duration = Duration::from_secs(3);
+/// Deadline for an admit: the new node may need to catch up from a large
+/// snapshot first.
+pub const ADMIT_CALL: Duration = Duration::from_secs(600);
+
+/// Send a cluster request to member `id` and decode the answer.
+pub async fn call_member(
+    consensus: &Consensus,
+    id: u64,
+    req: &ClusterRequest,
+    deadline: Duration,
+) -> Result<ClusterResponse, String> {
+    let addr = consensus.node_addr(id).ok_or_else(|| format!("node {id} is not in the membership"))?;
+    let body = codec::encode(req).map_err(|e| e.to_string())?;
+    match consensus.peers().call(id, &addr.raft, &PeerRequest::App(body), deadline).await {
+        Ok(PeerResponse::App(Ok(bytes))) => codec::decode(&bytes).map_err(|e| e.to_string()),
+        Ok(PeerResponse::App(Err(e))) => Err(e),
+        Ok(other) => Err(format!("unexpected answer {other:?}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+impl ClusterService {
+    fn check_join_secret(&self, secret: &str) -> Result<(), ClusterResponse> {
+        let view = self.consensus.view();
+        match state::join_hash(&view) {
+            Some(hash) if secrets::token_matches(secret, &hash) => Ok(()),
+            Some(_) => Err(ClusterResponse::error(
+                "bad_join_token",
+                "the join token's secret is wrong or was rotated; ask the operator for a current token",
+            )),
+            None => Err(ClusterResponse::error("not_ready", "this node has not seen the cluster's join secret yet")),
+        }
+    }
+
+    /// Status of this node.
+    pub fn status(&self) -> NodeStatus {
+        let facts = self.consensus.facts();
+        NodeStatus {
+            facts: ClusterFactsWire::from(&facts),
+            leader_contact_ms: self.consensus.leader_contact_age().map(|d| d.as_millis() as u64),
+        }
+    }
+
+    async fn join(&self, secret: &str, csr_pem: &str) -> ClusterResponse {
+        if let Err(refusal) = self.check_join_secret(secret) {
+            return refusal;
+        }
+        let node_id = match self.consensus.propose(Command::Cluster(ClusterCommand::AllocateNodeId)).await {
+            Ok(c) => match c.reply {
+                Reply::Cluster(ClusterReply::NodeId(id)) => id,
+                other => return ClusterResponse::error("internal", format!("unexpected reply {other:?}")),
+            },
+            Err(e) => return ClusterResponse::error("no_quorum", format!("could not allocate a node id: {e}")),
+        };
+        match self.sign(csr_pem, node_id).await {
+            Ok(cert_pem) => match std::fs::read_to_string(self.data_dir.ca_cert()) {
+                Ok(ca_pem) => {
+                    tracing::info!(node_id, "issued a certificate to a joining node");
+                    ClusterResponse::Joined { node_id, cert_pem, ca_pem }
+                }
+                Err(e) => ClusterResponse::error("internal", format!("cannot read the CA certificate: {e}")),
+            },
+            Err(e) => e,
+        }
+    }
+
+    /// Sign with our CA key, or ask the members that hold one.
+    async fn sign(&self, csr_pem: &str, node_id: u64) -> Result<String, ClusterResponse> {
+        match self.data_dir.ca() {
+            Ok(Some(ca)) => {
+                return ca.sign_node(csr_pem, node_id).map_err(|e| ClusterResponse::error("bad_request", e.to_string()))
+            }
+            Ok(None) => {}
+            Err(e) => return Err(ClusterResponse::error("internal", e.to_string())),
+        }
+        let me = self.consensus.id();
+        let members: Vec<u64> = self.consensus.facts().nodes.keys().copied().filter(|id| *id != me).collect();
+        for id in members {
+            let req = ClusterRequest::Sign { csr_pem: csr_pem.to_string(), node_id };
+            if let Ok(ClusterResponse::Signed { cert_pem }) = call_member(&self.consensus, id, &req, SHORT_CALL).await {
+                return Ok(cert_pem);
+            }
+        }
+        Err(ClusterResponse::error(
+            "no_ca",
+            "no reachable node holds the cluster CA key (it lives on the bootstrap node; see deploy/README.md)",
+        ))
+    }
+
+    /// Run `req` on the leader: here if we lead, else forwarded.
+    pub async fn on_leader(&self, req: ClusterRequest, deadline: Duration) -> ClusterResponse {
+        let me = self.consensus.id();
+        match self.consensus.current_leader() {
+            Some(l) if l == me => match req {
+                ClusterRequest::Admit { node_id, addr, .. } => membership::admit(self, node_id, addr).await,
+                ClusterRequest::Change(change) => membership::change(self, change).await,
+                other => ClusterResponse::error("bad_request", format!("{other:?} is not a leader request")),
+            },
+            Some(l) => call_member(&self.consensus, l, &req, deadline)
+                .await
+                .unwrap_or_else(|e| ClusterResponse::error("no_quorum", format!("could not reach the leader: {e}"))),
+            None => ClusterResponse::error("no_quorum", "no leader is known right now; try again shortly"),
+        }
+    }
+
+    async fn handle(self: Arc<Self>, from: Peer, req: ClusterRequest) -> ClusterResponse {
+        let member = matches!(from, Peer::Member(_));
+        match req {
+            ClusterRequest::Join { secret, csr_pem } => self.join(&secret, &csr_pem).await,
+            ClusterRequest::Admit { ref secret, node_id, .. } => {
+                if let Err(refusal) = self.check_join_secret(secret) {
+                    return refusal;
+                }
+                if from != Peer::Member(node_id) && !member {
+                    return ClusterResponse::error("forbidden", "admit needs the joining node's certificate");
+                }
+                let view = self.consensus.view();
+                if state::is_removed(&view, node_id) {
+                    return ClusterResponse::error(
+                        "node_id_removed",
+                        format!(
+                            "node id {node_id} was removed from this cluster and cannot come back; \
+                             wipe that node's data dir and join it as a new node"
+                        ),
+                    );
+                }
+                if node_id >= state::next_node_id(&view) || node_id == 0 {
+                    return ClusterResponse::error("unknown_node_id", format!("node id {node_id} was never issued"));
+                }
+                self.on_leader(req, ADMIT_CALL).await
+            }
+            _ if !member => ClusterResponse::error("forbidden", "this request needs a member certificate"),
+            ClusterRequest::Sign { csr_pem, node_id } => match self.data_dir.ca() {
+                Ok(Some(ca)) => match ca.sign_node(&csr_pem, node_id) {
+                    Ok(cert_pem) => ClusterResponse::Signed { cert_pem },
+                    Err(e) => ClusterResponse::error("bad_request", e.to_string()),
+                },
+                _ => ClusterResponse::error("no_ca", "this node does not hold the CA key"),
+            },
+            ClusterRequest::Status => ClusterResponse::Status(self.status()),
+            ClusterRequest::TriggerElection => match self.consensus.raft().trigger().elect().await {
+                Ok(()) => ClusterResponse::Done,
+                Err(e) => ClusterResponse::error("internal", e.to_string()),
+            },
+            ClusterRequest::Removed { node_id } => {
+                if node_id == self.consensus.id() && self.consensus.facts().role != Role::Leader {
+                    tracing::warn!(node_id, "the leader says this node was removed from the cluster");
+                    let _ = self.stop.send(StopReason::Removed);
+                }
+                ClusterResponse::Done
+            }
+            ClusterRequest::Change(_) => self.on_leader(req, ADMIT_CALL).await,
+        }
+    }
+}
+
+/// Adapter from consensus's byte-level [`AppRpc`] to [`ClusterService`].
+pub struct ClusterRpc(pub Arc<ClusterService>);
+
+impl AppRpc for ClusterRpc {
+    fn handle(&self, from: Peer, body: Vec<u8>) -> BoxFuture<'static, Result<Vec<u8>, String>> {
+        let svc = self.0.clone();
+        Box::pin(async move {
+            let req: ClusterRequest = match codec::decode(&body) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, ?from, "refused a malformed cluster request");
+                    return Err(format!("malformed cluster request: {e}"));
+                }
+            };
+            let resp = svc.handle(from, req).await;
+            codec::encode(&resp).map_err(|e| e.to_string())
+        })
+    }
+}

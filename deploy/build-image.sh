@@ -19,7 +19,8 @@ fi
 
 ctx="$(mktemp -d)"
 trap 'rm -rf "$ctx"' EXIT
-mkdir "$ctx/data"
+mkdir -p "$ctx/rootfs"
+mkdir -m 700 "$ctx/rootfs/data"
 cp "$bin" deploy/Dockerfile "$ctx/"
 docker build -t "$tag" "$ctx"
 echo "built image $tag from $bin"

@@ -5,6 +5,10 @@
 //! clap with a usage error (exit 2) before any command runs. What each
 //! command does lives in [`crate::commands`]; `main` dispatches.
 
+// Doc comments on arguments are clap's help text, written for a terminal
+// (`<redacted>`, bare URLs), not for rustdoc.
+#![allow(rustdoc::bare_urls, rustdoc::invalid_html_tags)]
+
 #[cfg(test)]
 mod tests;
 mod values;

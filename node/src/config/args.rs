@@ -6,6 +6,10 @@
 //! for every key: TOML `section.key` ↔ flag `--section-key` ↔ variable
 //! `PADDLE_SECTION_KEY`.
 
+// Doc comments on arguments are clap's help text, written for a terminal
+// (`<redacted>`, bare URLs), not for rustdoc.
+#![allow(rustdoc::bare_urls, rustdoc::invalid_html_tags)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

@@ -31,7 +31,7 @@ pub enum SecretError {
     /// Tokens are single words; whitespace means a copy-paste went wrong.
     #[error("the token contains whitespace or control characters; paste it as one word")]
     Whitespace,
-    /// Longer than [`MAX_SECRET_BYTES`].
+    /// Longer than 4096 bytes.
     #[error("the token is longer than {MAX_SECRET_BYTES} bytes")]
     TooLong,
     /// The `<redacted>` placeholder from `paddle config show` was fed back.

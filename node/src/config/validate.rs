@@ -75,9 +75,11 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The log filter has one more source below PADDLE_LOG.
+        let rust_log = if self.key == "log" { ", RUST_LOG" } else { "" };
         write!(
             f,
-            "{} = {}: {} (set with {}, {} or the config file)",
+            "{} = {}: {} (set with {}, {}{rust_log} or the config file)",
             self.key,
             self.value,
             self.reason,

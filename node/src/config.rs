@@ -160,7 +160,7 @@ impl Default for Config {
             join: None,
             token: None,
             log_format: LogFormat::Human,
-            log: "info".to_owned(),
+            log: "info,openraft=warn".to_owned(),
             raft: RaftConfig::default(),
             limits: LimitsConfig::default(),
         }

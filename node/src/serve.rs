@@ -172,6 +172,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         }
         _ = stop_rx.wait_for(|r| *r != StopReason::Running) => {
             tracing::warn!(node = info.node_id, "this node was removed from the cluster; stopping");
+            // Let answers to requests still in flight (the removal itself,
+            // forwarded through us) reach their callers.
+            tokio::time::sleep(Duration::from_millis(750)).await;
         }
     }
     let _ = http_tx.send(true);

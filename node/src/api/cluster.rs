@@ -118,11 +118,32 @@ async fn status(State(s): State<AppState>) -> Json<ClusterStatus> {
 async fn membership_change(s: &AppState, headers: &HeaderMap, change: MembershipChange) -> Result<impl IntoResponse, ApiError> {
     require_operator(s, headers)?;
     let svc = s.cluster.as_ref().ok_or_else(|| ApiError::unavailable("not_ready", "cluster service not running"))?;
+    let done = || Ok(Json(serde_json::json!({ "ok": true, "change": format!("{change:?}") })));
     match svc.on_leader(ClusterRequest::Change(change), ADMIT_CALL).await {
-        ClusterResponse::Done => Ok(Json(serde_json::json!({ "ok": true, "change": format!("{change:?}") }))),
-        ClusterResponse::Error { code, message } => Err(cluster_error(&code, message)),
+        ClusterResponse::Done => done(),
+        ClusterResponse::Error { code, message } => {
+            // Removing the leader hands leadership over and the old leader
+            // stops, which can cut the answer off. Judge by the outcome.
+            if let MembershipChange::Remove(id) = change {
+                if code == "no_quorum" && wait_until_gone(s, id).await {
+                    return done();
+                }
+            }
+            Err(cluster_error(&code, message))
+        }
         other => Err(ApiError::internal(format!("unexpected answer {other:?}"))),
     }
+}
+
+/// Wait (briefly) until a linearizable view shows `id` out of the membership.
+async fn wait_until_gone(s: &AppState, id: u64) -> bool {
+    for _ in 0..20 {
+        if s.consensus.linearizable_view(Duration::from_secs(2)).await.is_ok() && s.consensus.node_addr(id).is_none() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
 }
 
 fn cluster_error(code: &str, message: String) -> ApiError {

@@ -526,7 +526,11 @@ impl Consensus {
         if m.state == ServerState::Leader {
             return m.millis_since_quorum_ack.map(Duration::from_millis);
         }
-        self.core.last_leader_contact.lock().expect("lock").map(|t| t.elapsed())
+        self.core
+            .last_leader_contact
+            .lock()
+            .expect("lock")
+            .map(|t| t.elapsed())
     }
 
     /// Stop (false) or resume (true) appending new proposals and sending
@@ -636,7 +640,8 @@ impl Handler for Core {
                         return refusal;
                     }
                     let result = self.raft.append_entries(r).await;
-                    if matches!(result, Ok(ref ok) if !matches!(ok, openraft::raft::AppendEntriesResponse::HigherVote(_))) {
+                    if matches!(result, Ok(ref ok) if !matches!(ok, openraft::raft::AppendEntriesResponse::HigherVote(_)))
+                    {
                         *self.last_leader_contact.lock().expect("lock") = Some(Instant::now());
                     }
                     PeerResponse::AppendEntries(result)

@@ -31,7 +31,10 @@ fn not_built(name: &str) -> ExitCode {
 /// Gets a validated config, logging already set up.
 pub fn serve(config: Config) -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("paddle: cannot start the async runtime: {e}");

@@ -2,7 +2,7 @@
 //! the part of the node that owns it.
 
 use paddle_consensus::probe::apply_probe;
-use paddle_consensus::{AppliedEntry, Application, KvTxn};
+use paddle_consensus::{Application, AppliedEntry, KvTxn};
 use paddle_proto::{Command, Reply};
 
 use crate::cluster::state as cluster_state;

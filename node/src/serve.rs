@@ -53,24 +53,55 @@ fn bootstrap_files(dd: &DataDir) -> anyhow::Result<(NodeInfo, NodeIdentity, Firs
     dd.write_identity(&identity)?;
     dd.write_operator_token(&operator_token)?;
     dd.write_join_token(&join.to_string())?;
-    let info = NodeInfo { node_id: 1, cluster_id, origin: Origin::Bootstrap, setup_complete: false };
+    let info = NodeInfo {
+        node_id: 1,
+        cluster_id,
+        origin: Origin::Bootstrap,
+        setup_complete: false,
+    };
     // Written last: its presence means the directory holds a whole node.
     dd.write_node_info(&info)?;
-    Ok((info, identity, FirstStart { operator_token, join_token: join.to_string() }))
+    Ok((
+        info,
+        identity,
+        FirstStart {
+            operator_token,
+            join_token: join.to_string(),
+        },
+    ))
 }
 
 /// Finish a bootstrap: make the one-node cluster and replicate the token
 /// hashes. Safe to repeat after a crash half-way.
-async fn finish_bootstrap(dd: &DataDir, info: &mut NodeInfo, consensus: &Consensus, me: NodeAddr) -> anyhow::Result<()> {
-    consensus.initialize(me).await.map_err(|e| anyhow::anyhow!("initialising the cluster: {e}"))?;
-    let operator = dd.read_operator_token()?.context("operator.token is missing from the data dir")?;
-    let join = dd.read_join_token()?.context("join.token is missing from the data dir")?;
+async fn finish_bootstrap(
+    dd: &DataDir,
+    info: &mut NodeInfo,
+    consensus: &Consensus,
+    me: NodeAddr,
+) -> anyhow::Result<()> {
+    consensus
+        .initialize(me)
+        .await
+        .map_err(|e| anyhow::anyhow!("initialising the cluster: {e}"))?;
+    let operator = dd
+        .read_operator_token()?
+        .context("operator.token is missing from the data dir")?;
+    let join = dd
+        .read_join_token()?
+        .context("join.token is missing from the data dir")?;
     let join = JoinToken::parse(&join).context("join.token is damaged")?;
     for cmd in [
-        ClusterCommand::SetOperatorTokenHash { hash: secrets::hash_token(&operator) },
-        ClusterCommand::SetJoinSecretHash { hash: join.secret_hash() },
+        ClusterCommand::SetOperatorTokenHash {
+            hash: secrets::hash_token(&operator),
+        },
+        ClusterCommand::SetJoinSecretHash {
+            hash: join.secret_hash(),
+        },
     ] {
-        consensus.propose(Command::Cluster(cmd)).await.context("replicating the token hashes")?;
+        consensus
+            .propose(Command::Cluster(cmd))
+            .await
+            .context("replicating the token hashes")?;
     }
     info.setup_complete = true;
     dd.write_node_info(info)?;
@@ -137,7 +168,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     tokio::spawn(watch_for_removal(consensus.clone(), stop_tx.clone()));
     let raft_bound = consensus.local_addr()?;
     let adv_raft = cfg.advertised_raft(raft_bound)?;
-    let me = NodeAddr { raft: adv_raft.to_string(), http: adv_http.to_string() };
+    let me = NodeAddr {
+        raft: adv_raft.to_string(),
+        http: adv_http.to_string(),
+    };
 
     if info.origin == Origin::Bootstrap && !info.setup_complete {
         finish_bootstrap(&dd, &mut info, &consensus, me.clone()).await?;
@@ -220,7 +254,10 @@ fn print_first_start(url: &str, first: &FirstStart) {
     println!("    {}", first.operator_token);
     println!();
     println!("  To add a machine, run on it:");
-    println!("    paddle serve --join <this node's QUIC address> --token {}", first.join_token);
+    println!(
+        "    paddle serve --join <this node's QUIC address> --token {}",
+        first.join_token
+    );
     println!();
 }
 

@@ -11,8 +11,13 @@ use crate::cluster::{secrets, state};
 
 /// The bearer token of a request, if any.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
-    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
     let token = token.trim();
     (!token.is_empty()).then_some(token)
 }
@@ -20,12 +25,17 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// Refuse unless the request carries the operator token.
 pub fn require_operator(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(token) = bearer(headers) else {
-        return Err(ApiError::unauthorized("this needs the operator token in `Authorization: Bearer <token>`"));
+        return Err(ApiError::unauthorized(
+            "this needs the operator token in `Authorization: Bearer <token>`",
+        ));
     };
     let view = s.consensus.view();
     match state::operator_hash(&view) {
         Some(hash) if secrets::token_matches(token, &hash) => Ok(()),
         Some(_) => Err(ApiError::forbidden("the operator token is wrong")),
-        None => Err(ApiError::unavailable("not_ready", "this node has not seen the operator token yet")),
+        None => Err(ApiError::unavailable(
+            "not_ready",
+            "this node has not seen the operator token yet",
+        )),
     }
 }

@@ -71,16 +71,23 @@ async fn status(State(s): State<AppState>) -> Json<ClusterStatus> {
                 return (id, None);
             }
             let r = call_member(&c, id, &ClusterRequest::Status, Duration::from_millis(800)).await;
-            (id, match r {
-                Ok(ClusterResponse::Status(st)) => Some(st),
-                _ => None,
-            })
+            (
+                id,
+                match r {
+                    Ok(ClusterResponse::Status(st)) => Some(st),
+                    _ => None,
+                },
+            )
         }
     });
-    let mut answers: std::collections::BTreeMap<u64, Option<NodeStatus>> = join_all(asks).await.into_iter().collect();
+    let mut answers: std::collections::BTreeMap<u64, Option<NodeStatus>> =
+        join_all(asks).await.into_iter().collect();
     let mine = crate::cluster::rpc::NodeStatus {
         facts: (&f).into(),
-        leader_contact_ms: s.consensus.leader_contact_age().map(|d| d.as_millis() as u64),
+        leader_contact_ms: s
+            .consensus
+            .leader_contact_age()
+            .map(|d| d.as_millis() as u64),
     };
     answers.insert(me, Some(mine));
     let leader_last = f
@@ -104,7 +111,10 @@ async fn status(State(s): State<AppState>) -> Json<ClusterStatus> {
                 raft_addr: addr.raft.clone(),
                 http_addr: addr.http.clone(),
                 voter: f.voters.contains(id),
-                role: st.as_ref().map(|st| st.facts.role.clone()).unwrap_or_else(|| "unreachable".into()),
+                role: st
+                    .as_ref()
+                    .map(|st| st.facts.role.clone())
+                    .unwrap_or_else(|| "unreachable".into()),
                 term: st.as_ref().map(|st| st.facts.term),
                 applied,
                 lag,
@@ -112,14 +122,35 @@ async fn status(State(s): State<AppState>) -> Json<ClusterStatus> {
             }
         })
         .collect();
-    Json(ClusterStatus { answered_by: me, leader: f.leader, term: f.term, committed: f.committed, joint: f.joint, nodes })
+    Json(ClusterStatus {
+        answered_by: me,
+        leader: f.leader,
+        term: f.term,
+        committed: f.committed,
+        joint: f.joint,
+        nodes,
+    })
 }
 
-async fn membership_change(s: &AppState, headers: &HeaderMap, change: MembershipChange) -> Result<impl IntoResponse, ApiError> {
+async fn membership_change(
+    s: &AppState,
+    headers: &HeaderMap,
+    change: MembershipChange,
+) -> Result<impl IntoResponse, ApiError> {
     require_operator(s, headers)?;
-    let svc = s.cluster.as_ref().ok_or_else(|| ApiError::unavailable("not_ready", "cluster service not running"))?;
-    let done = || Ok(Json(serde_json::json!({ "ok": true, "change": format!("{change:?}") })));
-    match svc.on_leader(ClusterRequest::Change(change), ADMIT_CALL).await {
+    let svc = s
+        .cluster
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("not_ready", "cluster service not running"))?;
+    let done = || {
+        Ok(Json(
+            serde_json::json!({ "ok": true, "change": format!("{change:?}") }),
+        ))
+    };
+    match svc
+        .on_leader(ClusterRequest::Change(change), ADMIT_CALL)
+        .await
+    {
         ClusterResponse::Done => done(),
         ClusterResponse::Error { code, message } => {
             // Removing the leader hands leadership over and the old leader
@@ -138,7 +169,12 @@ async fn membership_change(s: &AppState, headers: &HeaderMap, change: Membership
 /// Wait (briefly) until a linearizable view shows `id` out of the membership.
 async fn wait_until_gone(s: &AppState, id: u64) -> bool {
     for _ in 0..20 {
-        if s.consensus.linearizable_view(Duration::from_secs(2)).await.is_ok() && s.consensus.node_addr(id).is_none() {
+        if s.consensus
+            .linearizable_view(Duration::from_secs(2))
+            .await
+            .is_ok()
+            && s.consensus.node_addr(id).is_none()
+        {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -158,15 +194,27 @@ fn cluster_error(code: &str, message: String) -> ApiError {
     }
 }
 
-async fn remove(State(s): State<AppState>, Path(id): Path<u64>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+async fn remove(
+    State(s): State<AppState>,
+    Path(id): Path<u64>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
     membership_change(&s, &headers, MembershipChange::Remove(id)).await
 }
 
-async fn promote(State(s): State<AppState>, Path(id): Path<u64>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+async fn promote(
+    State(s): State<AppState>,
+    Path(id): Path<u64>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
     membership_change(&s, &headers, MembershipChange::Promote(id)).await
 }
 
-async fn demote(State(s): State<AppState>, Path(id): Path<u64>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+async fn demote(
+    State(s): State<AppState>,
+    Path(id): Path<u64>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
     membership_change(&s, &headers, MembershipChange::Demote(id)).await
 }
 
@@ -178,17 +226,29 @@ struct TokenReply {
 }
 
 fn token_reply(s: &AppState, token: &str) -> TokenReply {
-    let raft = s.consensus.node_addr(s.consensus.id()).map(|a| a.raft).unwrap_or_default();
+    let raft = s
+        .consensus
+        .node_addr(s.consensus.id())
+        .map(|a| a.raft)
+        .unwrap_or_default();
     TokenReply {
         join_token: token.to_string(),
         join_command: format!("paddle serve --join {raft} --token {token}"),
     }
 }
 
-async fn join_token(State(s): State<AppState>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+async fn join_token(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
     require_operator(&s, &headers)?;
-    let dd = s.data_dir.as_ref().ok_or_else(|| ApiError::internal("no data dir"))?;
-    let token = dd.read_join_token().map_err(|e| ApiError::internal(e.to_string()))?;
+    let dd = s
+        .data_dir
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("no data dir"))?;
+    let token = dd
+        .read_join_token()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     let view = s.consensus.view();
     match (token, state::join_hash(&view)) {
         (Some(t), Some(hash)) => match JoinToken::parse(&t) {
@@ -205,16 +265,27 @@ async fn join_token(State(s): State<AppState>, headers: HeaderMap) -> Result<imp
     }
 }
 
-async fn rotate_join_token(State(s): State<AppState>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+async fn rotate_join_token(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
     require_operator(&s, &headers)?;
-    let dd = s.data_dir.as_ref().ok_or_else(|| ApiError::internal("no data dir"))?;
-    let ca_pem = std::fs::read_to_string(dd.ca_cert()).map_err(|e| ApiError::internal(e.to_string()))?;
-    let fp = paddle_consensus::tls::fingerprint_pem(&ca_pem).map_err(|e| ApiError::internal(e.to_string()))?;
+    let dd = s
+        .data_dir
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("no data dir"))?;
+    let ca_pem =
+        std::fs::read_to_string(dd.ca_cert()).map_err(|e| ApiError::internal(e.to_string()))?;
+    let fp = paddle_consensus::tls::fingerprint_pem(&ca_pem)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     let token = JoinToken::new(&fp);
     s.consensus
-        .propose(Command::Cluster(ClusterCommand::SetJoinSecretHash { hash: token.secret_hash() }))
+        .propose(Command::Cluster(ClusterCommand::SetJoinSecretHash {
+            hash: token.secret_hash(),
+        }))
         .await?;
-    dd.write_join_token(&token.to_string()).map_err(|e| ApiError::internal(e.to_string()))?;
+    dd.write_join_token(&token.to_string())
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     tracing::info!("join token rotated; the old one no longer admits nodes");
     Ok(Json(token_reply(&s, &token.to_string())))
 }
@@ -225,11 +296,17 @@ struct BackupQuery {
     consistency: Option<String>,
 }
 
-async fn backup(State(s): State<AppState>, Query(q): Query<BackupQuery>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+async fn backup(
+    State(s): State<AppState>,
+    Query(q): Query<BackupQuery>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
     require_operator(&s, &headers)?;
     if q.consistency.as_deref() != Some("local") {
         // Everything committed before this request is in the backup.
-        s.consensus.linearizable_view(Duration::from_secs(10)).await?;
+        s.consensus
+            .linearizable_view(Duration::from_secs(10))
+            .await?;
     }
     let state = s.consensus.state().clone();
     let bytes = tokio::task::spawn_blocking(move || state.snapshot_now())

@@ -28,7 +28,11 @@ struct Inner<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -55,7 +59,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body { error: Inner { code: self.code, message: &self.message } };
+        let body = Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }
@@ -64,13 +73,20 @@ impl From<paddle_consensus::ProposeError> for ApiError {
     fn from(e: paddle_consensus::ProposeError) -> Self {
         use paddle_consensus::ProposeError as P;
         match e {
-            P::NoLeader => ApiError::unavailable("no_quorum", "no leader is reachable right now; nothing was changed"),
+            P::NoLeader => ApiError::unavailable(
+                "no_quorum",
+                "no leader is reachable right now; nothing was changed",
+            ),
             P::Unknown(m) => ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "outcome_unknown",
-                format!("the request may or may not have been applied ({m}); retry with the same id"),
+                format!(
+                    "the request may or may not have been applied ({m}); retry with the same id"
+                ),
             ),
-            P::Refused(m) => ApiError::unavailable("refused", format!("the cluster refused the request: {m}")),
+            P::Refused(m) => {
+                ApiError::unavailable("refused", format!("the cluster refused the request: {m}"))
+            }
         }
     }
 }
@@ -79,8 +95,13 @@ impl From<paddle_consensus::ReadError> for ApiError {
     fn from(e: paddle_consensus::ReadError) -> Self {
         use paddle_consensus::ReadError as R;
         match e {
-            R::NoLeader => ApiError::unavailable("no_quorum", "no leader is reachable for a linearizable read"),
-            R::Timeout { .. } => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "not_caught_up", e.to_string()),
+            R::NoLeader => ApiError::unavailable(
+                "no_quorum",
+                "no leader is reachable for a linearizable read",
+            ),
+            R::Timeout { .. } => {
+                ApiError::new(StatusCode::GATEWAY_TIMEOUT, "not_caught_up", e.to_string())
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cluster;
 pub mod error;
 pub mod ops;
+pub mod probe;
 
 use std::sync::Arc;
 
@@ -32,5 +33,9 @@ pub struct AppState {
 
 /// The whole HTTP surface of a node.
 pub fn router(state: AppState) -> Router {
-    Router::new().merge(ops::routes()).merge(cluster::routes()).with_state(state)
+    Router::new()
+        .merge(ops::routes())
+        .merge(cluster::routes())
+        .merge(probe::routes())
+        .with_state(state)
 }

@@ -51,7 +51,10 @@ pub fn readiness(f: &ClusterFacts) -> Readiness {
         reasons.push("no leader is known".to_string());
     }
     if !caught_up {
-        reasons.push(format!("applied index {} trails committed index {}", f.applied, f.committed));
+        reasons.push(format!(
+            "applied index {} trails committed index {}",
+            f.applied, f.committed
+        ));
     }
     Readiness {
         ready: member && leader_known && caught_up,
@@ -66,7 +69,11 @@ pub fn readiness(f: &ClusterFacts) -> Readiness {
 
 async fn ready(State(s): State<AppState>) -> impl IntoResponse {
     let r = readiness(&s.consensus.facts());
-    let status = if r.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if r.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(r))
 }
 
@@ -85,21 +92,70 @@ pub fn render_metrics(s: &AppState) -> String {
     let f = s.consensus.facts();
     let mut out = String::new();
     let mut gauge = |name: &str, help: &str, value: u64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
     };
     gauge("paddle_node_id", "This node's id.", f.id);
     gauge("paddle_raft_term", "Current Raft term.", f.term);
-    gauge("paddle_raft_leader_id", "Id of the known leader (0 = none).", f.leader.unwrap_or(0));
-    gauge("paddle_raft_last_log_index", "Last index in the local log.", f.last_log.unwrap_or(0));
-    gauge("paddle_raft_committed_index", "Highest committed index known here.", f.committed);
-    gauge("paddle_raft_applied_index", "Highest index applied to the state machine.", f.applied);
-    gauge("paddle_raft_snapshot_index", "Index of the last snapshot.", f.snapshot.unwrap_or(0));
-    gauge("paddle_raft_purged_index", "Log purged up to this index.", f.purged.unwrap_or(0));
-    gauge("paddle_raft_voters", "Voters in the membership.", f.voters.len() as u64);
-    gauge("paddle_raft_learners", "Learners in the membership.", f.learners.len() as u64);
-    let _ = writeln!(out, "# HELP paddle_raft_role 1 for this node's current role.\n# TYPE paddle_raft_role gauge");
-    for r in [Role::Leader, Role::Follower, Role::Candidate, Role::Learner, Role::Shutdown] {
-        let _ = writeln!(out, "paddle_raft_role{{role=\"{}\"}} {}", role_name(r), u8::from(r == f.role));
+    gauge(
+        "paddle_raft_leader_id",
+        "Id of the known leader (0 = none).",
+        f.leader.unwrap_or(0),
+    );
+    gauge(
+        "paddle_raft_last_log_index",
+        "Last index in the local log.",
+        f.last_log.unwrap_or(0),
+    );
+    gauge(
+        "paddle_raft_committed_index",
+        "Highest committed index known here.",
+        f.committed,
+    );
+    gauge(
+        "paddle_raft_applied_index",
+        "Highest index applied to the state machine.",
+        f.applied,
+    );
+    gauge(
+        "paddle_raft_snapshot_index",
+        "Index of the last snapshot.",
+        f.snapshot.unwrap_or(0),
+    );
+    gauge(
+        "paddle_raft_purged_index",
+        "Log purged up to this index.",
+        f.purged.unwrap_or(0),
+    );
+    gauge(
+        "paddle_raft_voters",
+        "Voters in the membership.",
+        f.voters.len() as u64,
+    );
+    gauge(
+        "paddle_raft_learners",
+        "Learners in the membership.",
+        f.learners.len() as u64,
+    );
+    let _ = writeln!(
+        out,
+        "# HELP paddle_raft_role 1 for this node's current role.\n# TYPE paddle_raft_role gauge"
+    );
+    for r in [
+        Role::Leader,
+        Role::Follower,
+        Role::Candidate,
+        Role::Learner,
+        Role::Shutdown,
+    ] {
+        let _ = writeln!(
+            out,
+            "paddle_raft_role{{role=\"{}\"}} {}",
+            role_name(r),
+            u8::from(r == f.role)
+        );
     }
     if !f.matched.is_empty() {
         let _ = writeln!(
@@ -107,26 +163,51 @@ pub fn render_metrics(s: &AppState) -> String {
             "# HELP paddle_raft_peer_matched_index Highest index each peer holds (leader only).\n# TYPE paddle_raft_peer_matched_index gauge"
         );
         for (peer, idx) in &f.matched {
-            let _ = writeln!(out, "paddle_raft_peer_matched_index{{peer=\"{peer}\"}} {}", idx.unwrap_or(0));
+            let _ = writeln!(
+                out,
+                "paddle_raft_peer_matched_index{{peer=\"{peer}\"}} {}",
+                idx.unwrap_or(0)
+            );
         }
     }
     let m = s.consensus.proposal_metrics();
     let mut counter = |name: &str, help: &str, value: u64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+        );
     };
     use std::sync::atomic::Ordering::Relaxed;
-    counter("paddle_proposals_committed_total", "Proposals through this node that committed.", m.committed.load(Relaxed));
-    counter("paddle_proposals_forwarded_total", "Proposals forwarded to the leader.", m.forwarded.load(Relaxed));
-    counter("paddle_proposals_failed_total", "Proposals that did not commit.", m.failed.load(Relaxed));
+    counter(
+        "paddle_proposals_committed_total",
+        "Proposals through this node that committed.",
+        m.committed.load(Relaxed),
+    );
+    counter(
+        "paddle_proposals_forwarded_total",
+        "Proposals forwarded to the leader.",
+        m.forwarded.load(Relaxed),
+    );
+    counter(
+        "paddle_proposals_failed_total",
+        "Proposals that did not commit.",
+        m.failed.load(Relaxed),
+    );
     let (buckets, count, sum) = m.latency.snapshot();
     let _ = writeln!(
         out,
         "# HELP paddle_commit_latency_seconds Time from propose to committed reply.\n# TYPE paddle_commit_latency_seconds histogram"
     );
     for (le, c) in buckets {
-        let _ = writeln!(out, "paddle_commit_latency_seconds_bucket{{le=\"{le}\"}} {c}");
+        let _ = writeln!(
+            out,
+            "paddle_commit_latency_seconds_bucket{{le=\"{le}\"}} {c}"
+        );
     }
-    let _ = writeln!(out, "paddle_commit_latency_seconds_bucket{{le=\"+Inf\"}} {count}");
+    let _ = writeln!(
+        out,
+        "paddle_commit_latency_seconds_bucket{{le=\"+Inf\"}} {count}"
+    );
     let _ = writeln!(out, "paddle_commit_latency_seconds_sum {sum}");
     let _ = writeln!(out, "paddle_commit_latency_seconds_count {count}");
     for extra in s.extra_metrics.iter() {
@@ -136,5 +217,8 @@ pub fn render_metrics(s: &AppState) -> String {
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], render_metrics(&s))
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        render_metrics(&s),
+    )
 }

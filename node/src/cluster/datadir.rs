@@ -47,7 +47,10 @@ pub struct NodeInfo {
 #[derive(Debug, thiserror::Error)]
 pub enum DataDirError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is damaged: {reason}")]
     Damaged { path: PathBuf, reason: String },
 }
@@ -125,7 +128,10 @@ impl DataDir {
     pub fn node_info(&self) -> Result<NodeInfo, DataDirError> {
         let path = self.node_file();
         let text = self.read(path.clone())?;
-        serde_json::from_str(&text).map_err(|e| DataDirError::Damaged { path, reason: e.to_string() })
+        serde_json::from_str(&text).map_err(|e| DataDirError::Damaged {
+            path,
+            reason: e.to_string(),
+        })
     }
 
     /// Write `node.json` (the marker that this directory holds a node).
@@ -157,7 +163,10 @@ impl DataDir {
         let Some(key_pem) = self.read_opt(self.ca_key())? else {
             return Ok(None);
         };
-        Ok(Some(CaBundle { cert_pem: self.read(self.ca_cert())?, key_pem: format!("{key_pem}\n") }))
+        Ok(Some(CaBundle {
+            cert_pem: self.read(self.ca_cert())?,
+            key_pem: format!("{key_pem}\n"),
+        }))
     }
 
     /// Store the CA (key 0600).
@@ -172,7 +181,8 @@ impl DataDir {
     }
 
     pub fn write_operator_token(&self, token: &str) -> Result<(), DataDirError> {
-        write_private(&self.operator_token(), &format!("{token}\n")).map_err(Self::io(self.operator_token()))
+        write_private(&self.operator_token(), &format!("{token}\n"))
+            .map_err(Self::io(self.operator_token()))
     }
 
     /// The join token kept locally, if this node has it.
@@ -181,6 +191,7 @@ impl DataDir {
     }
 
     pub fn write_join_token(&self, token: &str) -> Result<(), DataDirError> {
-        write_private(&self.join_token(), &format!("{token}\n")).map_err(Self::io(self.join_token()))
+        write_private(&self.join_token(), &format!("{token}\n"))
+            .map_err(Self::io(self.join_token()))
     }
 }

@@ -21,7 +21,10 @@ use crate::config::{Config, PeerAddr};
 const CONTACT_DEADLINE: Duration = Duration::from_secs(10);
 
 fn token(cfg: &Config) -> anyhow::Result<JoinToken> {
-    let raw = cfg.token.as_ref().context("--join needs --token (the join token printed by the first node)")?;
+    let raw = cfg
+        .token
+        .as_ref()
+        .context("--join needs --token (the join token printed by the first node)")?;
     JoinToken::parse(raw.expose()).map_err(|e| anyhow!("the join token is not valid: {e}"))
 }
 
@@ -55,10 +58,13 @@ async fn contact(
         Ok(Ok(c)) => c,
     };
     let body = codec::encode(req)?;
-    let resp: PeerResponse = tokio::time::timeout(deadline, transport::exchange(&conn, &PeerRequest::App(body), 16 << 20, &addr))
-        .await
-        .map_err(|_| anyhow!("{addr} did not answer within {deadline:?}"))?
-        .map_err(|e: TransportError| anyhow!("{e}"))?;
+    let resp: PeerResponse = tokio::time::timeout(
+        deadline,
+        transport::exchange(&conn, &PeerRequest::App(body), 16 << 20, &addr),
+    )
+    .await
+    .map_err(|_| anyhow!("{addr} did not answer within {deadline:?}"))?
+    .map_err(|e: TransportError| anyhow!("{e}"))?;
     conn.close(0u32.into(), b"done");
     match resp {
         PeerResponse::App(Ok(bytes)) => Ok(codec::decode(&bytes)?),
@@ -70,14 +76,20 @@ async fn contact(
 
 fn refused(resp: ClusterResponse) -> anyhow::Error {
     match resp {
-        ClusterResponse::Error { code, message } => anyhow!("the cluster refused the join ({code}): {message}"),
+        ClusterResponse::Error { code, message } => {
+            anyhow!("the cluster refused the join ({code}): {message}")
+        }
         other => anyhow!("unexpected answer: {other:?}"),
     }
 }
 
 /// Step one, before Raft starts: prove the join secret, get an id and a
 /// certificate, and write this node's files.
-pub async fn join_files(cfg: &Config, dd: &DataDir, _adv_http: &PeerAddr) -> anyhow::Result<(NodeInfo, NodeIdentity)> {
+pub async fn join_files(
+    cfg: &Config,
+    dd: &DataDir,
+    _adv_http: &PeerAddr,
+) -> anyhow::Result<(NodeInfo, NodeIdentity)> {
     let token = token(cfg)?;
     let join = cfg.join.as_ref().context("no --join address")?;
     if !dd.is_empty() {
@@ -88,18 +100,35 @@ pub async fn join_files(cfg: &Config, dd: &DataDir, _adv_http: &PeerAddr) -> any
     }
     let (key_pem, csr_pem) = tls::generate_node_key()?;
     let client = tls::join_client_config(&token.ca_fingerprint)?;
-    let req = ClusterRequest::Join { secret: token.secret.clone(), csr_pem };
+    let req = ClusterRequest::Join {
+        secret: token.secret.clone(),
+        csr_pem,
+    };
     let (node_id, cert_pem, ca_pem) = match contact(join, client, &req, CONTACT_DEADLINE).await? {
-        ClusterResponse::Joined { node_id, cert_pem, ca_pem } => (node_id, cert_pem, ca_pem),
+        ClusterResponse::Joined {
+            node_id,
+            cert_pem,
+            ca_pem,
+        } => (node_id, cert_pem, ca_pem),
         other => return Err(refused(other)),
     };
     if tls::fingerprint_pem(&ca_pem)? != token.ca_fingerprint {
         bail!("the cluster sent a CA certificate that does not match the token's fingerprint; refusing it");
     }
-    let identity = NodeIdentity { node_id, cert_pem, key_pem, ca_pem };
+    let identity = NodeIdentity {
+        node_id,
+        cert_pem,
+        key_pem,
+        ca_pem,
+    };
     dd.write_identity(&identity)?;
     dd.write_join_token(&token.to_string())?;
-    let info = NodeInfo { node_id, cluster_id: token.ca_fingerprint[..12].to_string(), origin: Origin::Join, setup_complete: false };
+    let info = NodeInfo {
+        node_id,
+        cluster_id: token.ca_fingerprint[..12].to_string(),
+        origin: Origin::Join,
+        setup_complete: false,
+    };
     dd.write_node_info(&info)?;
     tracing::info!(node_id, "got a node id and a certificate from the cluster");
     Ok((info, identity))
@@ -107,18 +136,35 @@ pub async fn join_files(cfg: &Config, dd: &DataDir, _adv_http: &PeerAddr) -> any
 
 /// Step two, with Raft running: ask to be admitted and wait until the
 /// cluster has caught this node up (and promoted it, while voters are few).
-pub async fn after_start(cfg: &Config, dd: &DataDir, info: &mut NodeInfo, _c: &Consensus, me: NodeAddr) -> anyhow::Result<()> {
+pub async fn after_start(
+    cfg: &Config,
+    dd: &DataDir,
+    info: &mut NodeInfo,
+    _c: &Consensus,
+    me: NodeAddr,
+) -> anyhow::Result<()> {
     if info.setup_complete {
         return Ok(());
     }
-    let raw = dd.read_join_token()?.context("join.token is missing; cannot finish joining")?;
+    let raw = dd
+        .read_join_token()?
+        .context("join.token is missing; cannot finish joining")?;
     let token = JoinToken::parse(&raw).map_err(|e| anyhow!("join.token is damaged: {e}"))?;
     let Some(join) = cfg.join.as_ref() else {
-        bail!("this node has not finished joining; start it again with --join <address of any node>");
+        bail!(
+            "this node has not finished joining; start it again with --join <address of any node>"
+        );
     };
     let identity = dd.identity(info.node_id)?;
-    let req = ClusterRequest::Admit { secret: token.secret, node_id: info.node_id, addr: me };
-    tracing::info!(node = info.node_id, "asking to be admitted; catching up may take a while");
+    let req = ClusterRequest::Admit {
+        secret: token.secret,
+        node_id: info.node_id,
+        addr: me,
+    };
+    tracing::info!(
+        node = info.node_id,
+        "asking to be admitted; catching up may take a while"
+    );
     match contact(join, identity.client_config()?, &req, ADMIT_CALL).await? {
         ClusterResponse::Admitted { voter } => {
             tracing::info!(node = info.node_id, voter, "admitted to the cluster");

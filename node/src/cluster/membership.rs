@@ -39,18 +39,31 @@ async fn healthy(svc: &ClusterService, f: &ClusterFacts, id: u64) -> bool {
         return false;
     }
     matches!(
-        call_member(&svc.consensus, id, &ClusterRequest::Status, Duration::from_secs(1)).await,
+        call_member(
+            &svc.consensus,
+            id,
+            &ClusterRequest::Status,
+            Duration::from_secs(1)
+        )
+        .await,
         Ok(ClusterResponse::Status(_))
     )
 }
 
 /// Wait until learner `id` is within [`CATCH_UP_SLACK`] of the leader.
-async fn wait_caught_up(svc: &ClusterService, id: u64, timeout: Duration) -> Result<(), ClusterResponse> {
+async fn wait_caught_up(
+    svc: &ClusterService,
+    id: u64,
+    timeout: Duration,
+) -> Result<(), ClusterResponse> {
     let started = Instant::now();
     loop {
         let f = svc.consensus.facts();
         if f.leader != Some(f.id) {
-            return Err(ClusterResponse::error("not_leader", "leadership moved while the node was catching up; retry"));
+            return Err(ClusterResponse::error(
+                "not_leader",
+                "leadership moved while the node was catching up; retry",
+            ));
         }
         if lag(&f, id).is_some_and(|l| l <= CATCH_UP_SLACK) {
             return Ok(());
@@ -58,7 +71,10 @@ async fn wait_caught_up(svc: &ClusterService, id: u64, timeout: Duration) -> Res
         if started.elapsed() > timeout {
             return Err(ClusterResponse::error(
                 "catch_up_timeout",
-                format!("node {id} did not catch up within {timeout:?} (lag: {:?})", lag(&f, id)),
+                format!(
+                    "node {id} did not catch up within {timeout:?} (lag: {:?})",
+                    lag(&f, id)
+                ),
             ));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -74,7 +90,10 @@ pub async fn admit(svc: &ClusterService, id: u64, addr: NodeAddr) -> ClusterResp
     if f.nodes.get(&id) != Some(&addr) {
         tracing::info!(node = id, %addr, "adding a learner");
         if let Err(e) = raft.add_learner(id, addr, false).await {
-            return ClusterResponse::error("membership", format!("could not add node {id} as a learner: {e}"));
+            return ClusterResponse::error(
+                "membership",
+                format!("could not add node {id} as a learner: {e}"),
+            );
         }
     }
     if let Err(e) = wait_caught_up(svc, id, CATCH_UP_TIMEOUT).await {
@@ -85,11 +104,18 @@ pub async fn admit(svc: &ClusterService, id: u64, addr: NodeAddr) -> ClusterResp
         return ClusterResponse::Admitted { voter: true };
     }
     if f.voters.len() >= svc.max_voters {
-        tracing::info!(node = id, voters = f.voters.len(), "node stays a learner: the cluster has max_voters voters");
+        tracing::info!(
+            node = id,
+            voters = f.voters.len(),
+            "node stays a learner: the cluster has max_voters voters"
+        );
         return ClusterResponse::Admitted { voter: false };
     }
     tracing::info!(node = id, "promoting the caught-up learner to voter");
-    match raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), true).await {
+    match raft
+        .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), true)
+        .await
+    {
         Ok(_) => ClusterResponse::Admitted { voter: true },
         Err(e) => ClusterResponse::error("membership", format!("could not promote node {id}: {e}")),
     }
@@ -97,7 +123,11 @@ pub async fn admit(svc: &ClusterService, id: u64, addr: NodeAddr) -> ClusterResp
 
 /// Refuse a change that would leave the remaining voters without a
 /// healthy majority.
-async fn check_quorum_after(svc: &ClusterService, f: &ClusterFacts, leaving: u64) -> Result<(), ClusterResponse> {
+async fn check_quorum_after(
+    svc: &ClusterService,
+    f: &ClusterFacts,
+    leaving: u64,
+) -> Result<(), ClusterResponse> {
     let remaining: Vec<u64> = f.voters.iter().copied().filter(|v| *v != leaving).collect();
     if remaining.is_empty() {
         return Err(ClusterResponse::error(
@@ -135,7 +165,10 @@ async fn hand_over(svc: &ClusterService, f: &ClusterFacts) -> Result<u64, Cluste
     }
     candidates.sort();
     let Some(&(_, successor)) = candidates.first() else {
-        return Err(ClusterResponse::error("no_successor", "no healthy voter can take over leadership"));
+        return Err(ClusterResponse::error(
+            "no_successor",
+            "no healthy voter can take over leadership",
+        ));
     };
     tracing::info!(successor, "handing leadership over");
     let cfg = svc.consensus.config().clone();
@@ -144,9 +177,18 @@ async fn hand_over(svc: &ClusterService, f: &ClusterFacts) -> Result<u64, Cluste
     // leases (election_timeout_max) run out, then ask it to campaign.
     let result = async {
         wait_caught_up(svc, successor, Duration::from_secs(5)).await?;
-        tokio::time::sleep(Duration::from_millis(cfg.election_timeout_max_ms + cfg.heartbeat_ms)).await;
+        tokio::time::sleep(Duration::from_millis(
+            cfg.election_timeout_max_ms + cfg.heartbeat_ms,
+        ))
+        .await;
         for _ in 0..3 {
-            let _ = call_member(&svc.consensus, successor, &ClusterRequest::TriggerElection, SHORT_CALL).await;
+            let _ = call_member(
+                &svc.consensus,
+                successor,
+                &ClusterRequest::TriggerElection,
+                SHORT_CALL,
+            )
+            .await;
             let deadline = Instant::now() + Duration::from_millis(cfg.election_timeout_max_ms * 3);
             while Instant::now() < deadline {
                 match svc.consensus.current_leader() {
@@ -155,7 +197,10 @@ async fn hand_over(svc: &ClusterService, f: &ClusterFacts) -> Result<u64, Cluste
                 }
             }
         }
-        Err(ClusterResponse::error("handover_failed", format!("node {successor} did not take over leadership")))
+        Err(ClusterResponse::error(
+            "handover_failed",
+            format!("node {successor} did not take over leadership"),
+        ))
     }
     .await;
     svc.consensus.set_accepting(true);
@@ -168,10 +213,15 @@ pub async fn change(svc: &ClusterService, change: MembershipChange) -> ClusterRe
     let f = svc.consensus.facts();
     let raft = svc.consensus.raft();
     let id = match change {
-        MembershipChange::Remove(id) | MembershipChange::Promote(id) | MembershipChange::Demote(id) => id,
+        MembershipChange::Remove(id)
+        | MembershipChange::Promote(id)
+        | MembershipChange::Demote(id) => id,
     };
     if !f.nodes.contains_key(&id) {
-        return ClusterResponse::error("not_member", format!("node {id} is not a member of this cluster"));
+        return ClusterResponse::error(
+            "not_member",
+            format!("node {id} is not a member of this cluster"),
+        );
     }
     let is_voter = f.voters.contains(&id);
     match change {
@@ -180,7 +230,10 @@ pub async fn change(svc: &ClusterService, change: MembershipChange) -> ClusterRe
             if let Err(e) = wait_caught_up(svc, id, Duration::from_secs(30)).await {
                 return e;
             }
-            match raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), true).await {
+            match raft
+                .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), true)
+                .await
+            {
                 Ok(_) => ClusterResponse::Done,
                 Err(e) => ClusterResponse::error("membership", e.to_string()),
             }
@@ -200,10 +253,23 @@ pub async fn change(svc: &ClusterService, change: MembershipChange) -> ClusterRe
                     drop(guard);
                     let new_leader = svc.consensus.current_leader();
                     return match new_leader {
-                        Some(l) => call_member(&svc.consensus, l, &ClusterRequest::Change(change), super::service::ADMIT_CALL)
-                            .await
-                            .unwrap_or_else(|e| ClusterResponse::error("no_quorum", format!("could not reach the new leader: {e}"))),
-                        None => ClusterResponse::error("no_quorum", "leadership moved but no new leader is known yet; retry"),
+                        Some(l) => call_member(
+                            &svc.consensus,
+                            l,
+                            &ClusterRequest::Change(change),
+                            super::service::ADMIT_CALL,
+                        )
+                        .await
+                        .unwrap_or_else(|e| {
+                            ClusterResponse::error(
+                                "no_quorum",
+                                format!("could not reach the new leader: {e}"),
+                            )
+                        }),
+                        None => ClusterResponse::error(
+                            "no_quorum",
+                            "leadership moved but no new leader is known yet; retry",
+                        ),
                     };
                 }
             }
@@ -229,24 +295,42 @@ pub async fn change(svc: &ClusterService, change: MembershipChange) -> ClusterRe
 }
 
 /// After a removal commits: remember the id as gone and tell the node.
-async fn finish_removal(svc: &ClusterService, id: u64, addr: NodeAddr) -> Result<(), ClusterResponse> {
+async fn finish_removal(
+    svc: &ClusterService,
+    id: u64,
+    addr: NodeAddr,
+) -> Result<(), ClusterResponse> {
     tracing::info!(node = id, "node removed from the cluster");
     // The membership no longer lists the node, so address it directly. It
     // may be dead: try a few times in the background, never block on it.
     let consensus = svc.consensus.clone();
     tokio::spawn(async move {
-        let Ok(body) = paddle_proto::codec::encode(&ClusterRequest::Removed { node_id: id }) else { return };
+        let Ok(body) = paddle_proto::codec::encode(&ClusterRequest::Removed { node_id: id }) else {
+            return;
+        };
         let req = paddle_consensus::network::PeerRequest::App(body);
         for _ in 0..5 {
-            if consensus.peers().call(id, &addr.raft, &req, SHORT_CALL).await.is_ok() {
+            if consensus
+                .peers()
+                .call(id, &addr.raft, &req, SHORT_CALL)
+                .await
+                .is_ok()
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
     svc.consensus
-        .propose(Command::Cluster(ClusterCommand::MarkRemoved { node_id: id }))
+        .propose(Command::Cluster(ClusterCommand::MarkRemoved {
+            node_id: id,
+        }))
         .await
-        .map_err(|e| ClusterResponse::error("no_quorum", format!("removed, but recording it failed: {e}")))?;
+        .map_err(|e| {
+            ClusterResponse::error(
+                "no_quorum",
+                format!("removed, but recording it failed: {e}"),
+            )
+        })?;
     Ok(())
 }

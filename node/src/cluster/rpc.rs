@@ -13,7 +13,11 @@ pub enum ClusterRequest {
     Join { secret: String, csr_pem: String },
     /// A node that got its certificate asks to be added as a learner,
     /// caught up, and promoted while voters are few.
-    Admit { secret: String, node_id: u64, addr: NodeAddr },
+    Admit {
+        secret: String,
+        node_id: u64,
+        addr: NodeAddr,
+    },
     /// Sign a node certificate (asked of a node holding the CA key).
     Sign { csr_pem: String, node_id: u64 },
     /// This node's status.
@@ -58,7 +62,10 @@ impl From<&ClusterFacts> for ClusterFactsWire {
     fn from(f: &ClusterFacts) -> Self {
         ClusterFactsWire {
             id: f.id,
-            role: serde_json::to_value(f.role).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+            role: serde_json::to_value(f.role)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
             term: f.term,
             leader: f.leader,
             last_log: f.last_log,
@@ -71,17 +78,31 @@ impl From<&ClusterFacts> for ClusterFactsWire {
 /// The answer to a [`ClusterRequest`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ClusterResponse {
-    Joined { node_id: u64, cert_pem: String, ca_pem: String },
-    Admitted { voter: bool },
-    Signed { cert_pem: String },
+    Joined {
+        node_id: u64,
+        cert_pem: String,
+        ca_pem: String,
+    },
+    Admitted {
+        voter: bool,
+    },
+    Signed {
+        cert_pem: String,
+    },
     Status(NodeStatus),
     Done,
     /// Refused or failed, with a stable code and a message for people.
-    Error { code: String, message: String },
+    Error {
+        code: String,
+        message: String,
+    },
 }
 
 impl ClusterResponse {
     pub fn error(code: &str, message: impl Into<String>) -> Self {
-        ClusterResponse::Error { code: code.to_string(), message: message.into() }
+        ClusterResponse::Error {
+            code: code.to_string(),
+            message: message.into(),
+        }
     }
 }

@@ -63,13 +63,17 @@ pub enum JoinTokenError {
 impl JoinToken {
     /// A new token for the CA with this fingerprint.
     pub fn new(ca_fingerprint: &str) -> Self {
-        JoinToken { ca_fingerprint: ca_fingerprint.to_string(), secret: random_secret() }
+        JoinToken {
+            ca_fingerprint: ca_fingerprint.to_string(),
+            secret: random_secret(),
+        }
     }
 
     /// Parse `pdj1.<fingerprint>.<secret>`.
     pub fn parse(s: &str) -> Result<Self, JoinTokenError> {
         let mut parts = s.trim().split('.');
-        let (Some(prefix), Some(fp), Some(secret), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(prefix), Some(fp), Some(secret), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(JoinTokenError::Shape);
         };
@@ -79,11 +83,16 @@ impl JoinToken {
         if fp.len() != 64 || !fp.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(JoinTokenError::Fingerprint);
         }
-        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(secret).map_err(|_| JoinTokenError::Secret)?;
+        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(secret)
+            .map_err(|_| JoinTokenError::Secret)?;
         if decoded.len() != 32 {
             return Err(JoinTokenError::Secret);
         }
-        Ok(JoinToken { ca_fingerprint: fp.to_ascii_lowercase(), secret: secret.to_string() })
+        Ok(JoinToken {
+            ca_fingerprint: fp.to_ascii_lowercase(),
+            secret: secret.to_string(),
+        })
     }
 
     /// The secret's hash, as replicated.
@@ -114,7 +123,11 @@ fn write_file(path: &Path, contents: &str, mode: u32) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let tmp = path.with_extension("tmp");
     let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)?;
     f.write_all(contents.as_bytes())?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)?;
@@ -130,9 +143,18 @@ mod tests {
         let t = JoinToken::new(&"ab".repeat(32));
         assert_eq!(JoinToken::parse(&t.to_string()).unwrap(), t);
         assert_eq!(JoinToken::parse("nope"), Err(JoinTokenError::Shape));
-        assert_eq!(JoinToken::parse(&format!("pdj1.{}.x", "zz".repeat(32))), Err(JoinTokenError::Fingerprint));
-        assert_eq!(JoinToken::parse(&format!("pdj1.{}.!!", "ab".repeat(32))), Err(JoinTokenError::Secret));
-        assert_eq!(JoinToken::parse(&format!("pdj2.{}.{}", "ab".repeat(32), t.secret)), Err(JoinTokenError::Shape));
+        assert_eq!(
+            JoinToken::parse(&format!("pdj1.{}.x", "zz".repeat(32))),
+            Err(JoinTokenError::Fingerprint)
+        );
+        assert_eq!(
+            JoinToken::parse(&format!("pdj1.{}.!!", "ab".repeat(32))),
+            Err(JoinTokenError::Secret)
+        );
+        assert_eq!(
+            JoinToken::parse(&format!("pdj2.{}.{}", "ab".repeat(32), t.secret)),
+            Err(JoinTokenError::Shape)
+        );
     }
 
     #[test]
@@ -149,6 +171,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("secret");
         write_private(&p, "x").unwrap();
-        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }

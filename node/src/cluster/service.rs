@@ -48,9 +48,15 @@ pub async fn call_member(
     req: &ClusterRequest,
     deadline: Duration,
 ) -> Result<ClusterResponse, String> {
-    let addr = consensus.node_addr(id).ok_or_else(|| format!("node {id} is not in the membership"))?;
+    let addr = consensus
+        .node_addr(id)
+        .ok_or_else(|| format!("node {id} is not in the membership"))?;
     let body = codec::encode(req).map_err(|e| e.to_string())?;
-    match consensus.peers().call(id, &addr.raft, &PeerRequest::App(body), deadline).await {
+    match consensus
+        .peers()
+        .call(id, &addr.raft, &PeerRequest::App(body), deadline)
+        .await
+    {
         Ok(PeerResponse::App(Ok(bytes))) => codec::decode(&bytes).map_err(|e| e.to_string()),
         Ok(PeerResponse::App(Err(e))) => Err(e),
         Ok(other) => Err(format!("unexpected answer {other:?}")),
@@ -76,7 +82,10 @@ impl ClusterService {
         let facts = self.consensus.facts();
         NodeStatus {
             facts: ClusterFactsWire::from(&facts),
-            leader_contact_ms: self.consensus.leader_contact_age().map(|d| d.as_millis() as u64),
+            leader_contact_ms: self
+                .consensus
+                .leader_contact_age()
+                .map(|d| d.as_millis() as u64),
         }
     }
 
@@ -84,20 +93,41 @@ impl ClusterService {
         if let Err(refusal) = self.check_join_secret(secret) {
             return refusal;
         }
-        let node_id = match self.consensus.propose(Command::Cluster(ClusterCommand::AllocateNodeId)).await {
+        let node_id = match self
+            .consensus
+            .propose(Command::Cluster(ClusterCommand::AllocateNodeId))
+            .await
+        {
             Ok(c) => match c.reply {
                 Reply::Cluster(ClusterReply::NodeId(id)) => id,
-                other => return ClusterResponse::error("internal", format!("unexpected reply {other:?}")),
+                other => {
+                    return ClusterResponse::error(
+                        "internal",
+                        format!("unexpected reply {other:?}"),
+                    )
+                }
             },
-            Err(e) => return ClusterResponse::error("no_quorum", format!("could not allocate a node id: {e}")),
+            Err(e) => {
+                return ClusterResponse::error(
+                    "no_quorum",
+                    format!("could not allocate a node id: {e}"),
+                )
+            }
         };
         match self.sign(csr_pem, node_id).await {
             Ok(cert_pem) => match std::fs::read_to_string(self.data_dir.ca_cert()) {
                 Ok(ca_pem) => {
                     tracing::info!(node_id, "issued a certificate to a joining node");
-                    ClusterResponse::Joined { node_id, cert_pem, ca_pem }
+                    ClusterResponse::Joined {
+                        node_id,
+                        cert_pem,
+                        ca_pem,
+                    }
                 }
-                Err(e) => ClusterResponse::error("internal", format!("cannot read the CA certificate: {e}")),
+                Err(e) => ClusterResponse::error(
+                    "internal",
+                    format!("cannot read the CA certificate: {e}"),
+                ),
             },
             Err(e) => e,
         }
@@ -107,16 +137,30 @@ impl ClusterService {
     async fn sign(&self, csr_pem: &str, node_id: u64) -> Result<String, ClusterResponse> {
         match self.data_dir.ca() {
             Ok(Some(ca)) => {
-                return ca.sign_node(csr_pem, node_id).map_err(|e| ClusterResponse::error("bad_request", e.to_string()))
+                return ca
+                    .sign_node(csr_pem, node_id)
+                    .map_err(|e| ClusterResponse::error("bad_request", e.to_string()))
             }
             Ok(None) => {}
             Err(e) => return Err(ClusterResponse::error("internal", e.to_string())),
         }
         let me = self.consensus.id();
-        let members: Vec<u64> = self.consensus.facts().nodes.keys().copied().filter(|id| *id != me).collect();
+        let members: Vec<u64> = self
+            .consensus
+            .facts()
+            .nodes
+            .keys()
+            .copied()
+            .filter(|id| *id != me)
+            .collect();
         for id in members {
-            let req = ClusterRequest::Sign { csr_pem: csr_pem.to_string(), node_id };
-            if let Ok(ClusterResponse::Signed { cert_pem }) = call_member(&self.consensus, id, &req, SHORT_CALL).await {
+            let req = ClusterRequest::Sign {
+                csr_pem: csr_pem.to_string(),
+                node_id,
+            };
+            if let Ok(ClusterResponse::Signed { cert_pem }) =
+                call_member(&self.consensus, id, &req, SHORT_CALL).await
+            {
                 return Ok(cert_pem);
             }
         }
@@ -131,14 +175,24 @@ impl ClusterService {
         let me = self.consensus.id();
         match self.consensus.current_leader() {
             Some(l) if l == me => match req {
-                ClusterRequest::Admit { node_id, addr, .. } => membership::admit(self, node_id, addr).await,
+                ClusterRequest::Admit { node_id, addr, .. } => {
+                    membership::admit(self, node_id, addr).await
+                }
                 ClusterRequest::Change(change) => membership::change(self, change).await,
-                other => ClusterResponse::error("bad_request", format!("{other:?} is not a leader request")),
+                other => ClusterResponse::error(
+                    "bad_request",
+                    format!("{other:?} is not a leader request"),
+                ),
             },
             Some(l) => call_member(&self.consensus, l, &req, deadline)
                 .await
-                .unwrap_or_else(|e| ClusterResponse::error("no_quorum", format!("could not reach the leader: {e}"))),
-            None => ClusterResponse::error("no_quorum", "no leader is known right now; try again shortly"),
+                .unwrap_or_else(|e| {
+                    ClusterResponse::error("no_quorum", format!("could not reach the leader: {e}"))
+                }),
+            None => ClusterResponse::error(
+                "no_quorum",
+                "no leader is known right now; try again shortly",
+            ),
         }
     }
 
@@ -146,12 +200,19 @@ impl ClusterService {
         let member = matches!(from, Peer::Member(_));
         match req {
             ClusterRequest::Join { secret, csr_pem } => self.join(&secret, &csr_pem).await,
-            ClusterRequest::Admit { ref secret, node_id, .. } => {
+            ClusterRequest::Admit {
+                ref secret,
+                node_id,
+                ..
+            } => {
                 if let Err(refusal) = self.check_join_secret(secret) {
                     return refusal;
                 }
                 if from != Peer::Member(node_id) && !member {
-                    return ClusterResponse::error("forbidden", "admit needs the joining node's certificate");
+                    return ClusterResponse::error(
+                        "forbidden",
+                        "admit needs the joining node's certificate",
+                    );
                 }
                 let view = self.consensus.view();
                 if state::is_removed(&view, node_id) {
@@ -164,11 +225,16 @@ impl ClusterService {
                     );
                 }
                 if node_id >= state::next_node_id(&view) || node_id == 0 {
-                    return ClusterResponse::error("unknown_node_id", format!("node id {node_id} was never issued"));
+                    return ClusterResponse::error(
+                        "unknown_node_id",
+                        format!("node id {node_id} was never issued"),
+                    );
                 }
                 self.on_leader(req, ADMIT_CALL).await
             }
-            _ if !member => ClusterResponse::error("forbidden", "this request needs a member certificate"),
+            _ if !member => {
+                ClusterResponse::error("forbidden", "this request needs a member certificate")
+            }
             ClusterRequest::Sign { csr_pem, node_id } => match self.data_dir.ca() {
                 Ok(Some(ca)) => match ca.sign_node(&csr_pem, node_id) {
                     Ok(cert_pem) => ClusterResponse::Signed { cert_pem },
@@ -177,13 +243,18 @@ impl ClusterService {
                 _ => ClusterResponse::error("no_ca", "this node does not hold the CA key"),
             },
             ClusterRequest::Status => ClusterResponse::Status(self.status()),
-            ClusterRequest::TriggerElection => match self.consensus.raft().trigger().elect().await {
-                Ok(()) => ClusterResponse::Done,
-                Err(e) => ClusterResponse::error("internal", e.to_string()),
-            },
+            ClusterRequest::TriggerElection => {
+                match self.consensus.raft().trigger().elect().await {
+                    Ok(()) => ClusterResponse::Done,
+                    Err(e) => ClusterResponse::error("internal", e.to_string()),
+                }
+            }
             ClusterRequest::Removed { node_id } => {
                 if node_id == self.consensus.id() && self.consensus.facts().role != Role::Leader {
-                    tracing::warn!(node_id, "the leader says this node was removed from the cluster");
+                    tracing::warn!(
+                        node_id,
+                        "the leader says this node was removed from the cluster"
+                    );
                     let _ = self.stop.send(StopReason::Removed);
                 }
                 ClusterResponse::Done

@@ -52,7 +52,8 @@ pub fn is_removed(view: &KvView, id: u64) -> bool {
 }
 
 fn text(view: &KvView, key: &[u8]) -> Option<String> {
-    view.get(CLUSTER_TREE, key).map(|v| String::from_utf8_lossy(&v).into_owned())
+    view.get(CLUSTER_TREE, key)
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
 }
 
 /// The replicated hash of the operator token, once set.

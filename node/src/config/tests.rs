@@ -81,7 +81,10 @@ fn defaults_are_the_documented_ones_and_valid() {
     assert_eq!(c.data_dir, PathBuf::from("./paddle-data"));
     assert_eq!(c.http_addr.to_string(), "127.0.0.1:8080");
     assert_eq!(c.raft_addr.to_string(), "127.0.0.1:7080");
-    assert_eq!((c.log_format, c.log.as_str()), (LogFormat::Human, "info,openraft=warn"));
+    assert_eq!(
+        (c.log_format, c.log.as_str()),
+        (LogFormat::Human, "info,openraft=warn")
+    );
     assert_eq!(c.raft.heartbeat_ms, 100);
     assert_eq!(c.raft.frame_cap_bytes, 16 * MIB);
     assert_eq!(c.limits.http_body_bytes, MIB as usize);

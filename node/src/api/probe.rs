@@ -1,0 +1,158 @@
+//! Diagnostic endpoints for operators, benchmarks and the cluster tests:
+//! write a probe through Raft, list probes, read the state hash.
+//!
+//! A probe is a write with no auction meaning (`Command::Probe`): the
+//! history checker of the cluster tests writes numbered probes while it
+//! kills nodes, then checks that every acknowledged one is present on every
+//! node. All endpoints need the operator token.
+
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::{Json, Router};
+use paddle_consensus::probe::PROBE_TREE;
+use paddle_proto::{Command, Probe, Reply};
+use serde::{Deserialize, Serialize};
+
+use super::auth::require_operator;
+use super::{ApiError, AppState};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/probe", get(list).post(write))
+        .route("/api/v1/state", get(state_hash))
+}
+
+/// Largest probe payload accepted.
+const MAX_PAYLOAD: usize = 64 * 1024;
+
+#[derive(Debug, Deserialize)]
+pub struct ProbeIn {
+    pub writer: u64,
+    pub seq: u64,
+    #[serde(default)]
+    pub payload: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProbeOut {
+    pub writer: u64,
+    pub seq: u64,
+    /// The log index the probe was first applied at.
+    pub index: u64,
+}
+
+async fn write(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(p): Json<ProbeIn>,
+) -> Result<Json<ProbeOut>, ApiError> {
+    require_operator(&s, &headers)?;
+    if p.payload.len() > MAX_PAYLOAD {
+        return Err(ApiError::bad_request(
+            "payload_too_large",
+            format!("payload is over {MAX_PAYLOAD} bytes"),
+        ));
+    }
+    let c = s
+        .consensus
+        .propose(Command::Probe(Probe {
+            writer: p.writer,
+            seq: p.seq,
+            payload: p.payload.into_bytes(),
+        }))
+        .await?;
+    match c.reply {
+        Reply::Probe { first_index } => Ok(Json(ProbeOut {
+            writer: p.writer,
+            seq: p.seq,
+            index: first_index,
+        })),
+        other => Err(ApiError::internal(format!("unexpected reply {other:?}"))),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ReadQuery {
+    /// Wait until this node has applied at least this index.
+    #[serde(default)]
+    min_index: Option<u64>,
+    /// `local` (default) or `linearizable`.
+    #[serde(default)]
+    consistency: Option<String>,
+    #[serde(default)]
+    writer: Option<u64>,
+}
+
+async fn view_for(s: &AppState, q: &ReadQuery) -> Result<paddle_consensus::KvView, ApiError> {
+    let timeout = Duration::from_secs(10);
+    match q.consistency.as_deref() {
+        Some("linearizable") => Ok(s.consensus.linearizable_view(timeout).await?),
+        None | Some("local") => match q.min_index {
+            Some(i) => Ok(s.consensus.wait_applied(i, timeout).await?),
+            None => Ok(s.consensus.view()),
+        },
+        Some(other) => Err(ApiError::bad_request(
+            "bad_consistency",
+            format!("consistency must be `local` or `linearizable`, not `{other}`"),
+        )),
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProbeList {
+    pub applied_index: u64,
+    pub probes: Vec<ProbeOut>,
+}
+
+async fn list(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ReadQuery>,
+) -> Result<Json<ProbeList>, ApiError> {
+    require_operator(&s, &headers)?;
+    let view = view_for(&s, &q).await?;
+    let prefix = q
+        .writer
+        .map(|w| w.to_be_bytes().to_vec())
+        .unwrap_or_default();
+    let probes = view
+        .scan(PROBE_TREE, &prefix)
+        .map(|(k, v)| ProbeOut {
+            writer: u64::from_be_bytes(k[..8].try_into().expect("8 bytes")),
+            seq: u64::from_be_bytes(k[8..16].try_into().expect("8 bytes")),
+            index: u64::from_be_bytes(v[..8].try_into().expect("8 bytes")),
+        })
+        .collect();
+    Ok(Json(ProbeList {
+        applied_index: view.applied_index(),
+        probes,
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StateHash {
+    pub applied_index: u64,
+    pub keys: usize,
+    pub state_hash: String,
+}
+
+async fn state_hash(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ReadQuery>,
+) -> Result<Json<StateHash>, ApiError> {
+    require_operator(&s, &headers)?;
+    let view = view_for(&s, &q).await?;
+    let (applied_index, keys) = (view.applied_index(), view.len());
+    let state_hash = tokio::task::spawn_blocking(move || view.state_hash())
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Json(StateHash {
+        applied_index,
+        keys,
+        state_hash,
+    }))
+}

@@ -91,8 +91,18 @@ impl KvView {
     /// SHA-256 over every key and value in order: equal on every node that
     /// applied the same log, different as soon as one byte differs.
     pub fn state_hash(&self) -> String {
+        self.state_hash_without(&[])
+    }
+
+    /// Like [`KvView::state_hash`], leaving out whole trees (bookkeeping that
+    /// legitimately differs between clusters, such as token hashes).
+    pub fn state_hash_without(&self, skip_trees: &[&str]) -> String {
+        let skipped: Vec<Vec<u8>> = skip_trees.iter().map(|t| full_key(t, b"")).collect();
         let mut h = Sha256::new();
         for (k, v) in self.map.iter() {
+            if skipped.iter().any(|p| k.starts_with(p)) {
+                continue;
+            }
             h.update((k.len() as u64).to_be_bytes());
             h.update(k);
             h.update((v.len() as u64).to_be_bytes());

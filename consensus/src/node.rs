@@ -555,6 +555,7 @@ impl Consensus {
         if let Err(e) = self.core.shared.sync().await {
             tracing::error!(error = %e, "final flush failed");
         }
+        self.core.shared.close().await;
     }
 }
 

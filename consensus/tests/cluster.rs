@@ -184,3 +184,68 @@ async fn a_node_far_behind_catches_up_from_a_snapshot() {
     a.c.shutdown().await;
     b.c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_seeds_a_new_cluster_that_continues_after_it() {
+    let ca = CaBundle::generate("old").unwrap();
+    let a = start_node(&ca, 1, ConsensusConfig::default()).await;
+    a.c.initialize(addr_of(&a)).await.unwrap();
+    wait_for(|| a.c.current_leader() == Some(1)).await;
+    let mut last = 0;
+    for seq in 0..300 {
+        last = a.c.propose(probe(3, seq)).await.unwrap().index;
+    }
+    let backup = a.c.state().snapshot_now();
+    let hash = a.c.view().state_hash();
+    a.c.shutdown().await;
+
+    // A damaged backup is refused and leaves nothing behind.
+    let dir = tempfile::tempdir().unwrap();
+    let mut bad = backup.clone();
+    bad[backup.len() / 2] ^= 1;
+    let addr = NodeAddr {
+        raft: "127.0.0.1:1".into(),
+        http: String::new(),
+    };
+    assert!(paddle_consensus::storage::seed::seed_from_snapshot(
+        dir.path(),
+        &bad,
+        5,
+        addr.clone(),
+        |_| {}
+    )
+    .is_err());
+    assert!(!dir.path().join("sled").exists());
+
+    // A new cluster (new CA, node id 5) continues after the backup.
+    let ca2 = CaBundle::generate("new").unwrap();
+    paddle_consensus::storage::seed::seed_from_snapshot(dir.path(), &backup, 5, addr, |_| {})
+        .unwrap();
+    let identity = issue_identity(&ca2, 5).unwrap();
+    let b = Consensus::start(
+        &identity,
+        "127.0.0.1:0".parse().unwrap(),
+        dir.path(),
+        Box::new(ProbeApp),
+        ConsensusConfig::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        b.view().state_hash(),
+        hash,
+        "the restored state is the backed-up state"
+    );
+    wait_for(|| b.current_leader() == Some(5)).await;
+    let next = b.propose(probe(3, 1000)).await.unwrap();
+    assert!(
+        next.index > last,
+        "indexes continue after the backup ({} > {last})",
+        next.index
+    );
+    assert_eq!(
+        b.propose(probe(3, 0)).await.unwrap().reply,
+        Reply::Probe { first_index: 2 }
+    );
+    b.shutdown().await;
+}

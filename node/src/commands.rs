@@ -87,8 +87,36 @@ pub fn backup(_args: &BackupArgs) -> ExitCode {
 }
 
 /// `paddle restore` (issue 3): seed a new one-node cluster from a backup.
-pub fn restore(_args: &RestoreArgs) -> ExitCode {
-    not_built("restore")
+pub fn restore(args: &RestoreArgs) -> ExitCode {
+    match crate::cluster::restore::restore(&args.from, &args.data_dir) {
+        Ok(r) => {
+            println!(
+                "Restored {} keys at log index {} into {}.",
+                r.keys,
+                r.applied_index,
+                args.data_dir.display()
+            );
+            println!(
+                "This is a new one-node cluster; this node is id {}.",
+                r.node_id
+            );
+            println!();
+            println!(
+                "  Start it:        paddle serve --data-dir {}",
+                args.data_dir.display()
+            );
+            println!("  Operator token:  {}", r.operator_token);
+            println!(
+                "  Join others:     paddle serve --join <its QUIC address> --token {}",
+                r.join_token
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("paddle restore: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `paddle replay` (issue 4): eBay bid logs through the engine.

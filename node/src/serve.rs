@@ -176,6 +176,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     if info.origin == Origin::Bootstrap && !info.setup_complete {
         finish_bootstrap(&dd, &mut info, &consensus, me.clone()).await?;
     }
+    tokio::spawn(correct_own_address(consensus.clone(), me.clone()));
     if info.origin == Origin::Join {
         crate::cluster::join::after_start(&cfg, &dd, &mut info, &consensus, me.clone()).await?;
     }
@@ -221,6 +222,37 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     consensus.shutdown().await;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// When the membership lists an old address for this node (restored from a
+/// backup, or the machine moved), the leader updates it. Only the leader
+/// can, so a follower with a stale address just says so.
+async fn correct_own_address(consensus: Consensus, me: NodeAddr) {
+    let id = consensus.id();
+    for _ in 0..300 {
+        if let Some(leader) = consensus.current_leader() {
+            match consensus.node_addr(id) {
+                Some(listed) if listed != me && leader == id => {
+                    tracing::info!(old = %listed, new = %me, "updating this node's address in the membership");
+                    let nodes = std::collections::BTreeMap::from([(id, me.clone())]);
+                    if let Err(e) = consensus
+                        .raft()
+                        .change_membership(openraft::ChangeMembers::SetNodes(nodes), true)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "could not update this node's address");
+                    }
+                }
+                Some(listed) if listed != me => {
+                    tracing::warn!(old = %listed, new = %me, "the membership lists another address for this node; \
+                        peers will not reach it until an operator removes and re-joins it");
+                }
+                _ => {}
+            }
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Stop this node once it has been a member and the membership it applied

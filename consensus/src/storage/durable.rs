@@ -21,31 +21,43 @@ use std::time::Duration;
 /// Called once the flush that covered the request has reached the disk.
 pub(crate) type Done = Box<dyn FnOnce(io::Result<()>) + Send>;
 
+enum Msg {
+    Flush(Done),
+    /// Flush, drop the database handle (releasing sled's file lock), exit.
+    Stop(mpsc::Sender<()>),
+}
+
 /// A handle to the flusher thread.
 #[derive(Clone)]
 pub(crate) struct Durability {
-    tx: mpsc::Sender<Done>,
+    tx: mpsc::Sender<Msg>,
 }
 
 impl Durability {
     /// Start the flusher for the sled database at `dir`. It also flushes on
     /// its own every `idle_flush` so state-machine writes do not linger.
     pub(crate) fn start(db: sled::Db, dir: &Path, idle_flush: Duration) -> io::Result<Self> {
-        let (tx, rx) = mpsc::channel::<Done>();
+        let (tx, rx) = mpsc::channel::<Msg>();
         let mut syncer = FileSyncer::open(dir)?;
         thread::Builder::new()
             .name("paddle-fsync".into())
             .spawn(move || loop {
                 let first = match rx.recv_timeout(idle_flush) {
-                    Ok(done) => Some(done),
+                    Ok(msg) => Some(msg),
                     Err(mpsc::RecvTimeoutError::Timeout) => None,
                     Err(mpsc::RecvTimeoutError::Disconnected) => {
                         let _ = flush_and_sync(&db, &mut syncer);
                         return;
                     }
                 };
-                let mut batch: Vec<Done> = first.into_iter().collect();
-                batch.extend(rx.try_iter());
+                let mut batch = Vec::new();
+                let mut stop = None;
+                for msg in first.into_iter().chain(rx.try_iter()) {
+                    match msg {
+                        Msg::Flush(done) => batch.push(done),
+                        Msg::Stop(ack) => stop = Some(ack),
+                    }
+                }
                 let result = flush_and_sync(&db, &mut syncer);
                 if let Err(e) = &result {
                     tracing::error!(error = %e, "flushing sled to disk failed");
@@ -53,13 +65,18 @@ impl Durability {
                 for done in batch {
                     done(clone_result(&result));
                 }
+                if let Some(ack) = stop {
+                    drop(db);
+                    let _ = ack.send(());
+                    return;
+                }
             })?;
         Ok(Durability { tx })
     }
 
     /// Ask for a durable flush; `done` runs on the flusher thread afterwards.
     pub(crate) fn request(&self, done: Done) {
-        if let Err(mpsc::SendError(done)) = self.tx.send(done) {
+        if let Err(mpsc::SendError(Msg::Flush(done))) = self.tx.send(Msg::Flush(done)) {
             done(Err(io::Error::other("the flusher has stopped")));
         }
     }
@@ -71,6 +88,27 @@ impl Durability {
             let _ = tx.send(r);
         }));
         rx.await
+            .unwrap_or_else(|_| Err(io::Error::other("the flusher has stopped")))
+    }
+}
+
+impl Durability {
+    /// Flush one last time and stop the flusher, releasing its database
+    /// handle. Later requests fail with "the flusher has stopped".
+    pub(crate) fn stop_blocking(&self) {
+        let (tx, rx) = mpsc::channel();
+        if self.tx.send(Msg::Stop(tx)).is_ok() {
+            let _ = rx.recv();
+        }
+    }
+
+    /// Blocking variant of [`Durability::sync`] for callers outside async.
+    pub(crate) fn sync_blocking(&self) -> io::Result<()> {
+        let (tx, rx) = mpsc::channel();
+        self.request(Box::new(move |r| {
+            let _ = tx.send(r);
+        }));
+        rx.recv()
             .unwrap_or_else(|_| Err(io::Error::other("the flusher has stopped")))
     }
 }

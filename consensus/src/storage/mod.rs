@@ -6,6 +6,7 @@
 
 mod durable;
 pub mod log;
+pub mod seed;
 pub mod sm;
 pub mod snapshot;
 

@@ -31,11 +31,11 @@ use crate::types::TypeConfig;
 const KEY_ACTIVE: &[u8] = b"sm_active";
 /// Reserved keys inside the state tree: they start with NUL, which no
 /// application key can (application keys start with a tree name).
-const META_APPLIED: &[u8] = b"\0applied";
-const META_MEMBERSHIP: &[u8] = b"\0membership";
-const META_STAMP: &[u8] = b"\0stamp";
+pub(super) const META_APPLIED: &[u8] = b"\0applied";
+pub(super) const META_MEMBERSHIP: &[u8] = b"\0membership";
+pub(super) const META_STAMP: &[u8] = b"\0stamp";
 const INSTALL_BATCH: usize = 10_000;
-const SNAPSHOT_FILE: &str = "current.snap";
+pub(super) const SNAPSHOT_FILE: &str = "current.snap";
 
 fn sm_err(verb: ErrorVerb, e: impl std::fmt::Display) -> StorageError {
     StorageIOError::new(
@@ -138,13 +138,19 @@ impl SmShared {
         self.durability.sync().await
     }
 
+    /// Final flush, then release the database (call after Raft stopped).
+    pub async fn close(&self) {
+        let d = self.durability.clone();
+        let _ = tokio::task::spawn_blocking(move || d.stop_blocking()).await;
+    }
+
     /// The bytes of the newest snapshot on disk (for backups), if any.
     pub fn snapshot_bytes(&self) -> std::io::Result<Option<Vec<u8>>> {
         Ok(self.read_snapshot_file()?.map(|(_, b)| b))
     }
 }
 
-fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+pub(super) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!("{name}.tmp"));

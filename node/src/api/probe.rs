@@ -136,7 +136,12 @@ async fn list(
 pub struct StateHash {
     pub applied_index: u64,
     pub keys: usize,
+    /// Hash of the replicated state without the cluster's own bookkeeping
+    /// (token hashes, node ids), so a restored cluster can be compared with
+    /// the one it was backed up from.
     pub state_hash: String,
+    /// Hash of everything, bookkeeping included.
+    pub full_hash: String,
 }
 
 async fn state_hash(
@@ -147,12 +152,18 @@ async fn state_hash(
     require_operator(&s, &headers)?;
     let view = view_for(&s, &q).await?;
     let (applied_index, keys) = (view.applied_index(), view.len());
-    let state_hash = tokio::task::spawn_blocking(move || view.state_hash())
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let (state_hash, full_hash) = tokio::task::spawn_blocking(move || {
+        (
+            view.state_hash_without(&[crate::cluster::state::CLUSTER_TREE]),
+            view.state_hash(),
+        )
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(Json(StateHash {
         applied_index,
         keys,
         state_hash,
+        full_hash,
     }))
 }

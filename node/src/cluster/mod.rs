@@ -9,6 +9,7 @@
 pub mod datadir;
 pub mod join;
 pub mod membership;
+pub mod restore;
 pub mod rpc;
 pub mod secrets;
 pub mod service;

@@ -15,8 +15,11 @@ use crate::kv::{KvTxn, KvView};
 /// One committed command as the application sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct AppliedEntry<'a> {
-    /// Raft log index: the position of this command in the one agreed order.
+    /// Raft log index of the entry holding this command.
     pub index: u64,
+    /// Position of this command within its entry (entries batch commands).
+    /// `(index, position)` orders every command ever applied.
+    pub position: u32,
     /// Leader stamp in ms, made monotonic over the log (never smaller than
     /// the previous entry's).
     pub stamp_ms: u64,

@@ -16,6 +16,8 @@
 //! - [`app`]: the trait the application implements.
 
 pub mod app;
+mod batcher;
+mod forwarder;
 pub mod kv;
 pub mod metrics;
 pub mod network;

@@ -6,12 +6,12 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use openraft::error::{ClientWriteError, RaftError};
+use openraft::error::RaftError;
 use openraft::{ServerState, SnapshotPolicy};
-use paddle_proto::{Command, Proposal, Reply};
+use paddle_proto::{Command, Reply};
 
 use crate::app::Application;
 use crate::kv::KvView;
@@ -24,8 +24,21 @@ use crate::tls::NodeIdentity;
 use crate::types::typ::Raft;
 use crate::types::{NodeAddr, NodeId};
 
-/// Tunables of one member. Defaults survive fsync spikes of 10 ms on shared
-/// disks: the append RPC's timeout is the heartbeat interval.
+/// Most commands in one log entry (group commit). Kept small enough that an
+/// entry stays inline in sled's log (larger values go to blob files, which
+/// cost a file create and an extra fsync each).
+const BATCH_COMMANDS: usize = 256;
+/// Entries being written at once by the batcher.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// Tunables of one member.
+///
+/// The append RPC's timeout is the heartbeat interval, so the heartbeat must
+/// cover a follower's fsync plus a round trip: 50 ms leaves room for fsync
+/// spikes of 10 ms on shared disks. The election timeout bounds failover:
+/// followers refuse votes while the old leader's lease (the longest election
+/// timeout) runs, so a new leader needs at least that long. On slow disks
+/// raise the heartbeat to 250–500 ms and the election timeouts with it.
 #[derive(Debug, Clone)]
 pub struct ConsensusConfig {
     pub heartbeat_ms: u64,
@@ -50,9 +63,9 @@ pub struct ConsensusConfig {
 impl Default for ConsensusConfig {
     fn default() -> Self {
         ConsensusConfig {
-            heartbeat_ms: 100,
-            election_timeout_min_ms: 300,
-            election_timeout_max_ms: 600,
+            heartbeat_ms: 50,
+            election_timeout_min_ms: 150,
+            election_timeout_max_ms: 300,
             snapshot_logs: 10_000,
             keep_logs_after_snapshot: 1_000,
             max_payload_entries: 512,
@@ -164,7 +177,8 @@ struct Core {
     clients: Arc<PeerClients>,
     endpoint: quinn::Endpoint,
     cfg: ConsensusConfig,
-    last_stamp: AtomicU64,
+    batcher: crate::batcher::Batcher,
+    forwarder: crate::forwarder::Forwarder,
     committed: Arc<AtomicU64>,
     app_rpc: OnceLock<Arc<dyn AppRpc>>,
     metrics: ProposalMetrics,
@@ -179,13 +193,6 @@ struct Core {
 #[derive(Clone)]
 pub struct Consensus {
     core: Arc<Core>,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 impl Consensus {
@@ -235,13 +242,25 @@ impl Consensus {
         let raft = Raft::new(identity.node_id, Arc::new(raft_config), network, log, sm)
             .await
             .map_err(|e| StartError::Raft(e.to_string()))?;
+        let last_stamp = Arc::new(AtomicU64::new(0));
+        let forwarder = crate::forwarder::Forwarder::start(
+            clients.clone(),
+            Duration::from_millis(cfg.propose_timeout_ms),
+        );
+        let batcher = crate::batcher::Batcher::start(
+            raft.clone(),
+            last_stamp.clone(),
+            BATCH_COMMANDS,
+            BATCHES_IN_FLIGHT,
+        );
         let core = Arc::new(Core {
             id: identity.node_id,
             raft,
             shared,
             clients,
             endpoint: endpoint.clone(),
-            last_stamp: AtomicU64::new(0),
+            batcher,
+            forwarder,
             committed,
             app_rpc: OnceLock::new(),
             metrics: ProposalMetrics::default(),
@@ -254,6 +273,7 @@ impl Consensus {
             core.clone(),
             core.cfg.frame_cap_bytes,
         ));
+        tokio::spawn(leader_watchdog(Arc::downgrade(&core)));
         tracing::info!(node = core.id, %bind, "raft member started");
         Ok(Consensus { core })
     }
@@ -423,7 +443,7 @@ impl Consensus {
             if left.is_zero() {
                 return Err(ProposeError::NoLeader);
             }
-            let outcome = match self.current_leader() {
+            let outcome: Result<(), Option<NodeId>> = match self.current_leader() {
                 None => Err(None),
                 Some(l) if l == self.core.id => {
                     match self.core.propose_local(command.clone(), left).await {
@@ -437,24 +457,19 @@ impl Consensus {
                     None => Err(None),
                     Some(addr) => {
                         self.core.metrics.forwarded.fetch_add(1, Ordering::Relaxed);
-                        let req = PeerRequest::Propose(command.clone());
-                        match self.core.clients.call(l, &addr.raft, &req, left).await {
-                            Ok(PeerResponse::Proposed(Ok((index, reply)))) => {
-                                return Ok(Committed { index, reply })
-                            }
-                            Ok(PeerResponse::Proposed(Err(ForwardError::NotLeader { leader }))) => {
-                                Err(leader)
-                            }
-                            Ok(PeerResponse::Proposed(Err(ForwardError::Unknown(e)))) => {
+                        match self
+                            .core
+                            .forwarder
+                            .forward(l, addr.raft, command.clone())
+                            .await
+                        {
+                            Ok(Ok((index, reply))) => return Ok(Committed { index, reply }),
+                            Ok(Err(ForwardError::NotLeader { leader })) => Err(leader),
+                            Ok(Err(ForwardError::Unknown(e))) => {
                                 return Err(ProposeError::Unknown(e))
                             }
-                            Ok(PeerResponse::Proposed(Err(ForwardError::Refused(e)))) => {
+                            Ok(Err(ForwardError::Refused(e))) => {
                                 return Err(ProposeError::Refused(e))
-                            }
-                            Ok(other) => {
-                                return Err(ProposeError::Unknown(format!(
-                                    "unexpected answer {other:?}"
-                                )))
                             }
                             Err(e) if e.not_sent() => Err(None),
                             Err(e) => return Err(ProposeError::Unknown(e.to_string())),
@@ -462,16 +477,32 @@ impl Consensus {
                     }
                 },
             };
-            // Not appended anywhere: leadership is moving. Wait a beat and retry.
-            let _hint: Result<(), Option<NodeId>> = outcome;
+            // Not appended anywhere: leadership is moving. Wait until a new
+            // leader is known (or a growing pause passes), then retry.
+            let tried = self.current_leader();
+            let hint = outcome.err().flatten();
             attempts += 1;
             if attempts > self.core.cfg.forward_retries {
                 return Err(ProposeError::NoLeader);
             }
-            // Back off: leadership moves take an election timeout or two.
             let backoff = (pause * 2u32.saturating_pow(attempts - 1)).min(Duration::from_secs(1));
-            let left = timeout.saturating_sub(started.elapsed());
-            tokio::time::sleep(backoff.min(left)).await;
+            let wait = backoff.min(timeout.saturating_sub(started.elapsed()));
+            let mut metrics = self.core.raft.metrics();
+            let _ = tokio::time::timeout(wait, async {
+                loop {
+                    let leader = metrics.borrow_and_update().current_leader;
+                    if leader.is_some()
+                        && (leader != tried
+                            || hint.is_some_and(|h| Some(h) == leader && h != self.core.id))
+                    {
+                        return;
+                    }
+                    if metrics.changed().await.is_err() {
+                        return;
+                    }
+                }
+            })
+            .await;
         }
     }
 
@@ -560,35 +591,21 @@ impl Consensus {
 }
 
 impl Core {
-    fn next_stamp(&self) -> u64 {
-        let now = now_ms();
-        let prev = self.last_stamp.fetch_max(now, Ordering::SeqCst);
-        prev.max(now)
-    }
-
     async fn propose_local(
         &self,
         command: Command,
         timeout: Duration,
     ) -> Result<(u64, Reply), ForwardError> {
-        let proposal = Proposal {
-            stamp_ms: self.next_stamp(),
-            command,
-        };
-        match tokio::time::timeout(timeout, self.raft.client_write(proposal)).await {
+        if !self.accepting.load(Ordering::SeqCst) {
+            return Err(ForwardError::NotLeader { leader: None });
+        }
+        let rx = self.batcher.submit(command).await?;
+        match tokio::time::timeout(timeout, rx).await {
             Err(_) => Err(ForwardError::Unknown(format!(
                 "not committed within {timeout:?}"
             ))),
-            Ok(Ok(resp)) => Ok((resp.log_id.index, resp.data)),
-            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
-                Err(ForwardError::NotLeader {
-                    leader: f.leader_id,
-                })
-            }
-            Ok(Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e)))) => {
-                Err(ForwardError::Refused(e.to_string()))
-            }
-            Ok(Err(RaftError::Fatal(f))) => Err(ForwardError::Refused(f.to_string())),
+            Ok(Err(_)) => Err(ForwardError::Unknown("the batch was dropped".into())),
+            Ok(Ok(outcome)) => outcome,
         }
     }
 
@@ -605,6 +622,43 @@ impl Core {
             }
             Err(RaftError::Fatal(f)) => Err(ForwardError::Refused(f.to_string())),
         }
+    }
+}
+
+/// Start an election as soon as the old leader's lease has run out.
+///
+/// openraft's own timer fires somewhere in [min, max] election timeout after
+/// the last heartbeat, while the other followers still honour the dead
+/// leader's lease (max election timeout); that first campaign is refused and
+/// the next one comes a whole timeout later. Campaigning right after the
+/// lease ends (plus one heartbeat of slack for the other followers' clocks)
+/// makes failover take one lease instead of two timeouts.
+async fn leader_watchdog(core: std::sync::Weak<Core>) {
+    loop {
+        let Some(core) = core.upgrade() else { return };
+        let hb = Duration::from_millis(core.cfg.heartbeat_ms);
+        let lease = Duration::from_millis(core.cfg.election_timeout_max_ms);
+        let m = core.raft.metrics().borrow().clone();
+        if m.state == ServerState::Follower
+            && m.membership_config
+                .membership()
+                .voter_ids()
+                .any(|v| v == core.id)
+        {
+            let last = *core.last_leader_contact.lock().expect("lock");
+            if let Some(last) = last {
+                if last.elapsed() > lease + hb {
+                    tracing::info!(
+                        silent_ms = last.elapsed().as_millis() as u64,
+                        "leader silent past its lease; campaigning"
+                    );
+                    *core.last_leader_contact.lock().expect("lock") = Some(Instant::now());
+                    let _ = core.raft.trigger().elect().await;
+                }
+            }
+        }
+        drop(core);
+        tokio::time::sleep(hb / 2).await;
     }
 }
 
@@ -662,15 +716,16 @@ impl Handler for Core {
                     }
                     PeerResponse::InstallSnapshot(self.raft.install_snapshot(r).await)
                 }
-                PeerRequest::Propose(command) => {
+                PeerRequest::ProposeMany(commands) => {
                     if peer == Peer::Anonymous {
                         tracing::warn!(
-                            "refused a forwarded proposal from a peer without a certificate"
+                            "refused forwarded proposals from a peer without a certificate"
                         );
                         return PeerResponse::Refused("proposals need a member certificate".into());
                     }
                     let timeout = Duration::from_millis(self.cfg.propose_timeout_ms);
-                    PeerResponse::Proposed(self.propose_local(command, timeout).await)
+                    let all = commands.into_iter().map(|c| self.propose_local(c, timeout));
+                    PeerResponse::ProposedMany(futures::future::join_all(all).await)
                 }
                 PeerRequest::ReadIndex => {
                     if peer == Peer::Anonymous {

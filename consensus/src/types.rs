@@ -26,11 +26,12 @@ impl fmt::Display for NodeAddr {
 }
 
 openraft::declare_raft_types!(
-    /// Paddle's Raft: log entries carry stamped proposals, replies are the
-    /// state machine's answers, nodes carry their addresses.
+    /// Paddle's Raft: log entries carry stamped batches of commands, replies
+    /// are the state machine's answers (one per command), nodes carry their
+    /// addresses.
     pub TypeConfig:
         D = Proposal,
-        R = Reply,
+        R = Vec<Reply>,
         NodeId = NodeId,
         Node = NodeAddr,
         SnapshotData = Cursor<Vec<u8>>,

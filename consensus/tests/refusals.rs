@@ -146,11 +146,11 @@ async fn oversized_and_truncated_frames_are_refused() {
     let cap = 64 * 1024;
 
     // Over the cap: a proposal whose payload is bigger than the frame cap.
-    let big = PeerRequest::Propose(Command::Probe(Probe {
+    let big = PeerRequest::ProposeMany(vec![Command::Probe(Probe {
         writer: 9,
         seq: 9,
         payload: vec![7; 2 * cap],
-    }));
+    })]);
     let frame = codec::encode_frame(&big, usize::MAX).unwrap();
     match raw_exchange(&c, &ca, frame).await {
         Ok(answer) => match codec::decode_frame::<PeerResponse>(&answer, cap).unwrap() {

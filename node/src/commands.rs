@@ -125,8 +125,44 @@ pub fn replay(_args: &ReplayArgs) -> ExitCode {
 }
 
 /// `paddle bench consensus` (issue 2): proposals/s, commit latency, failover.
-pub fn bench_consensus(_args: &BenchConsensusArgs) -> ExitCode {
-    not_built("bench consensus")
+pub fn bench_consensus(args: &BenchConsensusArgs) -> ExitCode {
+    let settings = crate::bench::consensus::Settings {
+        nodes: args.nodes,
+        proposers: args.proposers.clone(),
+        payload_bytes: args.payload_bytes,
+        seconds: args.common.seconds,
+        failover: !args.no_failover,
+        dir: args.common.dir.clone(),
+        consensus: paddle_consensus::ConsensusConfig::default(),
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("paddle bench: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::bench::consensus::run(settings)) {
+        Ok(report) => {
+            if args.common.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                );
+            } else {
+                print!("{report}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("paddle bench consensus: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `paddle bench api` (issue 5): WebSocket bids and fan-out.

@@ -170,9 +170,9 @@ impl Default for Config {
 impl Default for RaftConfig {
     fn default() -> Self {
         RaftConfig {
-            heartbeat_ms: 100,
-            election_timeout_min_ms: 300,
-            election_timeout_max_ms: 600,
+            heartbeat_ms: 50,
+            election_timeout_min_ms: 150,
+            election_timeout_max_ms: 300,
             snapshot_logs: 10_000,
             max_payload_entries: 512,
             frame_cap_bytes: 16 * MIB,

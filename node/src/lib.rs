@@ -12,6 +12,7 @@
 //! `config`, `cli` and `commands` are the command line.
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod cluster;
 pub mod commands;

@@ -122,11 +122,11 @@ mod tests {
     fn sample() -> Proposal {
         Proposal {
             stamp_ms: 1_700_000_000_000,
-            command: Command::Probe(Probe {
+            commands: vec![Command::Probe(Probe {
                 writer: 7,
                 seq: 9,
                 payload: vec![1, 2, 3],
-            }),
+            })],
         }
     }
 

@@ -6,16 +6,22 @@ use crate::auction::{AuctionCommand, AuctionReply};
 
 /// One entry of the replicated log as the application sees it.
 ///
-/// The leader stamps every proposal with its wall clock in milliseconds when
-/// it appends it. Applying takes `max(stamp, previous stamp)`, so time never
+/// The leader stamps every entry with its wall clock in milliseconds when it
+/// appends it. Applying takes `max(stamp, previous stamp)`, so time never
 /// goes backwards in the log even across a leader change, and every node
 /// judges deadlines by the same number rather than by its own clock.
+///
+/// An entry carries the commands of every proposal that arrived while the
+/// previous append was being written (group commit): openraft 0.9 writes
+/// each `client_write` with its own fsync, so batching here is what lets
+/// a thousand concurrent bidders share one disk flush. The commands apply
+/// in order, all with the entry's index and stamp.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proposal {
     /// Leader wall clock (ms since the Unix epoch) when the entry was appended.
     pub stamp_ms: u64,
-    /// What to do.
-    pub command: Command,
+    /// What to do, in order.
+    pub commands: Vec<Command>,
 }
 
 /// Everything the log can carry.

@@ -17,8 +17,8 @@ pub enum PeerRequest {
     AppendEntries(AppendEntriesRequest),
     Vote(VoteRequest),
     InstallSnapshot(InstallSnapshotRequest),
-    /// A follower forwards a client's command to the leader.
-    Propose(Command),
+    /// A follower forwards clients' commands to the leader (batched).
+    ProposeMany(Vec<Command>),
     /// A follower asks the leader for a read index (linearizable reads).
     ReadIndex,
     /// An application request (joining, status); the node interprets it.
@@ -32,7 +32,7 @@ impl PeerRequest {
             PeerRequest::AppendEntries(_) => "append_entries",
             PeerRequest::Vote(_) => "vote",
             PeerRequest::InstallSnapshot(_) => "install_snapshot",
-            PeerRequest::Propose(_) => "propose",
+            PeerRequest::ProposeMany(_) => "propose_many",
             PeerRequest::ReadIndex => "read_index",
             PeerRequest::App(_) => "app",
         }
@@ -60,8 +60,9 @@ pub enum PeerResponse {
     AppendEntries(Result<AppendEntriesResponse, RaftError>),
     Vote(Result<VoteResponse, RaftError>),
     InstallSnapshot(Result<InstallSnapshotResponse, RaftError<InstallSnapshotError>>),
-    /// The log index the command was committed at and the state machine's reply.
-    Proposed(Result<(u64, Reply), ForwardError>),
+    /// Per forwarded command, in order: the log index it was committed at
+    /// and the state machine's reply, or why not.
+    ProposedMany(Vec<Result<(u64, Reply), ForwardError>>),
     /// The leader's read index.
     ReadIndex(Result<u64, ForwardError>),
     App(Result<Vec<u8>, String>),

@@ -53,6 +53,9 @@ fn transport_config() -> Arc<quinn::TransportConfig> {
     Arc::new(t)
 }
 
+/// Longest wait for a QUIC handshake with a peer.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+
 /// A quinn server config from a rustls one.
 pub fn server_config(tls: rustls::ServerConfig) -> Result<quinn::ServerConfig, TlsError> {
     let crypto = QuicServerConfig::try_from(tls).map_err(|e| TlsError::Verifier(e.to_string()))?;
@@ -183,9 +186,12 @@ impl PeerClients {
             .endpoint
             .connect_with(self.client.clone(), sock, &tls::node_name(target))
             .map_err(|e| unreachable(e.to_string()))?;
-        let conn = tokio::time::timeout(deadline, connecting)
+        // A live peer on a LAN answers a handshake in milliseconds; a dead
+        // one never does, so do not let a long call deadline hold us.
+        let handshake = deadline.min(CONNECT_TIMEOUT);
+        let conn = tokio::time::timeout(handshake, connecting)
             .await
-            .map_err(|_| unreachable(format!("no handshake within {deadline:?}")))?
+            .map_err(|_| unreachable(format!("no handshake within {handshake:?}")))?
             .map_err(|e| unreachable(e.to_string()))?;
         tracing::debug!(target, addr, "connected to peer");
         self.conns

@@ -333,7 +333,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         Ok((self.last_applied, self.membership.clone()))
     }
 
-    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Reply>, StorageError>
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Vec<Reply>>, StorageError>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -343,23 +343,29 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         for entry in entries {
             self.last_applied = Some(entry.log_id);
             let reply = match entry.payload {
-                EntryPayload::Blank => Reply::None,
+                EntryPayload::Blank => Vec::new(),
                 EntryPayload::Normal(proposal) => {
                     self.last_stamp_ms = self.last_stamp_ms.max(proposal.stamp_ms);
-                    let mut txn = KvTxn {
-                        map: &mut self.working,
-                        writes: &mut writes,
-                    };
-                    let at = AppliedEntry {
-                        index: entry.log_id.index,
-                        stamp_ms: self.last_stamp_ms,
-                        command: &proposal.command,
-                    };
-                    self.app.get_mut().expect("lock").apply(&mut txn, at)
+                    let app = self.app.get_mut().expect("lock");
+                    let mut out = Vec::with_capacity(proposal.commands.len());
+                    for (position, command) in proposal.commands.iter().enumerate() {
+                        let mut txn = KvTxn {
+                            map: &mut self.working,
+                            writes: &mut writes,
+                        };
+                        let at = AppliedEntry {
+                            index: entry.log_id.index,
+                            position: position as u32,
+                            stamp_ms: self.last_stamp_ms,
+                            command,
+                        };
+                        out.push(app.apply(&mut txn, at));
+                    }
+                    out
                 }
                 EntryPayload::Membership(m) => {
                     self.membership = StoredMembership::new(Some(entry.log_id), m);
-                    Reply::None
+                    Vec::new()
                 }
             };
             replies.push(reply);

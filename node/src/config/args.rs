@@ -86,7 +86,7 @@ pub struct ConfigArgs {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Consensus ([raft] in the config file)")]
 pub struct RaftArgs {
-    /// Leader heartbeat interval; also the append RPC timeout [default: 100]
+    /// Leader heartbeat interval; also the append RPC timeout [default: 50]
     #[arg(
         long = "raft-heartbeat-ms",
         env = "PADDLE_RAFT_HEARTBEAT_MS",
@@ -94,7 +94,7 @@ pub struct RaftArgs {
     )]
     pub heartbeat_ms: Option<u64>,
 
-    /// Shortest election timeout, at least 3x the heartbeat [default: 300]
+    /// Shortest election timeout, at least 3x the heartbeat [default: 150]
     #[arg(
         long = "raft-election-timeout-min-ms",
         env = "PADDLE_RAFT_ELECTION_TIMEOUT_MIN_MS",
@@ -102,7 +102,7 @@ pub struct RaftArgs {
     )]
     pub election_timeout_min_ms: Option<u64>,
 
-    /// Longest election timeout [default: 600]
+    /// Longest election timeout [default: 300]
     #[arg(
         long = "raft-election-timeout-max-ms",
         env = "PADDLE_RAFT_ELECTION_TIMEOUT_MAX_MS",

@@ -1,0 +1,141 @@
+//! Forwarding from a follower to the leader, batched.
+//!
+//! Every proposal a follower receives goes to the leader. One QUIC stream
+//! per proposal costs a stream setup and a leader task each; under load the
+//! forwarder sends everything waiting as one request instead, and the
+//! leader feeds the commands to its own batcher.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use paddle_proto::Command;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use crate::batcher::Outcome;
+use crate::network::{ForwardError, PeerClients, PeerRequest, PeerResponse, TransportError};
+use crate::types::NodeId;
+
+/// Most commands in one forwarded request.
+const FORWARD_BATCH: usize = 256;
+/// Forwarded requests in flight at once.
+const FORWARDS_IN_FLIGHT: usize = 8;
+
+struct Pending {
+    leader: NodeId,
+    addr: String,
+    command: Command,
+    done: oneshot::Sender<Result<Outcome, TransportError>>,
+}
+
+/// Sends proposals to the leader in batches.
+#[derive(Clone)]
+pub(crate) struct Forwarder {
+    tx: mpsc::Sender<Pending>,
+}
+
+impl Forwarder {
+    pub(crate) fn start(clients: Arc<PeerClients>, deadline: Duration) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Pending>(FORWARD_BATCH * FORWARDS_IN_FLIGHT * 4);
+        let permits = Arc::new(Semaphore::new(FORWARDS_IN_FLIGHT));
+        tokio::spawn(async move {
+            let mut held: Option<Pending> = None;
+            loop {
+                let first = match held.take() {
+                    Some(p) => p,
+                    None => match rx.recv().await {
+                        Some(p) => p,
+                        None => return,
+                    },
+                };
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    return;
+                };
+                let (leader, addr) = (first.leader, first.addr.clone());
+                let mut batch = vec![first];
+                while batch.len() < FORWARD_BATCH {
+                    match rx.try_recv() {
+                        // A batch goes to one leader; a proposal for another
+                        // starts the next batch.
+                        Ok(p) if p.leader == leader => batch.push(p),
+                        Ok(p) => {
+                            held = Some(p);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let clients = clients.clone();
+                tokio::spawn(async move {
+                    let (commands, waiters): (Vec<_>, Vec<_>) =
+                        batch.into_iter().map(|p| (p.command, p.done)).unzip();
+                    let n = commands.len();
+                    let req = PeerRequest::ProposeMany(commands);
+                    let result = clients.call(leader, &addr, &req, deadline).await;
+                    drop(permit);
+                    match result {
+                        Ok(PeerResponse::ProposedMany(outcomes)) if outcomes.len() == n => {
+                            for (w, o) in waiters.into_iter().zip(outcomes) {
+                                let _ = w.send(Ok(o));
+                            }
+                        }
+                        Ok(other) => {
+                            let e = ForwardError::Unknown(format!(
+                                "unexpected answer from the leader: {other:?}"
+                            ));
+                            for w in waiters {
+                                let _ = w.send(Ok(Err(e.clone())));
+                            }
+                        }
+                        Err(e) => {
+                            let not_sent = e.not_sent();
+                            let text = e.to_string();
+                            for w in waiters {
+                                let err = if not_sent {
+                                    TransportError::Unreachable {
+                                        addr: addr.clone(),
+                                        reason: text.clone(),
+                                    }
+                                } else {
+                                    TransportError::Stream {
+                                        addr: addr.clone(),
+                                        reason: text.clone(),
+                                    }
+                                };
+                                let _ = w.send(Err(err));
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        Forwarder { tx }
+    }
+
+    /// Forward one command to `leader` at `addr`.
+    pub(crate) async fn forward(
+        &self,
+        leader: NodeId,
+        addr: String,
+        command: Command,
+    ) -> Result<Outcome, TransportError> {
+        let (done, rx) = oneshot::channel();
+        let unreachable = |addr: &str| TransportError::Unreachable {
+            addr: addr.to_string(),
+            reason: "this node is shutting down".into(),
+        };
+        if self
+            .tx
+            .send(Pending {
+                leader,
+                addr: addr.clone(),
+                command,
+                done,
+            })
+            .await
+            .is_err()
+        {
+            return Err(unreachable(&addr));
+        }
+        rx.await.unwrap_or_else(|_| Err(unreachable(&addr)))
+    }
+}

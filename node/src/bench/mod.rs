@@ -1,0 +1,3 @@
+//! Benchmarks behind `paddle bench`: they measure and report, never assert.
+
+pub mod consensus;

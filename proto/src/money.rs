@@ -42,6 +42,18 @@ impl Money {
         }
     }
 
+    /// An amount from minor units, clamped into `0..=MAX`: for constants
+    /// and for bounds, where an error would have nowhere to go.
+    pub const fn clamped(minor: i64) -> Money {
+        if minor < 0 {
+            Money(0)
+        } else if minor > Self::MAX.0 {
+            Self::MAX
+        } else {
+            Money(minor)
+        }
+    }
+
     /// The amount in minor units.
     pub const fn minor(self) -> i64 {
         self.0

@@ -57,7 +57,8 @@ impl AuctionState {
     ) -> AuctionReply {
         let mut key = std::mem::take(&mut self.key_buf);
         outcome_key(&mut key, bid.sale, bid.paddle, bid.bid_id);
-        if let Some(first) = self.outcomes.get(key.as_slice()) {
+        let fp = self.outcomes.fingerprint(&key);
+        if let Some(first) = self.outcomes.get_at(fp, &key) {
             let reply = first.clone();
             self.key_buf = key;
             return reply;
@@ -73,7 +74,7 @@ impl AuctionState {
             }
             Err(reason) => self.reject(Some(bid.sale), reason),
         };
-        self.outcomes.insert(key.as_slice().into(), reply.clone());
+        self.outcomes.insert_at(fp, &key, reply.clone());
         fx.touched.push_outcome(&key);
         self.key_buf = key;
         reply

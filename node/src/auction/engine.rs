@@ -193,7 +193,7 @@ impl AuctionState {
         }
         let id = SaleId(self.counters.next_sale);
         self.counters.next_sale += 1;
-        self.sales.insert(
+        self.sales.push(
             id,
             Sale {
                 id,
@@ -245,7 +245,7 @@ impl AuctionState {
                 ),
                 SaleMode::Live => (None, None),
             };
-            self.lots.insert(
+            self.lots.push(
                 id,
                 Lot {
                     id,

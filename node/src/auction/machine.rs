@@ -3,7 +3,7 @@
 //!
 //! The node's `Application` dispatches `Command::Auction` here:
 //!
-//! ```ignore
+//! ```text
 //! fn apply(&mut self, txn: &mut KvTxn<'_>, e: AppliedEntry<'_>) -> Reply {
 //!     match e.command {
 //!         Command::Auction(cmd) => Reply::Auction(self.auction.apply(txn, e.index, e.stamp_ms, cmd)),

@@ -21,6 +21,7 @@ mod book;
 mod effects;
 mod engine;
 mod lifecycle;
+mod outcomes;
 mod state;
 
 pub mod bench;

@@ -194,20 +194,20 @@ impl AuctionState {
     /// Write every record of the state (a full dump).
     pub fn write_all(&self, out: &mut (impl KvWrite + ?Sized)) {
         put(out, tree::META, COUNTERS_KEY, &self.counters);
-        for (id, s) in &self.sales {
-            put(out, tree::SALES, &sale_key(*id), s);
+        for s in self.sales.values() {
+            put(out, tree::SALES, &sale_key(s.id), s);
         }
-        for (id, l) in &self.lots {
-            put(out, tree::LOTS, &lot_key(*id), l);
+        for l in self.lots.values() {
+            put(out, tree::LOTS, &lot_key(l.id), l);
             for b in &l.bids {
-                put(out, tree::BIDS, &bid_key(*id, b.seq), b);
+                put(out, tree::BIDS, &bid_key(l.id, b.seq), b);
             }
         }
         for (&(sale, paddle), b) in &self.bidders {
             put(out, tree::BIDDERS, &bidder_key(sale, paddle), b);
             put(out, tree::TOKENS, b.token_hash.as_bytes(), &(sale, paddle));
         }
-        for (k, r) in &self.outcomes {
+        for (k, r) in self.outcomes.iter() {
             put(out, tree::BID_IDS, k, r);
         }
     }
@@ -219,10 +219,20 @@ impl AuctionState {
             st.counters = decode_at::<Counters>(tree::META, COUNTERS_KEY, &v)?;
         }
         for (_, s) in scan_all::<Sale>(store, tree::SALES, &[])? {
-            st.sales.insert(s.id, s);
+            let id = s.id;
+            if !st.sales.push(id, s) {
+                return Err(LoadError::Inconsistent(format!(
+                    "sale ids are not dense at {id}"
+                )));
+            }
         }
         for (_, l) in scan_all::<Lot>(store, tree::LOTS, &[])? {
-            st.lots.insert(l.id, l);
+            let id = l.id;
+            if !st.lots.push(id, l) {
+                return Err(LoadError::Inconsistent(format!(
+                    "lot ids are not dense at {id}"
+                )));
+            }
         }
         for (k, b) in scan_all::<BidEntry>(store, tree::BIDS, &[])? {
             let lot = LotId(u64::from_be_bytes(
@@ -244,7 +254,7 @@ impl AuctionState {
             st.bidders.insert((b.sale, b.paddle), b);
         }
         for (k, r) in scan_all(store, tree::BID_IDS, &[])? {
-            st.outcomes.insert(k.into_boxed_slice(), r);
+            st.outcomes.insert(&k, r);
         }
         Ok(st)
     }

@@ -6,7 +6,8 @@
 //! state are two spellings of the same thing and a node can rebuild one from
 //! the other at any time.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use paddle_proto::auction::{
     AuctionReply, BidId, BidKind, LotId, LotResult, LotSpec, LotState, LotStatus, Paddle, SaleId,
@@ -16,6 +17,7 @@ use paddle_proto::Money;
 use serde::{Deserialize, Serialize};
 
 use super::book::Book;
+use super::outcomes::Outcomes;
 
 /// Largest amount a bid, start price, reserve, buy-now or limit may have:
 /// 10^15 minor units. With a premium of at most 100 % every total stays far
@@ -116,17 +118,109 @@ impl Bidder {
     }
 }
 
+/// Ids handed out densely from zero by a counter, usable as vector indexes.
+pub(crate) trait DenseId: Copy {
+    fn index(self) -> usize;
+}
+
+impl DenseId for SaleId {
+    fn index(self) -> usize {
+        usize::try_from(self.0).unwrap_or(usize::MAX)
+    }
+}
+
+impl DenseId for LotId {
+    fn index(self) -> usize {
+        usize::try_from(self.0).unwrap_or(usize::MAX)
+    }
+}
+
+/// Records keyed by a dense id: a vector, so the bid path finds its sale and
+/// lot by indexing instead of searching. Ids are never reused or removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IdVec<K, V> {
+    items: Vec<V>,
+    _key: std::marker::PhantomData<K>,
+}
+
+impl<K, V> Default for IdVec<K, V> {
+    fn default() -> Self {
+        IdVec {
+            items: Vec::new(),
+            _key: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<K: DenseId, V> IdVec<K, V> {
+    pub(crate) fn get(&self, id: &K) -> Option<&V> {
+        self.items.get(id.index())
+    }
+
+    pub(crate) fn get_mut(&mut self, id: &K) -> Option<&mut V> {
+        self.items.get_mut(id.index())
+    }
+
+    pub(crate) fn contains_key(&self, id: &K) -> bool {
+        id.index() < self.items.len()
+    }
+
+    /// Add the record of the next id; false (and nothing added) when `id`
+    /// is not the next one.
+    pub(crate) fn push(&mut self, id: K, v: V) -> bool {
+        if id.index() != self.items.len() {
+            return false;
+        }
+        self.items.push(v);
+        true
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+        self.items.iter()
+    }
+}
+
+/// A fast hasher for integer keys (sale, paddle): multiply-rotate, as in
+/// rustc's FxHash. Only for keys clients cannot choose freely; bid ids,
+/// which they can, stay under std's keyed SipHash.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+const SEED: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(*b as u64);
+        }
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64);
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = self.0.wrapping_add(i).wrapping_mul(SEED);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
+}
+
+pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
 /// The whole auction state. Changed only by [`AuctionState::apply`](super::engine).
 #[derive(Debug, Clone, Default)]
 pub struct AuctionState {
     pub(crate) counters: Counters,
-    pub(crate) sales: BTreeMap<SaleId, Sale>,
-    pub(crate) lots: BTreeMap<LotId, Lot>,
-    pub(crate) bidders: BTreeMap<(SaleId, Paddle), Bidder>,
+    pub(crate) sales: IdVec<SaleId, Sale>,
+    pub(crate) lots: IdVec<LotId, Lot>,
+    pub(crate) bidders: IdMap<(SaleId, Paddle), Bidder>,
     /// token hash → bidder (an index over `bidders`).
     pub(crate) tokens: HashMap<String, (SaleId, Paddle)>,
     /// outcome key (see [`outcome_key`]) → the first reply to that bid id.
-    pub(crate) outcomes: HashMap<Box<[u8]>, AuctionReply>,
+    pub(crate) outcomes: Outcomes,
     /// Scratch buffer for outcome keys (not state).
     pub(crate) key_buf: Vec<u8>,
 }
@@ -187,7 +281,7 @@ impl AuctionState {
     pub fn outcome(&self, sale: SaleId, paddle: Paddle, bid_id: &BidId) -> Option<&AuctionReply> {
         let mut k = Vec::with_capacity(12 + bid_id.as_str().len());
         outcome_key(&mut k, sale, paddle, bid_id);
-        self.outcomes.get(k.as_slice())
+        self.outcomes.get(&k)
     }
 
     /// The id counters.

@@ -25,12 +25,17 @@ pub(crate) struct Outcomes {
     len: usize,
 }
 
+/// One key and its reply.
+type Entry = (Box<[u8]>, AuctionReply);
+
 #[derive(Debug, Clone)]
 struct Slot {
     key: Box<[u8]>,
     reply: Box<AuctionReply>,
-    /// Other keys with the same fingerprint (almost always none).
-    more: Option<Box<Vec<(Box<[u8]>, AuctionReply)>>>,
+    /// Other keys with the same fingerprint (almost always none). Boxed so
+    /// the common slot carries 8 bytes for it, not a 24-byte `Vec`.
+    #[allow(clippy::box_collection)]
+    more: Option<Box<Vec<Entry>>>,
 }
 
 impl Outcomes {

@@ -39,7 +39,7 @@ impl H {
         let stamp = self.clock;
         self.fx.clear();
         let r = self.st.apply(self.index, stamp, &cmd, &mut self.fx);
-        self.events.extend(self.fx.events.drain(..));
+        self.events.append(&mut self.fx.events);
         r
     }
 

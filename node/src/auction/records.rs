@@ -28,13 +28,21 @@ use super::store::{KvRead, KvWrite, MemStore};
 
 /// Tree names (no NUL inside, as consensus requires).
 pub mod tree {
+    /// Id counters.
     pub const META: &str = "auction.meta";
+    /// One record per sale.
     pub const SALES: &str = "auction.sales";
+    /// One record per lot (its book included, its bids not).
     pub const LOTS: &str = "auction.lots";
+    /// One record per counted or absentee bid, by lot then seq.
     pub const BIDS: &str = "auction.bids";
+    /// One record per registered bidder, by sale then paddle.
     pub const BIDDERS: &str = "auction.bidders";
+    /// Token hash → bidder, so any node can authenticate a bearer token.
     pub const TOKENS: &str = "auction.tokens";
+    /// First outcome per bid id: what makes retries idempotent.
     pub const BID_IDS: &str = "auction.bid_ids";
+    /// Events per sale in log order, for `since=<index>` replays.
     pub const EVENTS: &str = "auction.events";
 }
 

@@ -223,11 +223,17 @@ pub struct LotSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LotStatus {
+    /// In the catalogue, not open yet (live absentee bids may wait on it).
     Scheduled,
+    /// Taking bids.
     Open,
+    /// Live: last call; a new bid puts it back to open.
     FairWarning,
+    /// Hammer down (or bought now).
     Sold,
+    /// Closed without a sale.
     Passed,
+    /// Taken out of the sale.
     Withdrawn,
 }
 

@@ -313,3 +313,65 @@ fn state_replaced_rebuilds_the_cache_and_drops_stale_events() {
     );
     assert!(matches!(reply, AuctionReply::Rejected { .. }));
 }
+
+/// A store that remembers which trees were written.
+#[derive(Default)]
+struct Recorder {
+    inner: MemStore,
+    puts: Vec<String>,
+}
+
+impl KvRead for Recorder {
+    fn get(&self, tree: &str, key: &[u8]) -> Option<paddle_consensus::Bytes> {
+        self.inner.get(tree, key)
+    }
+    fn scan_prefix(&self, tree: &str, prefix: &[u8], f: &mut dyn FnMut(&[u8], &[u8]) -> bool) {
+        self.inner.scan_prefix(tree, prefix, f)
+    }
+}
+
+impl KvWrite for Recorder {
+    fn put(&mut self, tree: &str, key: &[u8], value: Vec<u8>) {
+        self.puts.push(tree.to_string());
+        self.inner.put(tree, key, value)
+    }
+    fn delete(&mut self, tree: &str, key: &[u8]) {
+        self.inner.delete(tree, key)
+    }
+}
+
+#[test]
+fn a_bid_writes_only_what_it_changed() {
+    use paddle_node::auction::records::tree;
+    let log = log(&[]);
+    let mut machine = AuctionMachine::new();
+    let mut store = Recorder::default();
+    for (i, (stamp, cmd)) in log.iter().take(7).enumerate() {
+        machine.apply(&mut store, i as u64 + 1, *stamp, cmd);
+    }
+    store.puts.clear();
+    let bid = AuctionCommand::PlaceBid {
+        sale: SaleId(0),
+        lot: paddle_proto::auction::LotId(0),
+        paddle: Paddle(1),
+        bid_id: id("x"),
+        max: m(500),
+        buy_now: false,
+    };
+    assert!(machine.apply(&mut store, 100, 10, &bid).is_accepted());
+    let mut puts = store.puts.clone();
+    puts.sort();
+    // No lot terms (title, description) rewritten; one record per change
+    // (the events: the timed lot opens with this first bid, then the bid).
+    assert_eq!(
+        puts,
+        [
+            tree::BID_IDS,
+            tree::BIDDERS,
+            tree::BIDS,
+            tree::EVENTS,
+            tree::EVENTS,
+            tree::LOT_STATE
+        ]
+    );
+}

@@ -22,7 +22,10 @@ pub struct Effects {
 pub struct Touched {
     pub counters: bool,
     pub sales: Vec<SaleId>,
+    /// Lots whose live state changed.
     pub lots: Vec<LotId>,
+    /// Lots just created (their terms are written once).
+    pub new_lots: Vec<LotId>,
     pub bidders: Vec<(SaleId, Paddle)>,
     /// New or changed bid entries: (lot, seq).
     pub bids: Vec<(LotId, u32)>,
@@ -53,6 +56,7 @@ impl Touched {
         self.counters = false;
         self.sales.clear();
         self.lots.clear();
+        self.new_lots.clear();
         self.bidders.clear();
         self.bids.clear();
         self.tokens.clear();

@@ -263,6 +263,7 @@ impl AuctionState {
                 },
             );
             fx.touched.lots.push(id);
+            fx.touched.new_lots.push(id);
             ids.push(id);
         }
         let sale = self.sales.get_mut(&sale_id).expect("checked above");

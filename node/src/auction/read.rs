@@ -16,7 +16,7 @@ use paddle_proto::Money;
 
 use super::lifecycle::{due as due_of, Due};
 use super::records::{
-    bid_key, bidder_key, decode_at, lot_key, sale_key, scan_all, tree, LoadError,
+    bid_key, bidder_key, decode_at, lot_key, read_lot, sale_key, scan_all, tree, LoadError,
 };
 use super::state::{outcome_key, BidEntry, Bidder, Lot, Sale};
 use super::store::KvRead;
@@ -38,7 +38,7 @@ pub fn sale_record(s: &(impl KvRead + ?Sized), sale: SaleId) -> R<Option<Sale>> 
 
 /// A stored lot record (without its bids).
 pub fn lot_record(s: &(impl KvRead + ?Sized), lot: LotId) -> R<Option<Lot>> {
-    get(s, tree::LOTS, &lot_key(lot))
+    read_lot(s, lot)
 }
 
 fn lots_of(s: &(impl KvRead + ?Sized), sale: &Sale) -> R<Vec<Lot>> {

@@ -5,7 +5,8 @@
 //! |-------------------|---------------------------------------|-----------------------|
 //! | `auction.meta`    | `counters`                            | [`Counters`]          |
 //! | `auction.sales`   | sale (8 B)                            | [`Sale`]              |
-//! | `auction.lots`    | lot (8 B)                             | [`Lot`] without bids  |
+//! | `auction.lots`    | lot (8 B)                             | a lot's terms         |
+//! | `auction.lot_state` | lot (8 B)                           | a lot's live state    |
 //! | `auction.bids`    | lot (8 B) · seq (4 B)                 | [`BidEntry`]          |
 //! | `auction.bidders` | sale (8 B) · paddle (4 B)             | [`Bidder`]            |
 //! | `auction.tokens`  | token hash (hex)                      | (sale, paddle)        |
@@ -16,11 +17,17 @@
 //! `auction.events` by sale returns that sale's events in log order, and one
 //! of `auction.bids` by lot returns its history in order. Values are encoded
 //! with the one codec (bincode). Events are written by the machine, not
-//! held in [`AuctionState`].
+//! held in [`AuctionState`]. A lot is split in two records: its terms
+//! (title, a description of up to 4 000 characters, start, reserve,
+//! schedule) are written once, and only its small live state (status,
+//! book, deadline, result) is rewritten by each bid.
 
-use paddle_proto::auction::{LotId, Paddle, SaleId};
+use paddle_proto::auction::{LotId, LotResult, LotSpec, LotStatus, Paddle, SaleId};
 use paddle_proto::codec::{decode, encode, CodecError};
-use serde::{de::DeserializeOwned, Serialize};
+use paddle_proto::Money;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use super::book::Book;
 
 use super::effects::Touched;
 use super::state::{AuctionState, BidEntry, Bidder, Counters, Lot, Sale};
@@ -32,8 +39,10 @@ pub mod tree {
     pub const META: &str = "auction.meta";
     /// One record per sale.
     pub const SALES: &str = "auction.sales";
-    /// One record per lot (its book included, its bids not).
+    /// One record per lot: its terms, written once.
     pub const LOTS: &str = "auction.lots";
+    /// One record per lot: status, book, deadline, result (rewritten by bids).
+    pub const LOT_STATE: &str = "auction.lot_state";
     /// One record per counted or absentee bid, by lot then seq.
     pub const BIDS: &str = "auction.bids";
     /// One record per registered bidder, by sale then paddle.
@@ -135,6 +144,102 @@ pub(crate) fn scan_all<T: DeserializeOwned>(
     }
 }
 
+/// A lot's terms as stored (borrowed for writing).
+#[derive(Serialize)]
+struct LotTermsRef<'a> {
+    id: LotId,
+    sale: SaleId,
+    position: u32,
+    spec: &'a LotSpec,
+    opens_at_ms: Option<u64>,
+    scheduled_end_ms: Option<u64>,
+}
+
+/// A lot's terms as stored (owned for reading).
+#[derive(Deserialize)]
+struct LotTerms {
+    id: LotId,
+    sale: SaleId,
+    position: u32,
+    spec: LotSpec,
+    opens_at_ms: Option<u64>,
+    scheduled_end_ms: Option<u64>,
+}
+
+/// A lot's live state as stored (borrowed for writing).
+#[derive(Serialize)]
+struct LotLiveRef<'a> {
+    status: LotStatus,
+    effective_end_ms: Option<u64>,
+    book: &'a Book,
+    asking_increment: Option<Money>,
+    result: Option<LotResult>,
+}
+
+/// A lot's live state as stored (owned for reading).
+#[derive(Deserialize)]
+struct LotLive {
+    status: LotStatus,
+    effective_end_ms: Option<u64>,
+    book: Book,
+    asking_increment: Option<Money>,
+    result: Option<LotResult>,
+}
+
+fn put_lot_terms(out: &mut (impl KvWrite + ?Sized), l: &Lot) {
+    let terms = LotTermsRef {
+        id: l.id,
+        sale: l.sale,
+        position: l.position,
+        spec: &l.spec,
+        opens_at_ms: l.opens_at_ms,
+        scheduled_end_ms: l.scheduled_end_ms,
+    };
+    put(out, tree::LOTS, &lot_key(l.id), &terms);
+}
+
+fn put_lot_live(out: &mut (impl KvWrite + ?Sized), l: &Lot) {
+    let live = LotLiveRef {
+        status: l.status,
+        effective_end_ms: l.effective_end_ms,
+        book: &l.book,
+        asking_increment: l.asking_increment,
+        result: l.result,
+    };
+    put(out, tree::LOT_STATE, &lot_key(l.id), &live);
+}
+
+fn assemble(terms: LotTerms, live: LotLive) -> Lot {
+    Lot {
+        id: terms.id,
+        sale: terms.sale,
+        position: terms.position,
+        spec: terms.spec,
+        status: live.status,
+        opens_at_ms: terms.opens_at_ms,
+        scheduled_end_ms: terms.scheduled_end_ms,
+        effective_end_ms: live.effective_end_ms,
+        book: live.book,
+        asking_increment: live.asking_increment,
+        result: live.result,
+        bids: Vec::new(),
+    }
+}
+
+/// A stored lot (terms and live state, without its bids).
+pub fn read_lot(store: &(impl KvRead + ?Sized), lot: LotId) -> Result<Option<Lot>, LoadError> {
+    let key = lot_key(lot);
+    let (Some(t), Some(l)) = (
+        store.get(tree::LOTS, &key),
+        store.get(tree::LOT_STATE, &key),
+    ) else {
+        return Ok(None);
+    };
+    let terms = decode_at(tree::LOTS, &key, &t)?;
+    let live = decode_at(tree::LOT_STATE, &key, &l)?;
+    Ok(Some(assemble(terms, live)))
+}
+
 fn put<T: Serialize + ?Sized>(
     out: &mut (impl KvWrite + ?Sized),
     tree: &str,
@@ -154,6 +259,8 @@ impl Touched {
         self.sales.dedup();
         self.lots.sort_unstable();
         self.lots.dedup();
+        self.new_lots.sort_unstable();
+        self.new_lots.dedup();
         self.bidders.sort_unstable();
         self.bidders.dedup();
         self.bids.sort_unstable();
@@ -172,9 +279,14 @@ impl AuctionState {
                 put(out, tree::SALES, &sale_key(*id), s);
             }
         }
+        for id in &touched.new_lots {
+            if let Some(l) = self.lots.get(id) {
+                put_lot_terms(out, l);
+            }
+        }
         for id in &touched.lots {
             if let Some(l) = self.lots.get(id) {
-                put(out, tree::LOTS, &lot_key(*id), l);
+                put_lot_live(out, l);
             }
         }
         for &(lot, seq) in &touched.bids {
@@ -206,7 +318,8 @@ impl AuctionState {
             put(out, tree::SALES, &sale_key(s.id), s);
         }
         for l in self.lots.values() {
-            put(out, tree::LOTS, &lot_key(l.id), l);
+            put_lot_terms(out, l);
+            put_lot_live(out, l);
             for b in &l.bids {
                 put(out, tree::BIDS, &bid_key(l.id, b.seq), b);
             }
@@ -234,9 +347,16 @@ impl AuctionState {
                 )));
             }
         }
-        for (_, l) in scan_all::<Lot>(store, tree::LOTS, &[])? {
-            let id = l.id;
-            if !st.lots.push(id, l) {
+        let terms = scan_all::<LotTerms>(store, tree::LOTS, &[])?;
+        let live = scan_all::<LotLive>(store, tree::LOT_STATE, &[])?;
+        if terms.len() != live.len() {
+            return Err(LoadError::Inconsistent(
+                "lot terms and lot states differ".into(),
+            ));
+        }
+        for ((kt, t), (kl, l)) in terms.into_iter().zip(live) {
+            let id = t.id;
+            if kt != kl || !st.lots.push(id, assemble(t, l)) {
                 return Err(LoadError::Inconsistent(format!(
                     "lot ids are not dense at {id}"
                 )));

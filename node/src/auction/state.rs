@@ -47,8 +47,9 @@ pub struct Sale {
     pub created_at_ms: u64,
 }
 
-/// A lot: its terms, where it is in its life, and its bid book.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A lot: its terms, where it is in its life, and its bid book. Stored as
+/// two records (terms once, live state per change) plus one per bid.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lot {
     pub id: LotId,
     pub sale: SaleId,
@@ -70,7 +71,6 @@ pub struct Lot {
     pub result: Option<LotResult>,
     /// Every counted or absentee bid, in arrival order (index = seq). Stored
     /// as separate records, one per bid, so a bid never rewrites the history.
-    #[serde(skip)]
     pub bids: Vec<BidEntry>,
 }
 

@@ -28,7 +28,7 @@ use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 
 use paddle_proto::auction::{
-    AuctionCommand, BidId, IncrementTable, LotSpec, Paddle, SaleId, SaleMode, SaleSpec,
+    Accepted, AuctionCommand, BidId, IncrementTable, LotSpec, Paddle, SaleId, SaleMode, SaleSpec,
 };
 use paddle_proto::{Currency, Money};
 
@@ -105,6 +105,8 @@ pub enum ReplayError {
     MissingColumn(&'static str),
     #[error("line {line}: {message}")]
     Row { line: usize, message: String },
+    #[error("auction {id}: {message}")]
+    Auction { id: String, message: String },
 }
 
 struct LogBid {
@@ -128,11 +130,15 @@ pub fn replay_csv(input: impl Read, table: IncrementTable) -> Result<ReplayRepor
     let rows = auctions
         .into_iter()
         .map(|a| replay_one(a, &table, currency))
-        .collect();
+        .collect::<Result<_, _>>()?;
     Ok(ReplayReport { currency, rows })
 }
 
-fn replay_one(mut a: Auction, table: &IncrementTable, currency: Currency) -> ReplayRow {
+fn replay_one(
+    mut a: Auction,
+    table: &IncrementTable,
+    currency: Currency,
+) -> Result<ReplayRow, ReplayError> {
     a.bids.sort_by_key(|b| b.at_ms);
     let last = a.bids.last().map_or(0, |b| b.at_ms);
     let end = a
@@ -153,7 +159,7 @@ fn replay_one(mut a: Auction, table: &IncrementTable, currency: Currency) -> Rep
         0,
         AuctionCommand::CreateSale {
             spec: SaleSpec {
-                title: format!("eBay auction {}", a.id),
+                title: "eBay auction".into(),
                 currency,
                 mode: SaleMode::Timed {
                     opens_at_ms: 0,
@@ -175,11 +181,15 @@ fn replay_one(mut a: Auction, table: &IncrementTable, currency: Currency) -> Rep
         reserve: None,
         buy_now: None,
     }];
-    run(&mut st, 0, AuctionCommand::AddLots { sale, lots });
-    let lot = st
-        .sale(sale)
-        .map(|s| s.lots[0])
-        .expect("the lot was just added");
+    let lot = match run(&mut st, 0, AuctionCommand::AddLots { sale, lots }).into_result() {
+        Ok(Accepted::LotsAdded { lots, .. }) => lots[0],
+        other => {
+            return Err(ReplayError::Auction {
+                id: a.id,
+                message: format!("the engine refused its lot (openbid {start}): {other:?}"),
+            })
+        }
+    };
     let mut paddles: HashMap<String, Paddle> = HashMap::new();
     let mut refused = 0;
     for (n, b) in a.bids.iter().enumerate() {
@@ -216,13 +226,13 @@ fn replay_one(mut a: Auction, table: &IncrementTable, currency: Currency) -> Rep
         }
     }
     run(&mut st, end, AuctionCommand::CloseLot { sale, lot });
-    ReplayRow {
+    Ok(ReplayRow {
         auction_id: a.id,
         predicted: st.lot(lot).and_then(|l| l.book.price),
         logged: a.logged,
         bids: a.bids.len() as u32,
         refused,
-    }
+    })
 }
 
 fn parse(input: impl Read, currency: Currency) -> Result<Vec<Auction>, ReplayError> {
@@ -368,10 +378,23 @@ mod tests {
             r.to_string(),
             "auctionid,predicted,logged,match\n1,117.50,117.50,yes\n2,10.00,10.00,yes\nmatched 2/2"
         );
+        let huge = "auctionid,bid,bidtime,bidder,openbid,price\n1,1,0.1,a,90071992547409.91,1\n";
+        assert!(matches!(
+            replay_csv(huge.as_bytes(), IncrementTable::ebay_2005()),
+            Err(ReplayError::Auction { .. })
+        ));
         let bad = "auctionid,bid\n1,2\n";
         assert!(matches!(
             replay_csv(bad.as_bytes(), IncrementTable::ebay_2005()),
             Err(ReplayError::MissingColumn("bidtime"))
         ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn garbage_never_panics(body in "[0-9a-z.,\"\n -]{0,300}") {
+            let log = format!("auctionid,bid,bidtime,bidder,openbid,price,auction_type\n{body}");
+            let _ = replay_csv(log.as_bytes(), IncrementTable::ebay_2005());
+        }
     }
 }

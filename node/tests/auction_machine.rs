@@ -269,7 +269,7 @@ fn read_helpers_show_public_state_only() {
         (SaleId(0), Paddle(3), true)
     );
     assert!(read::bidder_by_token(&store, "nope").unwrap().is_none());
-    let first = read::bid_outcome(&store, SaleId(0), Paddle(1), &id("b0"))
+    let first = read::bid_outcome(&store, SaleId(0), Paddle(1), false, &id("b0"))
         .unwrap()
         .unwrap();
     assert!(first.is_accepted());

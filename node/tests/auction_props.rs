@@ -229,7 +229,7 @@ fn step(run: &mut Run, s: &Setup, ops: &[Op], pos: usize) {
         .collect();
     let retry = match (&ops[pos], &cmd) {
         (Op::Retry { .. }, AuctionCommand::PlaceBid { paddle, bid_id, .. }) => {
-            let first = run.h.st.outcome(run.sale, *paddle, bid_id).cloned();
+            let first = run.h.st.outcome(run.sale, *paddle, false, bid_id).cloned();
             Some((
                 first.expect("the retried id was used"),
                 run.h.st.state_hash(),

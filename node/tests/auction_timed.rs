@@ -362,7 +362,7 @@ fn a_repeated_bid_id_returns_the_first_outcome() {
     let low = h.bid(4, s, lot, b, "dbl", 10);
     assert_eq!(reason(&low), RejectReason::TooLow { minimum: m(125) });
     assert_eq!(h.bid(5, s, lot, b, "dbl", 5_000), low);
-    assert_eq!(h.st.outcome(s, b, &id("dbl")), Some(&low));
+    assert_eq!(h.st.outcome(s, b, false, &id("dbl")), Some(&low));
 }
 
 #[test]

@@ -56,7 +56,7 @@ impl AuctionState {
         fx: &mut Effects,
     ) -> AuctionReply {
         let mut key = std::mem::take(&mut self.key_buf);
-        outcome_key(&mut key, bid.sale, bid.paddle, bid.bid_id);
+        outcome_key(&mut key, bid.sale, bid.paddle, bid.floor, bid.bid_id);
         let fp = self.outcomes.fingerprint(&key);
         if let Some(first) = self.outcomes.get_at(fp, &key) {
             let reply = first.clone();
@@ -325,14 +325,19 @@ impl AuctionState {
         if lot.status.is_finished() {
             return Err(RejectReason::WrongStatus { status: lot.status });
         }
-        let i = lot
+        let same = |b: &&BidEntry| b.paddle == paddle && &b.bid_id == bid_id;
+        let Some(i) = lot
             .bids
             .iter()
-            .position(|b| b.paddle == paddle && &b.bid_id == bid_id)
-            .ok_or(RejectReason::UnknownBid)?;
-        if lot.bids[i].retracted {
-            return Err(RejectReason::AlreadyRetracted);
-        }
+            .filter(same)
+            .find(|b| !b.retracted)
+            .map(|b| b.seq as usize)
+        else {
+            return Err(match lot.bids.iter().any(|b| same(&b)) {
+                true => RejectReason::AlreadyRetracted,
+                false => RejectReason::UnknownBid,
+            });
+        };
         let sale = self.sales.get(&sale_id).expect("checked");
         let lot = self.lots.get_mut(&lot_id).expect("checked");
         let before = lot.leading_exposure();

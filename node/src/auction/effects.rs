@@ -65,7 +65,7 @@ impl Touched {
 
     /// Remember that the outcome under `key` was stored.
     pub(crate) fn push_outcome(&mut self, key: &[u8]) {
-        let len = u16::try_from(key.len()).expect("outcome keys are at most 76 bytes");
+        let len = u16::try_from(key.len()).expect("outcome keys are at most 77 bytes");
         self.outcome_keys.extend_from_slice(&len.to_be_bytes());
         self.outcome_keys.extend_from_slice(key);
     }

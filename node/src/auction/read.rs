@@ -257,16 +257,18 @@ pub fn bidder_by_token(s: &(impl KvRead + ?Sized), token_hash: &str) -> R<Option
     }))
 }
 
-/// The first outcome of a bid id, so an API that lost a reply can answer a
-/// retry without proposing it again.
+/// The first outcome of a bid id (a bidder's own, or with `floor` the
+/// clerk's for that paddle), so an API that lost a reply can answer a retry
+/// without proposing it again.
 pub fn bid_outcome(
     s: &(impl KvRead + ?Sized),
     sale: SaleId,
     paddle: Paddle,
+    floor: bool,
     bid_id: &BidId,
 ) -> R<Option<AuctionReply>> {
     let mut k = Vec::new();
-    outcome_key(&mut k, sale, paddle, bid_id);
+    outcome_key(&mut k, sale, paddle, floor, bid_id);
     get(s, tree::BID_IDS, &k)
 }
 

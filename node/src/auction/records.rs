@@ -10,7 +10,7 @@
 //! | `auction.bids`    | lot (8 B) · seq (4 B)                 | [`BidEntry`]          |
 //! | `auction.bidders` | sale (8 B) · paddle (4 B)             | [`Bidder`]            |
 //! | `auction.tokens`  | token hash (hex)                      | (sale, paddle)        |
-//! | `auction.bid_ids` | sale (8 B) · paddle (4 B) · bid id    | first `AuctionReply`  |
+//! | `auction.bid_ids` | sale · paddle · source (1 B) · bid id | first `AuctionReply`  |
 //! | `auction.events`  | sale (8 B) · index (8 B) · seq (4 B)  | `EventRecord`         |
 //!
 //! Integers are big-endian so byte order is numeric order: a prefix scan of

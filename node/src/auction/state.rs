@@ -237,12 +237,15 @@ impl PartialEq for AuctionState {
 }
 
 /// Key of a stored first outcome: sale (8 bytes BE), paddle (4 bytes BE),
-/// then the bid id. Bid ids are scoped to their bidder, so two bidders who
-/// both pick `"1"` never see each other's outcome.
-pub fn outcome_key(buf: &mut Vec<u8>, sale: SaleId, paddle: Paddle, bid_id: &BidId) {
+/// source (1 byte: 0 the bidder's own bids, 1 the clerk's floor bids for
+/// that paddle), then the bid id. Bid ids are scoped to whoever chose them,
+/// so two bidders who both pick `"1"`, or a bidder and the clerk, never see
+/// each other's outcome.
+pub fn outcome_key(buf: &mut Vec<u8>, sale: SaleId, paddle: Paddle, floor: bool, bid_id: &BidId) {
     buf.clear();
     buf.extend_from_slice(&sale.0.to_be_bytes());
     buf.extend_from_slice(&paddle.0.to_be_bytes());
+    buf.push(u8::from(floor));
     buf.extend_from_slice(bid_id.as_str().as_bytes());
 }
 
@@ -277,10 +280,22 @@ impl AuctionState {
         self.bidders.get(&(sale, paddle))
     }
 
-    /// The first reply given to a bid id, if any.
-    pub fn outcome(&self, sale: SaleId, paddle: Paddle, bid_id: &BidId) -> Option<&AuctionReply> {
-        let mut k = Vec::with_capacity(12 + bid_id.as_str().len());
-        outcome_key(&mut k, sale, paddle, bid_id);
+    /// Every bidder of every sale, in no particular order.
+    pub fn bidders(&self) -> impl Iterator<Item = &Bidder> {
+        self.bidders.values()
+    }
+
+    /// The first reply given to a bid id (a bidder's own, or with `floor`
+    /// the clerk's for that paddle), if any.
+    pub fn outcome(
+        &self,
+        sale: SaleId,
+        paddle: Paddle,
+        floor: bool,
+        bid_id: &BidId,
+    ) -> Option<&AuctionReply> {
+        let mut k = Vec::with_capacity(13 + bid_id.as_str().len());
+        outcome_key(&mut k, sale, paddle, floor, bid_id);
         self.outcomes.get(&k)
     }
 

@@ -2,6 +2,15 @@
 //!
 //! The hot path. A bid is checked in full against an immutable view first
 //! and only then applied, so a refused bid cannot half-change anything.
+//!
+//! The checks, in order: a repeated bid id answers with its first outcome;
+//! then unknown sale or lot, mode, registration, approval, seller's own lot,
+//! lot finished, the deadline by stamp (`opens_at ≤ stamp < effective end`),
+//! amount range, buy-now, the minimum (or, for the leader, above their own
+//! max), and the limit. Bids with the same stamp are simultaneous: each is
+//! held to the minimum that stood before that stamp (see
+//! `Lot::minimum_at`), so of two bidders who accept the same asking price in
+//! the same millisecond neither is refused; the earlier leads on a tie.
 
 use paddle_proto::auction::{
     Accepted, AuctionEvent, AuctionReply, BidId, BidKind, ExtendRule, LotId, LotStatus, Paddle,

@@ -120,8 +120,31 @@ pub fn restore(args: &RestoreArgs) -> ExitCode {
 }
 
 /// `paddle replay` (issue 4): eBay bid logs through the engine.
-pub fn replay(_args: &ReplayArgs) -> ExitCode {
-    not_built("replay")
+pub fn replay(args: &ReplayArgs) -> ExitCode {
+    let name = match args.increments {
+        crate::cli::IncrementTable::Ebay2005 => "ebay-2005",
+    };
+    let Some(table) = paddle_proto::auction::IncrementTable::named(name) else {
+        eprintln!("paddle replay: unknown increment table {name}");
+        return ExitCode::from(2);
+    };
+    let file = match std::fs::File::open(&args.file) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("paddle replay: cannot open {}: {e}", args.file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    match crate::auction::replay_csv(std::io::BufReader::new(file), table) {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("paddle replay: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `paddle bench consensus` (issue 2): proposals/s, commit latency, failover.
@@ -171,8 +194,35 @@ pub fn bench_api(_args: &BenchApiArgs) -> ExitCode {
 }
 
 /// `paddle bench engine` (issue 4): engine applies/s, in memory and on sled.
-pub fn bench_engine(_args: &BenchEngineArgs) -> ExitCode {
-    not_built("bench engine")
+pub fn bench_engine(args: &BenchEngineArgs) -> ExitCode {
+    let cfg = crate::auction::bench::BenchConfig {
+        sales: 1,
+        lots_per_sale: args.lots,
+        bidders_per_sale: args.bidders,
+        bids: args.bids.min(u32::MAX as u64) as u32,
+        seed: args.seed,
+        through_machine: false,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("paddle bench: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::bench::engine::run(cfg, args.sled_batch.max(1))) {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("paddle bench engine: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `paddle bench join` (issue 3): time for a new node to catch up and vote.

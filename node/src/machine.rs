@@ -1,19 +1,48 @@
 //! The node's replicated state machine: routes each committed command to
-//! the part of the node that owns it.
+//! the part of the node that owns it, and publishes auction events once the
+//! batch that produced them is on disk.
+
+use std::sync::Arc;
 
 use paddle_consensus::probe::apply_probe;
-use paddle_consensus::{Application, AppliedEntry, KvTxn};
+use paddle_consensus::{Application, AppliedEntry, KvTxn, KvView};
+use paddle_proto::auction::EventRecord;
 use paddle_proto::{Command, Reply};
+use tokio::sync::broadcast;
 
+use crate::auction::AuctionMachine;
 use crate::cluster::state as cluster_state;
 
+/// Events of one applied batch, in log order, with the index the state
+/// reflects once they are all applied.
+#[derive(Debug, Clone)]
+pub struct EventBatch {
+    pub applied_index: u64,
+    pub events: Vec<EventRecord>,
+}
+
+/// Capacity of the event channel, in batches. A subscriber that falls this
+/// far behind is told it lagged and resumes from the stored events.
+pub const EVENT_CHANNEL_BATCHES: usize = 4096;
+
 /// Everything a node applies: auction commands, cluster facts, probes.
-#[derive(Default)]
-pub struct NodeMachine {}
+pub struct NodeMachine {
+    auction: AuctionMachine,
+    events: broadcast::Sender<Arc<EventBatch>>,
+}
 
 impl NodeMachine {
-    pub fn new() -> Self {
-        NodeMachine {}
+    /// A machine whose events go to `events` (nobody listening is fine).
+    pub fn new(events: broadcast::Sender<Arc<EventBatch>>) -> Self {
+        NodeMachine {
+            auction: AuctionMachine::new(),
+            events,
+        }
+    }
+
+    /// A machine for tools and benchmarks that publish nowhere.
+    pub fn standalone() -> Self {
+        Self::new(broadcast::channel(1).0)
     }
 }
 
@@ -22,7 +51,29 @@ impl Application for NodeMachine {
         match entry.command {
             Command::Probe(p) => apply_probe(txn, entry.index, p),
             Command::Cluster(c) => cluster_state::apply(txn, c),
-            Command::Auction(a) => match *a {},
+            Command::Auction(a) => {
+                Reply::Auction(self.auction.apply(txn, entry.index, entry.stamp_ms, a))
+            }
+        }
+    }
+
+    fn batch_committed(&mut self, view: &KvView) {
+        let events = self.auction.take_events();
+        if !events.is_empty() {
+            // No receiver is fine: nobody is watching.
+            let _ = self.events.send(Arc::new(EventBatch {
+                applied_index: view.applied_index(),
+                events,
+            }));
+        }
+    }
+
+    fn state_replaced(&mut self, view: &KvView) {
+        if let Err(e) = self.auction.state_replaced(view) {
+            // The stored records cannot be read back: the data dir is
+            // damaged. Running on would serve wrong prices.
+            tracing::error!(error = %e, "the auction state in the data dir is damaged");
+            panic!("the auction state in the data dir is damaged: {e}");
         }
     }
 }

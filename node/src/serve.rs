@@ -140,11 +140,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     };
 
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(StopReason::Running);
+    let (events, _) = tokio::sync::broadcast::channel(crate::machine::EVENT_CHANNEL_BATCHES);
     let consensus = Consensus::start(
         &identity,
         cfg.raft_addr,
         &dd.raft_dir(),
-        Box::new(NodeMachine::new()),
+        Box::new(NodeMachine::new(events.clone())),
         consensus_config(&cfg),
     )
     .await?;
@@ -190,7 +191,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         extra_metrics: Arc::new(Vec::new()),
         cluster: Some(svc.clone()),
         data_dir: Some(dd.clone()),
+        events: events.clone(),
     };
+    tokio::spawn(crate::timer::run(consensus.clone()));
     let app = api::router(state);
     let (http_tx, mut http_stop) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(async move {

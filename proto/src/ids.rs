@@ -3,3 +3,5 @@
 
 /// A Raft node id. Assigned by the cluster at join time, never reused.
 pub type NodeId = u64;
+
+pub use crate::auction::ids::{BidId, LotId, Paddle, SaleId};

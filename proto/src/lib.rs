@@ -23,3 +23,4 @@ pub mod money;
 
 pub use command::{ClusterCommand, ClusterReply, Command, Probe, Proposal, Reply};
 pub use ids::NodeId;
+pub use money::{Currency, Money, MoneyError};

@@ -29,6 +29,8 @@ pub struct AppState {
     /// Cluster operations (absent in tests that run consensus alone).
     pub cluster: Option<Arc<ClusterService>>,
     pub data_dir: Option<DataDir>,
+    /// Auction events of every applied batch, after they are on disk.
+    pub events: tokio::sync::broadcast::Sender<Arc<crate::machine::EventBatch>>,
 }
 
 /// The whole HTTP surface of a node.

@@ -81,7 +81,7 @@ async fn start_cluster(s: &Settings) -> anyhow::Result<Cluster> {
             &identity,
             "127.0.0.1:0".parse()?,
             &dir,
-            Box::new(NodeMachine::new()),
+            Box::new(NodeMachine::standalone()),
             s.consensus.clone(),
         )
         .await?;

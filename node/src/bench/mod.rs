@@ -1,3 +1,4 @@
 //! Benchmarks behind `paddle bench`: they measure and report, never assert.
 
 pub mod consensus;
+pub mod engine;

@@ -71,7 +71,7 @@ pub struct ConfigArgs {
     #[arg(long, env = "PADDLE_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
 
-    /// Log filter, e.g. info or info,paddle_consensus=debug; RUST_LOG is honoured below this [default: info]
+    /// Log filter, e.g. info or info,paddle_consensus=debug; RUST_LOG is honoured below this [default: info,openraft=warn]
     #[arg(long, env = "PADDLE_LOG", value_name = "FILTER")]
     pub log: Option<String>,
 

@@ -85,7 +85,7 @@ fn defaults_are_the_documented_ones_and_valid() {
         (c.log_format, c.log.as_str()),
         (LogFormat::Human, "info,openraft=warn")
     );
-    assert_eq!(c.raft.heartbeat_ms, 100);
+    assert_eq!(c.raft.heartbeat_ms, 50);
     assert_eq!(c.raft.frame_cap_bytes, 16 * MIB);
     assert_eq!(c.limits.http_body_bytes, MIB as usize);
     c.validate().expect("defaults validate");
@@ -166,10 +166,10 @@ fn every_rule_names_its_key() {
         ("log", |c| c.log = "info,paddle=verbose".into()),
         ("raft.heartbeat_ms", |c| c.raft.heartbeat_ms = 5),
         ("raft.election_timeout_min_ms", |c| {
-            c.raft.election_timeout_min_ms = 250
+            c.raft.election_timeout_min_ms = 120
         }),
         ("raft.election_timeout_max_ms", |c| {
-            c.raft.election_timeout_max_ms = 300
+            c.raft.election_timeout_max_ms = 150
         }),
         ("raft.election_timeout_max_ms", |c| {
             c.raft.election_timeout_max_ms = 70_000;
@@ -198,7 +198,7 @@ fn every_rule_names_its_key() {
         ("raft.max_voters", |c| c.raft.max_voters = 4),
         ("raft.max_voters", |c| c.raft.max_voters = 17),
         ("raft.propose_timeout_ms", |c| {
-            c.raft.propose_timeout_ms = 500
+            c.raft.propose_timeout_ms = 250
         }),
         ("raft.forward_retries", |c| c.raft.forward_retries = 1000),
         ("limits.ws_max_message_bytes", |c| {

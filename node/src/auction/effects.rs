@@ -1,0 +1,83 @@
+//! What one apply changed: the events to announce and the records to write.
+//!
+//! The engine appends to an [`Effects`] instead of returning fresh vectors,
+//! so the hot bid path reuses the same buffers apply after apply and stays
+//! allocation-light. The state machine turns `touched` into key-value writes
+//! and `events` into stored, indexed event records.
+
+use paddle_proto::auction::{AuctionEvent, LotId, Paddle, SaleId};
+
+/// Events and touched records of the applies since the last [`Effects::clear`].
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// Events in the order they happened.
+    pub events: Vec<AuctionEvent>,
+    /// Records that must be (re)written.
+    pub touched: Touched,
+}
+
+/// Keys of records changed by an apply. May hold duplicates; writers
+/// deduplicate or simply write twice.
+#[derive(Debug, Default)]
+pub struct Touched {
+    pub counters: bool,
+    pub sales: Vec<SaleId>,
+    /// Lots whose live state changed.
+    pub lots: Vec<LotId>,
+    /// Lots just created (their terms are written once).
+    pub new_lots: Vec<LotId>,
+    pub bidders: Vec<(SaleId, Paddle)>,
+    /// New or changed bid entries: (lot, seq).
+    pub bids: Vec<(LotId, u32)>,
+    /// Newly indexed token hashes, by bidder.
+    pub tokens: Vec<(SaleId, Paddle)>,
+    /// Keys of newly stored first outcomes (see `outcome_key`), each
+    /// prefixed by its length as a big-endian `u16`: one flat buffer so the
+    /// bid path allocates nothing here.
+    outcome_keys: Vec<u8>,
+}
+
+impl Effects {
+    /// A fresh, empty buffer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forget everything, keeping the allocations for the next apply.
+    pub fn clear(&mut self) {
+        self.events.clear();
+        self.touched.clear();
+    }
+}
+
+impl Touched {
+    /// Forget every key, keeping capacity.
+    pub fn clear(&mut self) {
+        self.counters = false;
+        self.sales.clear();
+        self.lots.clear();
+        self.new_lots.clear();
+        self.bidders.clear();
+        self.bids.clear();
+        self.tokens.clear();
+        self.outcome_keys.clear();
+    }
+
+    /// Remember that the outcome under `key` was stored.
+    pub(crate) fn push_outcome(&mut self, key: &[u8]) {
+        let len = u16::try_from(key.len()).expect("outcome keys are at most 77 bytes");
+        self.outcome_keys.extend_from_slice(&len.to_be_bytes());
+        self.outcome_keys.extend_from_slice(key);
+    }
+
+    /// Keys of the outcomes stored since the last clear.
+    pub fn outcome_keys(&self) -> impl Iterator<Item = &[u8]> {
+        let mut rest = self.outcome_keys.as_slice();
+        std::iter::from_fn(move || {
+            let (len, tail) = rest.split_first_chunk::<2>()?;
+            let (key, tail) = tail.split_at(u16::from_be_bytes(*len) as usize);
+            rest = tail;
+            Some(key)
+        })
+    }
+}

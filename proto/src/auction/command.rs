@@ -1,0 +1,154 @@
+//! What can be asked of the auction state machine: the payload of
+//! `Command::Auction` in the Raft log.
+//!
+//! Commands say *what*, never *who may*: the API checks roles (bidder,
+//! clerk, operator) and authenticates bidders before proposing. They never
+//! carry a new sale, lot or paddle number: those are assigned during apply.
+
+use super::ids::{BidId, LotId, Paddle, SaleId};
+use super::sale::{LotSpec, SaleSpec};
+use crate::money::Money;
+
+dual_tagged_enum! {
+    #[tag = "type"]
+    /// A command for the auction state machine.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum AuctionCommand {
+        /// Operator: create a sale. Its id is the next sale number.
+        CreateSale { spec: SaleSpec },
+        /// Operator: append lots to a sale's catalogue, in order (at most 1 000
+        /// per command). Lot ids are the next lot numbers.
+        AddLots { sale: SaleId, lots: Vec<LotSpec> },
+        /// API: register a bidder. `paddle` asks for a number (refused when
+        /// taken); `None` takes the next free one. `token_hash` is the SHA-256
+        /// hex of the bidder's bearer token, computed by the API before
+        /// proposing, so every node can authenticate the bidder without any
+        /// node ever storing the token itself.
+        RegisterBidder {
+            sale: SaleId,
+            name: String,
+            paddle: Option<Paddle>,
+            token_hash: String,
+            limit: Option<Money>,
+            approved: bool,
+        },
+        /// Operator: approve (or un-approve) a registered bidder.
+        ApproveBidder { sale: SaleId, paddle: Paddle, approved: bool },
+        /// Operator: set or clear a bidder's spending limit: the most their
+        /// won hammers plus leading maxes may add up to in this sale.
+        SetLimit { sale: SaleId, paddle: Paddle, limit: Option<Money> },
+        /// Bidder: a max (proxy) bid. A plain bid is a max equal to its
+        /// amount. With `buy_now`, `max` must equal the lot's buy-now price.
+        /// On a live lot that has not opened yet it is an absentee bid.
+        PlaceBid {
+            sale: SaleId,
+            lot: LotId,
+            paddle: Paddle,
+            bid_id: BidId,
+            max: Money,
+            buy_now: bool,
+        },
+        /// Clerk (live) or the leader's timer (timed, once `opens_at` passed):
+        /// open a lot for bidding.
+        OpenLot { sale: SaleId, lot: LotId },
+        /// The leader's timer: a timed lot's effective end has passed. Apply
+        /// re-checks against the entry's stamp; too early is a refused no-op.
+        CloseLot { sale: SaleId, lot: LotId },
+        /// Clerk: override the asking increment of a live lot (`None`: back
+        /// to the sale's table).
+        SetAskingIncrement { sale: SaleId, lot: LotId, increment: Option<Money> },
+        /// Clerk: a bid from the room, at `amount` or, when `None`, at the
+        /// asking price. `paddle` `None` is the house floor paddle.
+        FloorBid {
+            sale: SaleId,
+            lot: LotId,
+            paddle: Option<Paddle>,
+            bid_id: BidId,
+            amount: Option<Money>,
+        },
+        /// Clerk: "fair warning" — last call before the hammer.
+        FairWarning { sale: SaleId, lot: LotId },
+        /// Clerk: bring the hammer down; the lot is sold to the leader.
+        Sell { sale: SaleId, lot: LotId },
+        /// Clerk: pass the lot (no sale).
+        Pass { sale: SaleId, lot: LotId },
+        /// Clerk: reopen a sold or passed live lot (a missed bid in the room);
+        /// allowed until another lot opens.
+        Reopen { sale: SaleId, lot: LotId },
+        /// Operator or clerk: withdraw a lot that has not finished.
+        WithdrawLot { sale: SaleId, lot: LotId },
+        /// Operator: retract one bid (by its bidder and bid id). The lot's
+        /// price and leader are recomputed from the remaining maxes.
+        RetractBid { sale: SaleId, lot: LotId, paddle: Paddle, bid_id: BidId },
+    }
+}
+
+impl AuctionCommand {
+    /// The sale a command is about, when it is about an existing one: lets
+    /// the node route and rate-limit without matching every variant.
+    pub fn sale(&self) -> Option<SaleId> {
+        use AuctionCommand::*;
+        match self {
+            CreateSale { .. } => None,
+            AddLots { sale, .. }
+            | RegisterBidder { sale, .. }
+            | ApproveBidder { sale, .. }
+            | SetLimit { sale, .. }
+            | PlaceBid { sale, .. }
+            | OpenLot { sale, .. }
+            | CloseLot { sale, .. }
+            | SetAskingIncrement { sale, .. }
+            | FloorBid { sale, .. }
+            | FairWarning { sale, .. }
+            | Sell { sale, .. }
+            | Pass { sale, .. }
+            | Reopen { sale, .. }
+            | WithdrawLot { sale, .. }
+            | RetractBid { sale, .. } => Some(*sale),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{decode, encode};
+
+    #[test]
+    fn a_bid_reads_well_in_json_and_round_trips_both_ways() {
+        let bid = AuctionCommand::PlaceBid {
+            sale: SaleId(1),
+            lot: LotId(2),
+            paddle: Paddle(7),
+            bid_id: BidId::new("b-1").unwrap(),
+            max: Money::from_minor(1250).unwrap(),
+            buy_now: false,
+        };
+        let json = serde_json::to_string(&bid).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"place_bid","sale":1,"lot":2,"paddle":7,"bid_id":"b-1","max":1250,"buy_now":false}"#
+        );
+        assert_eq!(serde_json::from_str::<AuctionCommand>(&json).unwrap(), bid);
+        assert_eq!(
+            decode::<AuctionCommand>(&encode(&bid).unwrap()).unwrap(),
+            bid
+        );
+        assert_eq!(bid.sale(), Some(SaleId(1)));
+        let bad = json.replace("b-1", "b 1");
+        assert!(serde_json::from_str::<AuctionCommand>(&bad).is_err());
+    }
+
+    #[test]
+    fn commands_travel_in_the_log() {
+        use crate::command::{Command, Proposal};
+        let p = Proposal {
+            stamp_ms: 5,
+            command: Command::Auction(AuctionCommand::Sell {
+                sale: SaleId(1),
+                lot: LotId(9),
+            }),
+        };
+        assert_eq!(decode::<Proposal>(&encode(&p).unwrap()).unwrap(), p);
+    }
+}

@@ -1,0 +1,40 @@
+//! Auction commands, outcomes, events and read models.
+//!
+//! A bid enters as an [`AuctionCommand::PlaceBid`] inside the Raft log, is
+//! decided by the node's pure rules engine, answered with an
+//! [`AuctionReply`] (accepted with the lot's public state, or rejected with
+//! a [`RejectReason`]), and announced as [`AuctionEvent`]s tagged with the
+//! log index. Read helpers answer with the [`view`] types.
+//!
+//! Every enum here reads as internally tagged JSON in browsers
+//! (`{"type": "place_bid", ...}`) and as compact bincode in the log and the
+//! store; the private `tagged` module explains why both.
+//!
+//! - [`ids`]: sale, lot, paddle and bid identifiers.
+//! - [`sale`]: the terms of sales and lots, increment tables, statuses.
+//! - [`command`], [`reply`], [`event`]: what goes in, what comes back, what
+//!   everyone is told.
+//! - [`view`]: public read models.
+
+#[macro_use]
+mod tagged;
+
+pub mod command;
+pub mod event;
+pub mod ids;
+pub mod reply;
+pub mod sale;
+pub mod view;
+
+pub use command::AuctionCommand;
+pub use event::{AuctionEvent, EventRecord};
+pub use ids::{BidId, BidIdError, LotId, Paddle, SaleId, MAX_BID_ID_LEN};
+pub use reply::{Accepted, AuctionReply, LotState, RejectReason};
+pub use sale::{
+    ExtendRule, IncrementBand, IncrementTable, IncrementTableError, LotSpec, LotStatus, PassReason,
+    SaleMode, SaleSpec, SaleStatus, SoftClose, INCREMENT_TABLE_NAMES,
+};
+pub use view::{
+    BidKind, BidView, BidderIdentity, BidderStats, LotResult, LotStats, LotView, SaleStats,
+    SaleView,
+};

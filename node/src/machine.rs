@@ -14,7 +14,9 @@ use crate::auction::AuctionMachine;
 use crate::cluster::state as cluster_state;
 
 /// Events of one applied batch, in log order, with the index the state
-/// reflects once they are all applied.
+/// reflects once they are all applied. A batch with no events means the
+/// whole state was replaced (snapshot install): watchers must start over
+/// from the state at `applied_index`.
 #[derive(Debug, Clone)]
 pub struct EventBatch {
     pub applied_index: u64,
@@ -75,5 +77,10 @@ impl Application for NodeMachine {
             tracing::error!(error = %e, "the auction state in the data dir is damaged");
             panic!("the auction state in the data dir is damaged: {e}");
         }
+        // Events between the old state and this one were never seen here.
+        let _ = self.events.send(Arc::new(EventBatch {
+            applied_index: view.applied_index(),
+            events: Vec::new(),
+        }));
     }
 }

@@ -149,12 +149,14 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         consensus_config(&cfg),
     )
     .await?;
+    let public = api::PublicApi::new(cfg.limits.clone());
     let svc = Arc::new(ClusterService {
         consensus: consensus.clone(),
         data_dir: dd.clone(),
         max_voters: cfg.raft.max_voters as usize,
         stop: stop_tx.clone(),
         change_lock: tokio::sync::Mutex::new(()),
+        watchers: api::PublicApi::watcher_counts(public.hub.clone()),
     });
     consensus.set_app_rpc(Arc::new(ClusterRpc(svc.clone())));
     if state::is_removed(&consensus.view(), info.node_id) {
@@ -192,7 +194,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         cluster: Some(svc.clone()),
         data_dir: Some(dd.clone()),
         events: events.clone(),
+        api: public,
     };
+    api::start_tasks(&state);
     tokio::spawn(crate::timer::run(consensus.clone()));
     let app = api::router(state);
     let (http_tx, mut http_stop) = tokio::sync::watch::channel(false);

@@ -58,6 +58,13 @@ pub enum ClusterCommand {
     /// Remember that a node left the cluster: its id is never admitted
     /// again, and its votes are ignored.
     MarkRemoved { node_id: u64 },
+    /// Accept a clerk token from now on: the operator makes clerk tokens
+    /// through the API, which shows the token once and replicates only its
+    /// SHA-256 hex `hash`, so every node can check it and none can leak it.
+    AddClerkToken { hash: String, label: String },
+    /// Stop accepting the clerk token whose id (the first 12 hex digits of
+    /// its hash) is `id`.
+    RevokeClerkToken { id: String },
 }
 
 /// The answer to a cluster command.

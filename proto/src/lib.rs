@@ -20,6 +20,8 @@ pub mod codec;
 pub mod command;
 pub mod ids;
 pub mod money;
+#[cfg(feature = "openapi")]
+mod openapi;
 
 pub use command::{ClusterCommand, ClusterReply, Command, Probe, Proposal, Reply};
 pub use ids::NodeId;

@@ -6,10 +6,11 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use futures::future::join_all;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::require_operator;
 use super::{ApiError, AppState};
@@ -19,15 +20,15 @@ use crate::cluster::service::{call_member, ADMIT_CALL};
 use crate::cluster::{secrets, state};
 use paddle_proto::{ClusterCommand, Command};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/cluster", get(status))
-        .route("/api/v1/cluster/nodes/{id}/remove", post(remove))
-        .route("/api/v1/cluster/nodes/{id}/promote", post(promote))
-        .route("/api/v1/cluster/nodes/{id}/demote", post(demote))
-        .route("/api/v1/cluster/join-token", get(join_token))
-        .route("/api/v1/cluster/join-token/rotate", post(rotate_join_token))
-        .route("/api/v1/cluster/backup", get(backup))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(status))
+        .routes(routes!(remove))
+        .routes(routes!(promote))
+        .routes(routes!(demote))
+        .routes(routes!(join_token))
+        .routes(routes!(rotate_join_token))
+        .routes(routes!(backup))
 }
 
 /// One row of `cluster status`.
@@ -60,6 +61,8 @@ pub struct ClusterStatus {
 /// Above this many entries behind, a node is reported unhealthy.
 const UNHEALTHY_LAG: u64 = 10_000;
 
+/// Every node: addresses, voter or learner, role, term, applied index, lag, health.
+#[utoipa::path(get, path = "/api/v1/cluster", tag = "cluster", responses((status = 200, description = "The cluster as seen from this node")))]
 async fn status(State(s): State<AppState>) -> Json<ClusterStatus> {
     let f = s.consensus.facts();
     let me = s.consensus.id();
@@ -194,6 +197,10 @@ fn cluster_error(code: &str, message: String) -> ApiError {
     }
 }
 
+/// Remove a node live (operator).
+#[utoipa::path(post, path = "/api/v1/cluster/nodes/{id}/remove", tag = "cluster", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "Node id")),
+    responses((status = 200, description = "Removed"), (status = 403, description = "Not the operator token"), (status = 409, description = "Would lose quorum")))]
 async fn remove(
     State(s): State<AppState>,
     Path(id): Path<u64>,
@@ -202,6 +209,10 @@ async fn remove(
     membership_change(&s, &headers, MembershipChange::Remove(id)).await
 }
 
+/// Make a learner a voter (operator).
+#[utoipa::path(post, path = "/api/v1/cluster/nodes/{id}/promote", tag = "cluster", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "Node id")),
+    responses((status = 200, description = "Promoted"), (status = 403, description = "Not the operator token")))]
 async fn promote(
     State(s): State<AppState>,
     Path(id): Path<u64>,
@@ -210,6 +221,10 @@ async fn promote(
     membership_change(&s, &headers, MembershipChange::Promote(id)).await
 }
 
+/// Make a voter a learner (operator).
+#[utoipa::path(post, path = "/api/v1/cluster/nodes/{id}/demote", tag = "cluster", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "Node id")),
+    responses((status = 200, description = "Demoted"), (status = 403, description = "Not the operator token")))]
 async fn demote(
     State(s): State<AppState>,
     Path(id): Path<u64>,
@@ -237,6 +252,9 @@ fn token_reply(s: &AppState, token: &str) -> TokenReply {
     }
 }
 
+/// The join token for new nodes (operator).
+#[utoipa::path(get, path = "/api/v1/cluster/join-token", tag = "cluster", security(("bearer" = [])),
+    responses((status = 200, description = "The join token and the command to run"), (status = 404, description = "Not kept on this node")))]
 async fn join_token(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -265,6 +283,9 @@ async fn join_token(
     }
 }
 
+/// Replace the join token (operator).
+#[utoipa::path(post, path = "/api/v1/cluster/join-token/rotate", tag = "cluster", security(("bearer" = [])),
+    responses((status = 200, description = "The new join token")))]
 async fn rotate_join_token(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -296,6 +317,10 @@ struct BackupQuery {
     consistency: Option<String>,
 }
 
+/// A consistent snapshot of the state (operator).
+#[utoipa::path(get, path = "/api/v1/cluster/backup", tag = "cluster", security(("bearer" = [])),
+    params(("consistency" = Option<String>, Query, description = "`local` skips the read index")),
+    responses((status = 200, description = "Backup bytes", content_type = "application/octet-stream")))]
 async fn backup(
     State(s): State<AppState>,
     Query(q): Query<BackupQuery>,

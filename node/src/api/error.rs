@@ -13,11 +13,16 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// More fields for the reply body next to `error` (a refused bid's
+    /// `bid_result`), so a client needs one way to read every refusal.
+    pub details: Option<(&'static str, serde_json::Value)>,
 }
 
 #[derive(Serialize)]
 struct Body<'a> {
     error: Inner<'a>,
+    #[serde(flatten)]
+    details: Option<std::collections::BTreeMap<&'static str, &'a serde_json::Value>>,
 }
 
 #[derive(Serialize)]
@@ -32,7 +37,13 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            details: None,
         }
+    }
+    /// The same error with one more top-level field in its body.
+    pub fn with_details(mut self, key: &'static str, value: serde_json::Value) -> Self {
+        self.details = Some((key, value));
+        self
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -64,6 +75,10 @@ impl IntoResponse for ApiError {
                 code: self.code,
                 message: &self.message,
             },
+            details: self
+                .details
+                .as_ref()
+                .map(|(k, v)| std::collections::BTreeMap::from([(*k, v)])),
         };
         (self.status, Json(body)).into_response()
     }

@@ -5,23 +5,26 @@ use std::fmt::Write as _;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use paddle_consensus::{ClusterFacts, Role};
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 
 /// Most entries a follower may trail its known commit index and still be ready.
 const READY_LAG: u64 = 100;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready))
+        .routes(routes!(metrics))
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/health", tag = "ops", responses((status = 200, description = "`{\"status\":\"alive\",\"node_id\":N}`")))]
 async fn health(State(s): State<AppState>) -> impl IntoResponse {
     Json(serde_json::json!({ "status": "alive", "node_id": s.consensus.id() }))
 }
@@ -67,6 +70,8 @@ pub fn readiness(f: &ClusterFacts) -> Readiness {
     }
 }
 
+/// Readiness: a member, a leader known, caught up.
+#[utoipa::path(get, path = "/ready", tag = "ops", responses((status = 200, description = "Ready"), (status = 503, description = "Not ready, with reasons")))]
 async fn ready(State(s): State<AppState>) -> impl IntoResponse {
     let r = readiness(&s.consensus.facts());
     let status = if r.ready {
@@ -216,6 +221,8 @@ pub fn render_metrics(s: &AppState) -> String {
     out
 }
 
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

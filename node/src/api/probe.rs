@@ -10,25 +10,26 @@ use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use paddle_consensus::probe::PROBE_TREE;
 use paddle_proto::{Command, Probe, Reply};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::require_operator;
 use super::{ApiError, AppState};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/probe", get(list).post(write))
-        .route("/api/v1/state", get(state_hash))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, write))
+        .routes(routes!(state_hash))
 }
 
 /// Largest probe payload accepted.
 const MAX_PAYLOAD: usize = 64 * 1024;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ProbeIn {
     pub writer: u64,
     pub seq: u64,
@@ -44,6 +45,9 @@ pub struct ProbeOut {
     pub index: u64,
 }
 
+/// Write a diagnostic probe through Raft (operator).
+#[utoipa::path(post, path = "/api/v1/probe", tag = "diagnostics", security(("bearer" = [])),
+    responses((status = 200, description = "The probe and the index it was applied at"), (status = 403, description = "Not the operator token")))]
 async fn write(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -107,6 +111,10 @@ pub struct ProbeList {
     pub probes: Vec<ProbeOut>,
 }
 
+/// List probes (operator).
+#[utoipa::path(get, path = "/api/v1/probe", tag = "diagnostics", security(("bearer" = [])),
+    params(crate::api::reads::ReadQuery, ("writer" = Option<u64>, Query, description = "Only this writer's probes")),
+    responses((status = 200, description = "Probes with the index each was applied at"), (status = 403, description = "Not the operator token")))]
 async fn list(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -144,6 +152,10 @@ pub struct StateHash {
     pub full_hash: String,
 }
 
+/// Hash of the replicated state (operator).
+#[utoipa::path(get, path = "/api/v1/state", tag = "diagnostics", security(("bearer" = [])),
+    params(crate::api::reads::ReadQuery),
+    responses((status = 200, description = "Applied index, key count and state hashes"), (status = 403, description = "Not the operator token")))]
 async fn state_hash(
     State(s): State<AppState>,
     headers: HeaderMap,

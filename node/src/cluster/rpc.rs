@@ -28,6 +28,9 @@ pub enum ClusterRequest {
     Removed { node_id: u64 },
     /// An operator's membership change, forwarded to the leader.
     Change(MembershipChange),
+    /// How many WebSocket connections follow each sale on this node (for
+    /// the cluster-wide presence count shown to watchers).
+    Presence,
 }
 
 /// Membership changes an operator can ask for.
@@ -91,6 +94,8 @@ pub enum ClusterResponse {
     },
     Status(NodeStatus),
     Done,
+    /// `(sale, watchers)` on the answering node.
+    Presence(Vec<(u64, u64)>),
     /// Refused or failed, with a stable code and a message for people.
     Error {
         code: String,

@@ -33,7 +33,12 @@ pub struct ClusterService {
     pub stop: watch::Sender<StopReason>,
     /// One membership change at a time from this node.
     pub change_lock: tokio::sync::Mutex<()>,
+    /// This node's watcher count per sale (from the WebSocket hub).
+    pub watchers: WatcherCounts,
 }
+
+/// `(sale, watchers)` of this node's WebSocket rooms, asked by peers.
+pub type WatcherCounts = Arc<dyn Fn() -> Vec<(u64, u64)> + Send + Sync>;
 
 /// Deadline for short cluster calls (status, sign, trigger).
 pub const SHORT_CALL: Duration = Duration::from_secs(3);
@@ -260,6 +265,7 @@ impl ClusterService {
                 ClusterResponse::Done
             }
             ClusterRequest::Change(_) => self.on_leader(req, ADMIT_CALL).await,
+            ClusterRequest::Presence => ClusterResponse::Presence((self.watchers)()),
         }
     }
 }

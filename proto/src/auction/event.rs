@@ -116,6 +116,7 @@ impl AuctionEvent {
 /// An event with its place in the log: clients resume a stream with
 /// `since=<index>` and order by `(index, seq)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventRecord {
     /// Raft log index of the command that produced it.
     pub index: u64,

@@ -12,17 +12,20 @@ use serde::{Deserialize, Serialize};
 
 /// A sale (one auction event: a catalogue of lots). Assigned in apply order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct SaleId(pub u64);
 
 /// A lot. Numbered across all sales, so a lot id alone finds its lot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct LotId(pub u64);
 
 /// A bidder's paddle number within one sale: what the auctioneer calls and
 /// the only bidder identity ever shown to other bidders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct Paddle(pub u32);
 

@@ -46,6 +46,7 @@ dual_tagged_enum! {
 /// The public state of a lot right after a command: what every bidder may
 /// see (never a max, never the reserve amount).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LotState {
     pub lot: LotId,
     pub status: LotStatus,

@@ -9,6 +9,7 @@ use crate::money::{Currency, Money};
 /// it on apply and refuses nonsense (zero increments, a premium over 100 %)
 /// with a reason, so a bad form never reaches the log as a half-made sale.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SaleSpec {
     /// Shown to bidders. 1..=200 characters.
     pub title: String,
@@ -48,6 +49,7 @@ dual_tagged_enum! {
 /// Anti-sniping: a bid inside the last `window_ms` that changes the price or
 /// the leader pushes the deadline out, so others get a chance to answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SoftClose {
     /// Length of the closing window W in ms (> 0).
     pub window_ms: u64,
@@ -72,6 +74,7 @@ dual_tagged_enum! {
 /// One price band: from `from` (inclusive) up to the next band's `from`, a bid
 /// must beat the current price by `increment`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IncrementBand {
     /// Lower bound of the band (inclusive).
     pub from: Money,
@@ -201,6 +204,7 @@ impl From<IncrementTable> for Vec<IncrementBand> {
 
 /// A lot as the seller and operator describe it when adding it to a sale.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LotSpec {
     /// Shown to bidders. 1..=200 characters.
     pub title: String,
@@ -221,6 +225,7 @@ pub struct LotSpec {
 /// Where a lot is in its life. Timed lots go scheduled → open → sold or
 /// passed; live lots also visit fair warning, and may be reopened by the clerk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LotStatus {
     /// In the catalogue, not open yet (live absentee bids may wait on it).
@@ -255,6 +260,7 @@ impl LotStatus {
 
 /// Why a lot did not sell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PassReason {
     /// Nobody bid.
@@ -267,6 +273,7 @@ pub enum PassReason {
 
 /// A sale's phase as a whole, for listings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SaleStatus {
     /// No lot has opened yet.

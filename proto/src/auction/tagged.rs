@@ -45,9 +45,30 @@ macro_rules! dual_tagged_enum {
             }
 
             #[derive(serde::Deserialize)]
+            #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
             #[serde(tag = $tag, rename_all = "snake_case")]
             enum Owned {
                 $( $variant $({ $( $field : $fty ),* })? ),*
+            }
+
+            // The JSON shape is `Owned`'s, so its schema is the type's.
+            #[cfg(feature = "openapi")]
+            impl utoipa::PartialSchema for $name {
+                fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                    <Owned as utoipa::PartialSchema>::schema()
+                }
+            }
+
+            #[cfg(feature = "openapi")]
+            impl utoipa::ToSchema for $name {
+                fn name() -> std::borrow::Cow<'static, str> {
+                    std::borrow::Cow::Borrowed(stringify!($name))
+                }
+                fn schemas(
+                    out: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+                ) {
+                    <Owned as utoipa::ToSchema>::schemas(out)
+                }
             }
 
             impl serde::Serialize for $name {

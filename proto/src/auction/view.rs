@@ -13,6 +13,7 @@ use crate::money::{Currency, Money};
 
 /// A sale as listed and shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SaleView {
     /// The sale's id.
     pub sale: SaleId,
@@ -40,6 +41,7 @@ pub struct SaleView {
 
 /// How a bid reached the sale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BidKind {
     /// From a bidder's page (timed, or live over the internet).
@@ -52,6 +54,7 @@ pub enum BidKind {
 
 /// A lot's public state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LotView {
     /// The sale it belongs to.
     pub sale: SaleId,
@@ -96,6 +99,7 @@ pub struct LotView {
 /// One row of a lot's bid history. The amount shown is the bid's max only
 /// once someone beat it; a standing leader's bid shows the price.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BidView {
     /// Who bid.
     pub paddle: Paddle,
@@ -113,6 +117,7 @@ pub struct BidView {
 
 /// How a lot ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LotResult {
     /// The lot.
     pub lot: LotId,
@@ -136,6 +141,7 @@ pub struct LotResult {
 
 /// Per-bidder figures of a sale.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BidderStats {
     /// The bidder.
     pub paddle: Paddle,
@@ -149,6 +155,7 @@ pub struct BidderStats {
 
 /// Per-lot figures of a sale.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LotStats {
     /// The lot.
     pub lot: LotId,
@@ -162,6 +169,7 @@ pub struct LotStats {
 
 /// Figures of a whole sale, for the operator's dashboard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SaleStats {
     /// The sale.
     pub sale: SaleId,
@@ -174,6 +182,7 @@ pub struct SaleStats {
 /// Who a bearer token belongs to: what the API needs to authorise a bidder
 /// on any node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BidderIdentity {
     /// The sale the registration is for.
     pub sale: SaleId,

@@ -1,0 +1,166 @@
+//! Caps on what the public API accepts: bid rates (governor), WebSocket
+//! connections, allowed origins (CORS and WebSocket upgrades).
+//!
+//! Every number comes from `[limits]` in the node's configuration.
+
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::config::LimitsConfig;
+
+/// Events a `since` resume replays before it sends a snapshot instead.
+pub const MAX_REPLAY_EVENTS: usize = 10_000;
+
+/// The API's limits and the state that enforces them.
+pub struct Limits {
+    pub cfg: LimitsConfig,
+    /// Bids per second per bidder `(sale, paddle)`, over all connections,
+    /// REST included.
+    bidder_bids: DefaultKeyedRateLimiter<(u64, u32)>,
+    connections: Arc<AtomicUsize>,
+}
+
+/// Holds one of the node's WebSocket connection slots until dropped.
+pub struct ConnectionSlot(Arc<AtomicUsize>);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn per_second(n: u32) -> Quota {
+    Quota::per_second(NonZeroU32::new(n.max(1)).expect("at least 1"))
+}
+
+impl Limits {
+    /// Limits from the configuration.
+    pub fn new(cfg: LimitsConfig) -> Self {
+        Limits {
+            bidder_bids: RateLimiter::keyed(per_second(cfg.bids_per_second_per_bidder)),
+            connections: Arc::new(AtomicUsize::new(0)),
+            cfg,
+        }
+    }
+
+    /// Take a bid from the bidder's allowance: false when over the rate.
+    pub fn bidder_bid(&self, sale: u64, paddle: u32) -> bool {
+        self.bidder_bids.check_key(&(sale, paddle)).is_ok()
+    }
+
+    /// Forget bidders who have not bid lately (keeps the map small).
+    pub fn forget_idle_bidders(&self) {
+        self.bidder_bids.retain_recent();
+    }
+
+    /// A new connection's own bid allowance.
+    pub fn connection_bids(&self) -> DefaultDirectRateLimiter {
+        RateLimiter::direct(per_second(self.cfg.bids_per_second_per_connection))
+    }
+
+    /// Take a connection slot, or `None` when the node is full.
+    pub fn connection_slot(&self) -> Option<ConnectionSlot> {
+        let max = self.cfg.max_connections;
+        let taken = self
+            .connections
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_ok();
+        taken.then(|| ConnectionSlot(self.connections.clone()))
+    }
+
+    /// Open WebSocket connections now.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    /// May a page from this request's `Origin` open a WebSocket? Requests
+    /// without an `Origin` (not a browser: the CLI, tests) may; a browser
+    /// page may when it is served by this node (same host) or its origin
+    /// is in `allowed_origins`.
+    pub fn origin_allowed(&self, headers: &HeaderMap) -> bool {
+        let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+            return true;
+        };
+        if self.cfg.allowed_origins.iter().any(|o| o == origin) {
+            return true;
+        }
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let origin_host = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"));
+        matches!((host, origin_host), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
+    }
+
+    /// CORS for the REST API: only the configured origins (none: no CORS
+    /// headers, so browsers allow the node's own pages only).
+    pub fn cors(&self) -> CorsLayer {
+        let origins: Vec<HeaderValue> = self
+            .cfg
+            .allowed_origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .expose_headers([
+                super::reads::APPLIED_INDEX_HEADER,
+                super::reads::STALE_HEADER,
+            ])
+            .allow_credentials(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(origins: &[&str]) -> Limits {
+        Limits::new(LimitsConfig {
+            max_connections: 2,
+            bids_per_second_per_bidder: 2,
+            allowed_origins: origins.iter().map(|s| s.to_string()).collect(),
+            ..LimitsConfig::default()
+        })
+    }
+
+    #[test]
+    fn connection_slots_are_capped_and_given_back() {
+        let l = limits(&[]);
+        let a = l.connection_slot().unwrap();
+        let _b = l.connection_slot().unwrap();
+        assert!(l.connection_slot().is_none());
+        drop(a);
+        assert!(l.connection_slot().is_some());
+    }
+
+    #[test]
+    fn a_bidder_flood_hits_the_rate() {
+        let l = limits(&[]);
+        let granted = (0..10).filter(|_| l.bidder_bid(1, 7)).count();
+        assert_eq!(granted, 2);
+        assert!(l.bidder_bid(1, 8), "another bidder has their own allowance");
+    }
+
+    #[test]
+    fn origins_same_host_or_listed() {
+        let l = limits(&["https://venue.example"]);
+        let mut h = HeaderMap::new();
+        assert!(l.origin_allowed(&h), "no Origin: not a browser");
+        h.insert(header::HOST, "10.0.0.5:8080".parse().unwrap());
+        h.insert(header::ORIGIN, "http://10.0.0.5:8080".parse().unwrap());
+        assert!(l.origin_allowed(&h));
+        h.insert(header::ORIGIN, "https://venue.example".parse().unwrap());
+        assert!(l.origin_allowed(&h));
+        h.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+        assert!(!l.origin_allowed(&h));
+    }
+}

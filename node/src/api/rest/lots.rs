@@ -1,0 +1,308 @@
+//! Lots: list a sale's catalogue, add lots (JSON or CSV), get one.
+//!
+//! A CSV import is one command: every row is checked first and the whole
+//! file is added at once or not at all, so a typo in row 400 does not
+//! leave 399 lots behind.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use paddle_proto::auction::{Accepted, AuctionCommand, LotId, LotSpec, LotView, Paddle, SaleId};
+use paddle_proto::Currency;
+use serde::{Deserialize, Serialize};
+
+use super::{damaged, opt_amount, propose, sale_currency, Read};
+use crate::api::auth::require_operator_role;
+use crate::api::extract::{Body, Path, Query};
+use crate::api::reads::{read_headers, view_for, ReadQuery};
+use crate::api::{ApiError, AppState};
+use crate::auction::{read, MAX_LOTS_PER_COMMAND};
+
+/// A sale's lots at one index.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LotsOut {
+    pub applied_index: u64,
+    pub sale: u64,
+    /// Decimals of the sale's currency.
+    pub currency_exponent: u8,
+    pub lots: Vec<LotView>,
+}
+
+/// One lot at one index.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LotOne {
+    pub applied_index: u64,
+    pub lot: LotView,
+}
+
+/// A new lot, amounts as decimal strings in the sale's currency.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LotIn {
+    /// 1–200 characters.
+    pub title: String,
+    /// At most 4 000 characters.
+    #[serde(default)]
+    pub description: String,
+    /// The least a first bid may be.
+    #[schema(example = "10.00")]
+    pub start: String,
+    /// Hidden reserve (≥ start).
+    #[serde(default)]
+    pub reserve: Option<String>,
+    /// Buy-now price (timed sales).
+    #[serde(default)]
+    pub buy_now: Option<String>,
+    /// The consignor's paddle, if they are registered in the sale.
+    #[serde(default)]
+    pub seller: Option<u32>,
+}
+
+/// Lots to add.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LotsIn {
+    pub lots: Vec<LotIn>,
+}
+
+/// Lots added, in catalogue order.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LotsAdded {
+    pub lots: Vec<u64>,
+    pub index: u64,
+}
+
+/// A sale's lots.
+#[utoipa::path(get, path = "/api/v1/sales/{sale}/lots", tag = "lots",
+    params(("sale" = u64, Path, description = "Sale id"), ReadQuery),
+    responses((status = 200, body = LotsOut), (status = 404, body = crate::api::openapi::ErrorBody)))]
+pub async fn list(
+    State(s): State<AppState>,
+    Path(sale): Path<u64>,
+    Query(rq): Query<ReadQuery>,
+) -> Read<LotsOut> {
+    let view = view_for(&s, &rq).await?;
+    let currency = sale_currency(&view, SaleId(sale))?;
+    let lots = read::lots(&view, SaleId(sale))
+        .map_err(damaged)?
+        .unwrap_or_default();
+    Ok((
+        read_headers(&s, &view),
+        Json(LotsOut {
+            applied_index: view.applied_index(),
+            sale,
+            currency_exponent: currency.exponent(),
+            lots,
+        }),
+    ))
+}
+
+/// One lot.
+#[utoipa::path(get, path = "/api/v1/lots/{lot}", tag = "lots",
+    params(("lot" = u64, Path, description = "Lot id"), ReadQuery),
+    responses((status = 200, body = LotOne), (status = 404, body = crate::api::openapi::ErrorBody)))]
+pub async fn get_one(
+    State(s): State<AppState>,
+    Path(lot): Path<u64>,
+    Query(rq): Query<ReadQuery>,
+) -> Read<LotOne> {
+    let view = view_for(&s, &rq).await?;
+    let lot = read::get_lot(&view, LotId(lot))
+        .map_err(damaged)?
+        .ok_or_else(|| ApiError::not_found("unknown_lot", format!("there is no lot {lot}")))?;
+    Ok((
+        read_headers(&s, &view),
+        Json(LotOne {
+            applied_index: view.applied_index(),
+            lot,
+        }),
+    ))
+}
+
+fn spec(currency: Currency, at: &str, l: &LotIn) -> Result<LotSpec, ApiError> {
+    Ok(LotSpec {
+        title: l.title.clone(),
+        description: l.description.clone(),
+        seller: l.seller.map(Paddle),
+        start: super::amount(currency, &format!("{at}.start"), &l.start)?,
+        reserve: opt_amount(currency, &format!("{at}.reserve"), &l.reserve)?,
+        buy_now: opt_amount(currency, &format!("{at}.buy_now"), &l.buy_now)?,
+    })
+}
+
+async fn add(
+    s: &AppState,
+    sale: u64,
+    lots: Vec<LotSpec>,
+) -> Result<(StatusCode, Json<LotsAdded>), ApiError> {
+    if lots.is_empty() || lots.len() > MAX_LOTS_PER_COMMAND {
+        return Err(ApiError::bad_request(
+            "invalid_input",
+            format!("send 1 to {MAX_LOTS_PER_COMMAND} lots at a time"),
+        ));
+    }
+    match propose(
+        s,
+        AuctionCommand::AddLots {
+            sale: SaleId(sale),
+            lots,
+        },
+    )
+    .await?
+    {
+        (index, Accepted::LotsAdded { lots, .. }) => Ok((
+            StatusCode::CREATED,
+            Json(LotsAdded {
+                lots: lots.into_iter().map(|l| l.0).collect(),
+                index,
+            }),
+        )),
+        (_, other) => Err(ApiError::internal(format!("unexpected answer {other:?}"))),
+    }
+}
+
+/// Add lots (operator).
+#[utoipa::path(post, path = "/api/v1/sales/{sale}/lots", tag = "lots", request_body = LotsIn,
+    params(("sale" = u64, Path, description = "Sale id")), security(("bearer" = [])),
+    responses((status = 201, body = LotsAdded), (status = 400, body = crate::api::openapi::ErrorBody),
+              (status = 403, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody)))]
+pub async fn create(
+    State(s): State<AppState>,
+    Path(sale): Path<u64>,
+    headers: HeaderMap,
+    Body(body): Body<LotsIn>,
+) -> Result<(StatusCode, Json<LotsAdded>), ApiError> {
+    require_operator_role(&s, &headers).await?;
+    let currency = sale_currency(&s.consensus.view(), SaleId(sale))?;
+    let specs = body
+        .lots
+        .iter()
+        .enumerate()
+        .map(|(i, l)| spec(currency, &format!("lots[{i}]"), l))
+        .collect::<Result<Vec<_>, _>>()?;
+    add(&s, sale, specs).await
+}
+
+/// Parse a CSV catalogue (see `docs/protocol.md`).
+pub fn parse_csv(text: &str) -> Result<Vec<LotIn>, ApiError> {
+    let bad = |m: String| ApiError::bad_request("bad_csv", m);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| bad(format!("the header row cannot be read: {e}")))?
+        .clone();
+    let known = [
+        "title",
+        "description",
+        "start",
+        "reserve",
+        "buy_now",
+        "seller",
+    ];
+    for h in headers.iter() {
+        if !known.contains(&h) {
+            return Err(bad(format!(
+                "unknown column `{h}` (columns: {})",
+                known.join(", ")
+            )));
+        }
+    }
+    for need in ["title", "start"] {
+        if !headers.iter().any(|h| h == need) {
+            return Err(bad(format!("the header row has no `{need}` column")));
+        }
+    }
+    let mut lots = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let row = i + 2;
+        let rec = rec.map_err(|e| bad(format!("row {row}: {e}")))?;
+        if lots.len() == MAX_LOTS_PER_COMMAND {
+            return Err(bad(format!(
+                "more than {MAX_LOTS_PER_COMMAND} rows; split the file"
+            )));
+        }
+        let mut lot = LotIn::default();
+        for (h, v) in headers.iter().zip(rec.iter()) {
+            let opt = (!v.is_empty()).then(|| v.to_string());
+            match h {
+                "title" => lot.title = v.to_string(),
+                "description" => lot.description = v.to_string(),
+                "start" => lot.start = v.to_string(),
+                "reserve" => lot.reserve = opt,
+                "buy_now" => lot.buy_now = opt,
+                "seller" => {
+                    lot.seller = opt.map(|p| p.parse::<u32>()).transpose().map_err(|_| {
+                        bad(format!(
+                            "row {row}, column seller: `{v}` is not a paddle number"
+                        ))
+                    })?
+                }
+                _ => {}
+            }
+        }
+        lots.push(lot);
+    }
+    if lots.is_empty() {
+        return Err(bad("the file has no rows after the header".into()));
+    }
+    Ok(lots)
+}
+
+/// Add lots from CSV (operator): all rows or none.
+#[utoipa::path(post, path = "/api/v1/sales/{sale}/lots/import", tag = "lots",
+    request_body(content = String, content_type = "text/csv",
+        description = "Header row `title,description,start,reserve,buy_now,seller` (title and start required), at most 1000 rows"),
+    params(("sale" = u64, Path, description = "Sale id")), security(("bearer" = [])),
+    responses((status = 201, body = LotsAdded), (status = 400, body = crate::api::openapi::ErrorBody),
+              (status = 403, body = crate::api::openapi::ErrorBody), (status = 415, body = crate::api::openapi::ErrorBody)))]
+pub async fn import(
+    State(s): State<AppState>,
+    Path(sale): Path<u64>,
+    headers: HeaderMap,
+    body: String,
+) -> Result<(StatusCode, Json<LotsAdded>), ApiError> {
+    require_operator_role(&s, &headers).await?;
+    let csv_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/csv"));
+    if !csv_type {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the catalogue with `Content-Type: text/csv`",
+        ));
+    }
+    let currency = sale_currency(&s.consensus.view(), SaleId(sale))?;
+    let rows = parse_csv(&body)?;
+    let specs = rows
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            spec(currency, &format!("row {}", i + 2), l)
+                .map_err(|e| ApiError::bad_request("bad_csv", e.message))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    add(&s, sale, specs).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_and_their_mistakes() {
+        let lots = parse_csv("title,start,reserve\nClock,10.00,150\n\"Vase, blue\",5,\n").unwrap();
+        assert_eq!(lots.len(), 2);
+        assert_eq!(lots[1].title, "Vase, blue");
+        assert_eq!(lots[1].reserve, None);
+        assert_eq!(parse_csv("title,price\nA,1\n").unwrap_err().code, "bad_csv");
+        assert_eq!(parse_csv("title\nA\n").unwrap_err().code, "bad_csv");
+        assert_eq!(parse_csv("title,start\n").unwrap_err().code, "bad_csv");
+        let e = parse_csv("title,start,seller\nA,1,x\n").unwrap_err();
+        assert!(e.message.contains("row 2"), "{}", e.message);
+    }
+}

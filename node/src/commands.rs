@@ -8,6 +8,10 @@
 //! signatures' arguments (the parsed, typed CLI structs) and return the
 //! process exit code.
 
+mod bid;
+mod scenario;
+mod watch;
+
 use std::process::ExitCode;
 
 use crate::cli::{
@@ -189,8 +193,8 @@ pub fn bench_consensus(args: &BenchConsensusArgs) -> ExitCode {
 }
 
 /// `paddle bench api` (issue 5): WebSocket bids and fan-out.
-pub fn bench_api(_args: &BenchApiArgs) -> ExitCode {
-    not_built("bench api")
+pub fn bench_api(args: &BenchApiArgs) -> ExitCode {
+    crate::bench::api::main(args)
 }
 
 /// `paddle bench engine` (issue 4): engine applies/s, in memory and on sled.
@@ -231,16 +235,16 @@ pub fn bench_join(_args: &BenchJoinArgs) -> ExitCode {
 }
 
 /// `paddle bid` (issue 5): one bid through the public API, with its outcome.
-pub fn bid(_args: &BidArgs) -> ExitCode {
-    not_built("bid")
+pub fn bid(args: &BidArgs) -> ExitCode {
+    bid::bid(args)
 }
 
 /// `paddle watch` (issue 5): a sale's live events, resumable with --since.
-pub fn watch(_args: &WatchArgs) -> ExitCode {
-    not_built("watch")
+pub fn watch(args: &WatchArgs) -> ExitCode {
+    watch::watch(args)
 }
 
 /// `paddle scenario` (issue 5): scripted bidders against the public API.
-pub fn scenario(_args: &ScenarioArgs) -> ExitCode {
-    not_built("scenario")
+pub fn scenario(args: &ScenarioArgs) -> ExitCode {
+    scenario::scenario(args)
 }

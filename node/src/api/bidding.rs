@@ -237,13 +237,15 @@ pub async fn place(
                 )
             }
         },
-        other => return BidResult::refused(
-            &raw_id,
-            "invalid_amount",
-            format!(
+        other => {
+            return BidResult::refused(
+                &raw_id,
+                "invalid_amount",
+                format!(
                 "send the amount as a decimal string in {currency}, e.g. \"12.50\" (got {other})"
             ),
-        ),
+            )
+        }
     };
     if let Ok(Some(first)) = read::bid_outcome(&view, sale, paddle, false, &bid_id) {
         return BidResult::from_reply(&raw_id, view.applied_index(), first);

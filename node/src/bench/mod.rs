@@ -1,4 +1,5 @@
 //! Benchmarks behind `paddle bench`: they measure and report, never assert.
 
+pub mod api;
 pub mod consensus;
 pub mod engine;

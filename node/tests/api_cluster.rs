@@ -1,0 +1,195 @@
+//! The public API over a real 3-node cluster: a bid through a follower's
+//! WebSocket is committed and seen with the same index by watchers on the
+//! other nodes; the same bid id through two nodes makes one bid; a client
+//! of a killed node resumes on another with `since` and sees every event
+//! exactly once, in order; a node cut off from the others says it is stale
+//! and refuses bids with `no_quorum`.
+
+mod api_support;
+
+use api_support::{events_in, key, Cluster, Ws};
+use serde_json::{json, Value};
+
+/// Room for a test's quick succession of bids.
+const FAST_BIDDERS: &[&str] = &[
+    "--limits-bids-per-second-per-bidder",
+    "100",
+    "--limits-bids-per-second-per-connection",
+    "100",
+];
+
+/// Index of a node that is not the leader.
+async fn follower(c: &Cluster) -> usize {
+    let (_, st) = c.get(&format!("{}/api/v1/cluster", c.url(0)), None).await;
+    let leader = st["leader"].as_u64().expect("a leader");
+    let rows = st["nodes"].as_array().unwrap();
+    let pos = rows
+        .iter()
+        .position(|r| r["id"].as_u64() == Some(leader))
+        .unwrap();
+    // Nodes were started in id order (1, 2, 3).
+    (pos + 1) % c.nodes.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bids_through_followers_reach_every_node_once_and_resume_is_exact() {
+    let mut c = Cluster::start(3, FAST_BIDDERS).await;
+    let (sale, lots, tokens) = c.live_sale(1, 2).await;
+    let lot = lots[0];
+    let f = follower(&c).await;
+    let others: Vec<usize> = (0..3).filter(|i| *i != f).collect();
+
+    // Watchers on the two other nodes; the one on `victim` will be killed.
+    let victim = others[1];
+    let mut w_stay = Ws::hello(&c.nodes[others[0]].ws_url(), None, None).await;
+    let mut w_victim = Ws::hello(&c.nodes[victim].ws_url(), None, None).await;
+    w_stay.subscribe(sale, None).await;
+    let start = w_victim.subscribe(sale, None).await["index"]
+        .as_u64()
+        .unwrap();
+
+    // A bid through the follower's WebSocket.
+    let mut bidder = Ws::hello(&c.nodes[f].ws_url(), Some(&tokens[0]), None).await;
+    let r = bidder.bid("f-1", lot, json!("15.00")).await;
+    assert_eq!(r["outcome"], "accepted", "{r}");
+    let index = r["index"].as_u64().unwrap();
+    for w in [&mut w_stay, &mut w_victim] {
+        let ev = w
+            .until("the bid's event", |v| {
+                v["type"] == "event" && v["event"]["type"] == "bid_accepted"
+            })
+            .await;
+        assert_eq!(ev["index"].as_u64(), Some(index), "{ev}");
+        assert_eq!(ev["event"]["paddle"], r["lot"]["leader"]);
+    }
+
+    // The same bid id through two different nodes: one bid.
+    let body = json!({"bid_id": "twice", "max": "40.00"});
+    let url_a = format!("{}/api/v1/lots/{lot}/bids", c.url(others[0]));
+    let url_b = format!("{}/api/v1/lots/{lot}/bids", c.url(f));
+    let (a, b) = tokio::join!(
+        c.post(&url_a, Some(&tokens[1]), body.clone()),
+        c.post(&url_b, Some(&tokens[1]), body.clone())
+    );
+    assert_eq!((a.0, b.0), (200, 200), "{a:?} {b:?}");
+    assert_eq!(a.1["outcome"], "accepted");
+    assert_eq!(
+        a.1["lot"], b.1["lot"],
+        "both answers are the one bid's outcome"
+    );
+    let (_, hist) = c
+        .get(
+            &format!(
+                "{}/api/v1/lots/{lot}/bids?consistency=linearizable",
+                c.url(f)
+            ),
+            None,
+        )
+        .await;
+    let from_p2 = hist["bids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["paddle"] == a.1["lot"]["leader"])
+        .count();
+    assert_eq!(from_p2, 1, "one bid for one bid id: {hist}");
+
+    // Kill the victim's node while bids go on; its watcher resumes on
+    // another node with `since` = the last index it saw.
+    let seen_before = events_in(&w_victim.seen);
+    let last = seen_before.last().map(key).map(|k| k.0).unwrap_or(start);
+    c.nodes[victim].kill();
+    let mut price = 41;
+    for i in 0..5 {
+        let r = bidder
+            .bid(&format!("after-{i}"), lot, json!(format!("{price}.00")))
+            .await;
+        assert_eq!(r["outcome"], "accepted", "{r}");
+        price += 5;
+    }
+    let mut resumed = Ws::hello(&c.nodes[f].ws_url(), None, Some(last)).await;
+    resumed.subscribe(sale, Some(last)).await;
+    let mut all: Vec<(u64, u64)> = seen_before.iter().map(key).collect();
+    all.extend(events_in(&resumed.seen).iter().map(key));
+    assert!(
+        all.windows(2).all(|w| w[0] < w[1]),
+        "in order, no duplicates: {all:?}"
+    );
+    // Exactly the stored stream of the sale since the first subscription.
+    let (_, stored) = c
+        .get(
+            &format!(
+                "{}/api/v1/sales/{sale}/events?since={start}&consistency=linearizable",
+                c.url(f)
+            ),
+            None,
+        )
+        .await;
+    let want: Vec<(u64, u64)> = stored["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(key)
+        .collect();
+    assert_eq!(all, want, "every event exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_off_node_reports_stale_and_refuses_bids_with_no_quorum() {
+    let mut c = Cluster::start(3, &[]).await;
+    let (sale, lots, tokens) = c.live_sale(1, 1).await;
+    let lonely = 2;
+    let mut ws = Ws::hello(&c.nodes[lonely].ws_url(), Some(&tokens[0]), None).await;
+    let status = ws.expect("node_status").await;
+    assert_eq!(status["stale"], false, "{status}");
+    ws.subscribe(sale, None).await;
+
+    c.nodes[0].kill();
+    c.nodes[1].kill();
+    let stale = ws
+        .until("a stale node_status", |v| {
+            v["type"] == "node_status" && v["stale"] == true
+        })
+        .await;
+    assert!(stale["applied_index"].as_u64().unwrap() > 0, "{stale}");
+
+    let r = ws.bid("lonely-1", lots[0], json!("20.00")).await;
+    assert_eq!(
+        (r["outcome"].as_str(), r["code"].as_str()),
+        (Some("rejected"), Some("no_quorum")),
+        "{r}"
+    );
+    let (s, v) = c
+        .post(
+            &format!("{}/api/v1/lots/{}/bids", c.url(lonely), lots[0]),
+            Some(&tokens[0]),
+            json!({"bid_id": "lonely-2", "max": "20.00"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (503, Some("no_quorum")),
+        "{v}"
+    );
+
+    // Reads still work, marked stale, "as of" the last index.
+    let r = c
+        .http
+        .get(format!("{}/api/v1/sales/{sale}", c.url(lonely)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["paddle-stale"], "true");
+    let v: Value = r.json().await.unwrap();
+    assert!(v["applied_index"].as_u64().unwrap() > 0);
+
+    // "t seconds ago" keeps counting while stale.
+    let later = ws
+        .until("a later stale status", |v| {
+            v["type"] == "node_status"
+                && v["leader_contact_secs"].as_f64() > stale["leader_contact_secs"].as_f64()
+        })
+        .await;
+    assert_eq!(later["stale"], true);
+}

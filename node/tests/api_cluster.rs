@@ -55,9 +55,7 @@ async fn bids_through_followers_reach_every_node_once_and_resume_is_exact() {
     let index = r["index"].as_u64().unwrap();
     for w in [&mut w_stay, &mut w_victim] {
         let ev = w
-            .until("the bid's event", |v| {
-                v["type"] == "event" && v["event"]["type"] == "bid_accepted"
-            })
+            .until_event("the bid's event", |v| v["event"]["type"] == "bid_accepted")
             .await;
         assert_eq!(ev["index"].as_u64(), Some(index), "{ev}");
         assert_eq!(ev["event"]["paddle"], r["lot"]["leader"]);

@@ -61,6 +61,8 @@ async fn rest_bad_input_is_refused_with_its_code_and_changes_nothing() {
     .into_iter()
     .enumerate()
     {
+        // Stay under the bidder's rate (3/s): this part is about amounts.
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
         let (s, v) = c
             .post(
                 &bids,
@@ -78,6 +80,7 @@ async fn rest_bad_input_is_refused_with_its_code_and_changes_nothing() {
     }
 
     // Bad bid id, unknown lot, unknown sale.
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
     let (s, v) = c
         .post(
             &bids,
@@ -431,9 +434,7 @@ async fn bids_get_outcomes_watchers_get_events_and_resume_is_exact() {
     assert_eq!(ra["outcome"], "accepted", "{ra}");
     let ia = ra["index"].as_u64().unwrap();
     let ev = watcher
-        .until("the bid's event", |v| {
-            v["type"] == "event" && v["event"]["type"] == "bid_accepted"
-        })
+        .until_event("the bid's event", |v| v["event"]["type"] == "bid_accepted")
         .await;
     assert_eq!(
         ev["index"].as_u64(),
@@ -446,9 +447,7 @@ async fn bids_get_outcomes_watchers_get_events_and_resume_is_exact() {
     assert_eq!(rb["outcome"], "accepted", "{rb}");
     let ib = rb["index"].as_u64().unwrap();
     let outbid = a
-        .until("outbid", |v| {
-            v["type"] == "event" && v["event"]["type"] == "outbid"
-        })
+        .until_event("outbid", |v| v["event"]["type"] == "outbid")
         .await;
     assert_eq!(outbid["index"].as_u64(), Some(ib));
     // A too-low bid is rejected with the rules' code, the minimum in `reason`.
@@ -467,6 +466,12 @@ async fn bids_get_outcomes_watchers_get_events_and_resume_is_exact() {
         .await;
     assert_eq!(hist["bids"].as_array().unwrap().len(), 2, "{hist}");
 
+    // Resume: a new connection with since=start gets exactly the events the
+    // watcher saw (no outbid: it is not that paddle), in order.
+    watcher
+        .until_event("the second bid", |v| v["index"].as_u64() == Some(ib))
+        .await;
+
     // Ping/pong for the clock.
     watcher
         .send(json!({"type": "ping", "client_time": 123.5}))
@@ -474,14 +479,6 @@ async fn bids_get_outcomes_watchers_get_events_and_resume_is_exact() {
     let pong = watcher.expect("pong").await;
     assert_eq!(pong["client_time"], 123.5);
     assert!(pong["server_time_ms"].as_u64().unwrap() > 1_600_000_000_000);
-
-    // Resume: a new connection with since=start gets exactly the events the
-    // watcher saw (no outbid: it is not that paddle), in order.
-    watcher
-        .until("the second bid", |v| {
-            v["type"] == "event" && v["index"].as_u64() == Some(ib)
-        })
-        .await;
     let live: Vec<(u64, u64)> = events_in(&watcher.seen).iter().map(key).collect();
     let mut resumed = Ws::hello(&url, None, None).await;
     let done = resumed.subscribe(sale, Some(start)).await;

@@ -59,7 +59,10 @@ impl Node {
             .arg(&self.dir)
             .args(["--http-addr", &self.http, "--raft-addr", &self.raft])
             .args(&self.args)
-            .env("PADDLE_LOG", "warn")
+            .env(
+                "PADDLE_LOG",
+                std::env::var("PADDLE_TEST_NODE_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
             .stderr(log);
         if let Some((via, token)) = join {
@@ -309,6 +312,9 @@ impl Ws {
     }
 
     pub async fn send_text(&mut self, text: String) {
+        if std::env::var_os("PADDLE_TEST_TRACE").is_some() {
+            eprintln!("-> {}", &text[..text.len().min(200)]);
+        }
         self.socket
             .send(Message::Text(text.into()))
             .await
@@ -332,6 +338,9 @@ impl Ws {
             match m {
                 Ok(Message::Text(t)) => {
                     let v: Value = serde_json::from_str(&t).expect("server sends JSON");
+                    if std::env::var_os("PADDLE_TEST_TRACE").is_some() {
+                        eprintln!("<- {t}");
+                    }
                     self.seen.push(v.clone());
                     return Some(v);
                 }
@@ -362,6 +371,24 @@ impl Ws {
             match self.next().await {
                 Some(v) if pred(&v) => return v,
                 Some(_) => continue,
+                None => panic!("connection ended before {what}; seen: {:?}", self.seen),
+            }
+        }
+    }
+
+    /// Read until an event record (in an `event` or `events` message)
+    /// satisfies `pred`; returns that record.
+    pub async fn until_event(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            match self.next().await {
+                Some(v) => {
+                    if let Some(r) = events_in(std::slice::from_ref(&v))
+                        .into_iter()
+                        .find(|r| pred(r))
+                    {
+                        return r;
+                    }
+                }
                 None => panic!("connection ended before {what}; seen: {:?}", self.seen),
             }
         }

@@ -13,8 +13,8 @@ use crate::api::auth::WhoAmI;
 use crate::api::bidding::{BidIn, BidResult};
 use crate::api::reads::Freshness;
 
-/// What a client may send.
-#[derive(Debug, Clone)]
+/// What a client may send. Its `Debug` never shows a token.
+#[derive(Clone)]
 pub enum ClientMsg {
     Hello {
         token: Option<String>,
@@ -35,6 +35,37 @@ pub enum ClientMsg {
     Ping {
         client_time: serde_json::Value,
     },
+}
+
+impl std::fmt::Debug for ClientMsg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientMsg::Hello { token, since } => f
+                .debug_struct("Hello")
+                .field("token", &token.as_ref().map(|_| "<redacted>"))
+                .field("since", since)
+                .finish(),
+            ClientMsg::Subscribe { sale, since } => f
+                .debug_struct("Subscribe")
+                .field("sale", sale)
+                .field("since", since)
+                .finish(),
+            ClientMsg::Unsubscribe { sale } => {
+                f.debug_struct("Unsubscribe").field("sale", sale).finish()
+            }
+            ClientMsg::Bid { lot, sale, bid } => f
+                .debug_struct("Bid")
+                .field("lot", lot)
+                .field("sale", sale)
+                .field("bid_id", &bid.bid_id)
+                .field("max", &bid.max)
+                .finish(),
+            ClientMsg::Ping { client_time } => f
+                .debug_struct("Ping")
+                .field("client_time", client_time)
+                .finish(),
+        }
+    }
 }
 
 /// Why a client message was not understood: `(code, message)`, plus the
@@ -314,6 +345,12 @@ mod tests {
     }
 
     #[test]
+    fn tokens_never_show_in_debug_output() {
+        let m = parse(r#"{"type":"hello","token":"pdb_secret"}"#).unwrap();
+        assert!(!format!("{m:?}").contains("pdb_secret"));
+    }
+
+    #[test]
     fn good_messages_parse() {
         assert!(matches!(
             parse(r#"{"type":"hello","token":"t","since":5}"#),
@@ -338,5 +375,31 @@ mod tests {
             parse(r#"{"type":"ping","client_time":1.5}"#),
             Ok(ClientMsg::Ping { .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod serialize_tests {
+    use super::*;
+    use paddle_proto::auction::{AuctionReply, RejectReason};
+    use paddle_proto::Money;
+
+    #[test]
+    fn a_refused_bid_result_serializes_with_its_reason() {
+        let r = BidResult::from_reply(
+            "b1",
+            7,
+            AuctionReply::rejected(
+                RejectReason::TooLow {
+                    minimum: Money::from_minor(2200).unwrap(),
+                },
+                None,
+            ),
+        );
+        let text = ServerMsg::BidResult { result: r }.to_text();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["type"], "bid_result");
+        assert_eq!(v["reason"]["code"], "too_low");
+        assert_eq!(v["reason"]["minimum"], 2200);
     }
 }

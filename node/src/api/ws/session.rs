@@ -197,7 +197,10 @@ impl Session {
     /// Answer one text message; `Some` ends the connection.
     async fn handle(&mut self, text: &str) -> Option<Ending> {
         let msg = match messages::parse(text) {
-            Ok(m) => m,
+            Ok(m) => {
+                tracing::debug!(conn = self.id, msg = ?m, "ws message");
+                m
+            }
             Err(e) => {
                 match e.bid_id {
                     Some(id) if self.hello => {
@@ -433,6 +436,7 @@ impl Session {
                 },
             )
             .await;
+            tracing::debug!(outcome = ?result.outcome, code = ?result.code, "bid answered");
             let text = ServerMsg::BidResult { result }.to_text();
             let _ = tx.send(Out::Own(text.into())).await;
         });

@@ -59,10 +59,13 @@ pub async fn upgrade(
     };
     let cookie = super::auth::cookie_token(&headers);
     let cfg = &limits.cfg;
+    // The session refuses messages over the limit with a coded error; the
+    // protocol layer cuts off anything far larger without reading it.
+    let hard_cap = cfg.ws_max_message_bytes * 4;
     ws.read_buffer_size(cfg.ws_buffer_bytes)
         .write_buffer_size(0)
-        .max_message_size(cfg.ws_max_message_bytes)
-        .max_frame_size(cfg.ws_max_message_bytes)
+        .max_message_size(hard_cap)
+        .max_frame_size(hard_cap)
         .on_upgrade(move |socket| session::run(s, socket, cookie, slot))
 }
 

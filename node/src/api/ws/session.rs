@@ -186,6 +186,16 @@ impl Session {
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Ok(Message::Text(text))) => {
+                    let max = self.s.api.limits.cfg.ws_max_message_bytes;
+                    if text.len() > max {
+                        self.error(
+                            "message_too_large",
+                            format!("messages are limited to {max} bytes"),
+                            None,
+                        )
+                        .await;
+                        return Ending::Close(1009, "message_too_large");
+                    }
                     if let Some(end) = self.handle(&text).await {
                         return end;
                     }

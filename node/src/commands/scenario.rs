@@ -499,17 +499,19 @@ async fn run(args: &ScenarioArgs) -> anyhow::Result<()> {
     if let Some(t) = clerk_task {
         t.abort();
     }
-    let b = board.lock().unwrap_or_else(|p| p.into_inner());
-    let total: u64 = b.outcomes.values().sum();
+    let (outcomes, mut lat) = {
+        let b = board.lock().unwrap_or_else(|p| p.into_inner());
+        (b.outcomes.clone(), b.latencies_us.clone())
+    };
+    let total: u64 = outcomes.values().sum();
     println!(
         "{total} bids in {:.1} s over {} node(s)",
         started.elapsed().as_secs_f64(),
         nodes.len()
     );
-    for (k, n) in &b.outcomes {
+    for (k, n) in &outcomes {
         println!("  {k:<32} {n}");
     }
-    let mut lat = b.latencies_us.clone();
     lat.sort_unstable();
     if !lat.is_empty() {
         let p = |q: f64| lat[((lat.len() - 1) as f64 * q) as usize] as f64 / 1000.0;

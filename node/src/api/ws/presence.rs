@@ -30,10 +30,13 @@ pub const REMOTE_TTL: Duration = Duration::from_secs(5);
 /// How often rooms hear the cluster-wide count.
 pub const PRESENCE_EVERY: Duration = Duration::from_secs(2);
 
+/// One node's last answer: when, and watchers per sale.
+type Answer = (Instant, HashMap<u64, u64>);
+
 /// Other nodes' last answers.
 #[derive(Default)]
 pub struct Presence {
-    remote: Mutex<HashMap<u64, (Instant, HashMap<u64, u64>)>>,
+    remote: Mutex<HashMap<u64, Answer>>,
 }
 
 impl Presence {

@@ -196,7 +196,10 @@ impl Session {
                         .await;
                         return Ending::Close(1009, "message_too_large");
                     }
-                    if let Some(end) = self.handle(&text).await {
+                    // Boxed: the state of a subscribe or hello lives on the
+                    // heap only while one runs, so an idle connection's task
+                    // stays small (memory per idle connection).
+                    if let Some(end) = Box::pin(self.handle(&text)).await {
                         return end;
                     }
                 }

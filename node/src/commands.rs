@@ -226,8 +226,34 @@ pub fn bench_engine(args: &BenchEngineArgs) -> ExitCode {
 }
 
 /// `paddle bench join` (issue 3): time for a new node to catch up and vote.
-pub fn bench_join(_args: &BenchJoinArgs) -> ExitCode {
-    not_built("bench join")
+pub fn bench_join(args: &BenchJoinArgs) -> ExitCode {
+    let settings = crate::bench::join::Settings {
+        nodes: args.nodes,
+        entries: args.entries.clone(),
+        consensus: paddle_consensus::ConsensusConfig::default(),
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("paddle bench: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::bench::join::run(settings)) {
+        Ok(rows) => {
+            if args.common.json {
+                println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+            } else {
+                print!("{}", crate::bench::join::table(&rows));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("paddle bench join: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `paddle bid` (issue 5): one bid through the public API, with its outcome.

@@ -288,6 +288,90 @@ impl StateMachineStore {
     }
 }
 
+impl StateMachineStore {
+    /// Apply committed entries: every command through the application, then
+    /// all writes plus the Raft bookkeeping as one sled batch, then publish
+    /// the new view and let the application emit its side effects.
+    fn apply_now(&mut self, entries: Vec<Entry>) -> Result<Vec<Vec<Reply>>, StorageError> {
+        let mut replies = Vec::new();
+        let mut writes = Vec::new();
+        for entry in entries {
+            self.last_applied = Some(entry.log_id);
+            let reply = match entry.payload {
+                EntryPayload::Blank => Vec::new(),
+                EntryPayload::Normal(proposal) => {
+                    self.last_stamp_ms = self.last_stamp_ms.max(proposal.stamp_ms);
+                    let app = self.app.get_mut().expect("lock");
+                    let mut out = Vec::with_capacity(proposal.commands.len());
+                    for (position, command) in proposal.commands.iter().enumerate() {
+                        let mut txn = KvTxn {
+                            map: &mut self.working,
+                            writes: &mut writes,
+                        };
+                        let at = AppliedEntry {
+                            index: entry.log_id.index,
+                            position: position as u32,
+                            stamp_ms: self.last_stamp_ms,
+                            command,
+                        };
+                        out.push(app.apply(&mut txn, at));
+                    }
+                    out
+                }
+                EntryPayload::Membership(m) => {
+                    self.membership = StoredMembership::new(Some(entry.log_id), m);
+                    Vec::new()
+                }
+            };
+            replies.push(reply);
+        }
+        let mut batch = sled::Batch::default();
+        for w in writes {
+            match w {
+                Write::Put(k, v) => batch.insert(&*k, &*v),
+                Write::Delete(k) => batch.remove(&*k),
+            }
+        }
+        self.meta_batch(&mut batch)?;
+        self.active
+            .apply_batch(batch)
+            .map_err(|e| sm_err(ErrorVerb::Write, e))?;
+        let view = self.publish();
+        self.app.get_mut().expect("lock").batch_committed(&view);
+        Ok(replies)
+
+    }
+}
+
+/// Decode a snapshot and write it, with its bookkeeping, into the (cleared)
+/// tree `name`. Blocking.
+fn fill_tree(
+    db: &sled::Db,
+    name: &str,
+    bytes: &[u8],
+    expected: Option<LogId>,
+) -> Result<(SnapshotHeader, StateMap, sled::Tree), String> {
+    let (header, map) = snapshot::decode(bytes).map_err(|e| e.to_string())?;
+    if header.last_applied != expected {
+        return Err("snapshot contents do not match its meta".into());
+    }
+    let tree = db.open_tree(name).map_err(|e| e.to_string())?;
+    tree.clear().map_err(|e| e.to_string())?;
+    let mut batch = sled::Batch::default();
+    for (n, (k, v)) in map.iter().enumerate() {
+        batch.insert(&**k, &**v);
+        if n % INSTALL_BATCH == INSTALL_BATCH - 1 {
+            tree.apply_batch(std::mem::take(&mut batch)).map_err(|e| e.to_string())?;
+        }
+    }
+    let enc = |e: codec::CodecError| e.to_string();
+    batch.insert(META_APPLIED, codec::encode(&header.last_applied).map_err(enc)?);
+    batch.insert(META_MEMBERSHIP, codec::encode(&header.membership).map_err(enc)?);
+    batch.insert(META_STAMP, codec::encode(&header.last_stamp_ms).map_err(enc)?);
+    tree.apply_batch(batch).map_err(|e| e.to_string())?;
+    Ok((header, map, tree))
+}
+
 /// Builds a snapshot from a consistent view while applies go on.
 pub struct SnapshotBuilder {
     shared: Arc<SmShared>,
@@ -338,54 +422,18 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let mut replies = Vec::new();
-        let mut writes = Vec::new();
-        for entry in entries {
-            self.last_applied = Some(entry.log_id);
-            let reply = match entry.payload {
-                EntryPayload::Blank => Vec::new(),
-                EntryPayload::Normal(proposal) => {
-                    self.last_stamp_ms = self.last_stamp_ms.max(proposal.stamp_ms);
-                    let app = self.app.get_mut().expect("lock");
-                    let mut out = Vec::with_capacity(proposal.commands.len());
-                    for (position, command) in proposal.commands.iter().enumerate() {
-                        let mut txn = KvTxn {
-                            map: &mut self.working,
-                            writes: &mut writes,
-                        };
-                        let at = AppliedEntry {
-                            index: entry.log_id.index,
-                            position: position as u32,
-                            stamp_ms: self.last_stamp_ms,
-                            command,
-                        };
-                        out.push(app.apply(&mut txn, at));
-                    }
-                    out
-                }
-                EntryPayload::Membership(m) => {
-                    self.membership = StoredMembership::new(Some(entry.log_id), m);
-                    Vec::new()
-                }
-            };
-            replies.push(reply);
+        let entries: Vec<Entry> = entries.into_iter().collect();
+        // Applying is CPU and sled work: on a multi-threaded runtime, tell
+        // tokio so that heartbeats and RPCs keep flowing on other threads
+        // while a large catch-up batch is applied.
+        let multi = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi {
+            tokio::task::block_in_place(|| self.apply_now(entries))
+        } else {
+            self.apply_now(entries)
         }
-        let mut batch = sled::Batch::default();
-        for w in writes {
-            match w {
-                Write::Put(k, v) => batch.insert(&*k, &*v),
-                Write::Delete(k) => batch.remove(&*k),
-            }
-        }
-        self.meta_batch(&mut batch)?;
-        self.active
-            .apply_batch(batch)
-            .map_err(|e| sm_err(ErrorVerb::Write, e))?;
-        let view = self.publish();
-        self.app.get_mut().expect("lock").batch_committed(&view);
-        Ok(replies)
     }
-
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
         self.snapshots_built += 1;
         SnapshotBuilder {
@@ -405,39 +453,22 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     ) -> Result<(), StorageError> {
         let bytes = snapshot.into_inner();
         let verb = ErrorVerb::Write;
-        let (header, map) = snapshot::decode(&bytes).map_err(|e| snap_err(verb, e))?;
-        if header.last_applied != meta.last_log_id {
-            return Err(snap_err(verb, "snapshot contents do not match its meta"));
-        }
+        let inactive_name = if self.active.name() == b"sm_a".as_slice() { "sm_b" } else { "sm_a" };
+        let db = self.disk.db.clone();
+        let expected = meta.last_log_id;
+        // Decoding and writing a large state takes seconds: do it off the
+        // async threads so heartbeats keep flowing meanwhile.
+        let (header, map, inactive, bytes) = tokio::task::spawn_blocking(move || {
+            fill_tree(&db, inactive_name, &bytes, expected).map(|(h, m, t)| (h, m, t, bytes))
+        })
+        .await
+        .map_err(|e| snap_err(verb, e))?
+        .map_err(|e| snap_err(verb, e))?;
         tracing::info!(id = %meta.snapshot_id, keys = header.keys, "installing a snapshot");
-        let inactive_name = if self.active.name() == b"sm_a".as_slice() {
-            "sm_b"
-        } else {
-            "sm_a"
-        };
-        let inactive = self
-            .disk
-            .db
-            .open_tree(inactive_name)
-            .map_err(|e| sm_err(verb, e))?;
-        inactive.clear().map_err(|e| sm_err(verb, e))?;
-        let mut batch = sled::Batch::default();
-        let mut n = 0;
-        for (k, v) in map.iter() {
-            batch.insert(&**k, &**v);
-            n += 1;
-            if n % INSTALL_BATCH == 0 {
-                inactive
-                    .apply_batch(std::mem::take(&mut batch))
-                    .map_err(|e| sm_err(verb, e))?;
-            }
-        }
         self.working = map;
         self.last_applied = header.last_applied;
         self.membership = header.membership.clone();
         self.last_stamp_ms = header.last_stamp_ms;
-        self.meta_batch(&mut batch)?;
-        inactive.apply_batch(batch).map_err(|e| sm_err(verb, e))?;
         self.disk
             .durability
             .sync()
@@ -453,7 +484,10 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             .await
             .map_err(|e| sm_err(verb, e))?;
         let old = std::mem::replace(&mut self.active, inactive);
-        old.clear().map_err(|e| sm_err(verb, e))?;
+        tokio::task::spawn_blocking(move || old.clear())
+            .await
+            .map_err(|e| sm_err(verb, e))?
+            .map_err(|e| sm_err(verb, e))?;
         let shared = self.shared.clone();
         let file_meta = meta.clone();
         tokio::task::spawn_blocking(move || shared.store_snapshot_file(&file_meta, &bytes))
@@ -461,7 +495,14 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             .map_err(|e| snap_err(verb, e))?
             .map_err(|e| snap_err(verb, e))?;
         let view = self.publish();
-        self.app.get_mut().expect("lock").state_replaced(&view);
+        let app = self.app.get_mut().expect("lock");
+        let multi = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi {
+            tokio::task::block_in_place(|| app.state_replaced(&view));
+        } else {
+            app.state_replaced(&view);
+        }
         Ok(())
     }
 

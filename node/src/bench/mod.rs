@@ -2,3 +2,4 @@
 
 pub mod consensus;
 pub mod engine;
+pub mod join;

@@ -230,10 +230,22 @@ pub fn bench_join(args: &BenchJoinArgs) -> ExitCode {
     let settings = crate::bench::join::Settings {
         nodes: args.nodes,
         entries: args.entries.clone(),
-        consensus: paddle_consensus::ConsensusConfig::default(),
+        // Four nodes share this process and its two cores while one of them
+        // installs a large snapshot: the default 50 ms heartbeat (also the
+        // append deadline) would measure CPU starvation, not catch-up. On
+        // separate machines the defaults apply.
+        consensus: paddle_consensus::ConsensusConfig {
+            heartbeat_ms: 100,
+            election_timeout_min_ms: 300,
+            election_timeout_max_ms: 600,
+            ..Default::default()
+        },
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("paddle bench: cannot start the runtime: {e}");
@@ -243,7 +255,10 @@ pub fn bench_join(args: &BenchJoinArgs) -> ExitCode {
     match runtime.block_on(crate::bench::join::run(settings)) {
         Ok(rows) => {
             if args.common.json {
-                println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).unwrap_or_default()
+                );
             } else {
                 print!("{}", crate::bench::join::table(&rows));
             }

@@ -1,13 +1,7 @@
 //! The state-machine store: applies committed entries through the
-//! application, keeps the state in memory and in sled, builds and installs
-//! snapshots.
-//!
-//! The state lives in one of two sled trees (`sm_a`, `sm_b`); `raft_meta`
-//! names the active one. An apply batch is one sled `Batch` on the active
-//! tree holding the application's writes plus last-applied, membership and
-//! the last stamp, so they commit atomically. Installing a snapshot fills the
-//! inactive tree, syncs, then flips the pointer: a crash at any point leaves
-//! either the old state or the new one, never a mix.
+//! application, keeps the state in memory (an `imbl` map, for consistent
+//! views) and on disk (`state_store`: a base snapshot file plus a sled tree
+//! of changes), builds and installs snapshots.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -18,23 +12,17 @@ use openraft::{
     AnyError, EntryPayload, ErrorSubject, ErrorVerb, OptionalSend, RaftSnapshotBuilder,
     StorageIOError,
 };
-use paddle_proto::{codec, Reply};
+use paddle_proto::Reply;
 use tokio::sync::watch;
 
 use super::durable::Disk;
 use super::snapshot::{self, SnapshotHeader};
+use super::state_store::{Bookkeeping, StateStore};
 use crate::app::{Application, AppliedEntry};
-use crate::kv::{KvTxn, KvView, StateMap, Write};
+use crate::kv::{KvTxn, KvView, StateMap};
 use crate::types::typ::{Entry, LogId, SnapshotMeta, StorageError, StoredMembership};
 use crate::types::TypeConfig;
 
-const KEY_ACTIVE: &[u8] = b"sm_active";
-/// Reserved keys inside the state tree: they start with NUL, which no
-/// application key can (application keys start with a tree name).
-pub(super) const META_APPLIED: &[u8] = b"\0applied";
-pub(super) const META_MEMBERSHIP: &[u8] = b"\0membership";
-pub(super) const META_STAMP: &[u8] = b"\0stamp";
-const INSTALL_BATCH: usize = 10_000;
 pub(super) const SNAPSHOT_FILE: &str = "current.snap";
 
 fn sm_err(verb: ErrorVerb, e: impl std::fmt::Display) -> StorageError {
@@ -171,9 +159,8 @@ fn meta_of(h: &SnapshotHeader) -> SnapshotMeta {
 
 /// The sled-backed state machine.
 pub struct StateMachineStore {
-    disk: Arc<Disk>,
-    raft_meta: sled::Tree,
-    active: sled::Tree,
+    /// Behind a mutex so a snapshot install can run on a blocking thread.
+    store: Arc<Mutex<StateStore>>,
     working: StateMap,
     last_applied: Option<LogId>,
     membership: StoredMembership,
@@ -190,30 +177,13 @@ impl StateMachineStore {
         snapshot_dir: PathBuf,
         mut app: Box<dyn Application>,
     ) -> Result<Self, StorageError> {
-        let read = |e: sled::Error| sm_err(ErrorVerb::Read, e);
-        let raft_meta = disk.db.open_tree("raft_meta").map_err(read)?;
-        let active_name = match raft_meta.get(KEY_ACTIVE).map_err(read)? {
-            Some(v) => String::from_utf8_lossy(&v).into_owned(),
-            None => "sm_a".to_string(),
-        };
-        let active = disk.db.open_tree(&active_name).map_err(read)?;
-        let mut working = StateMap::new();
-        let mut last_applied: Option<LogId> = None;
-        let mut membership = StoredMembership::default();
-        let mut last_stamp_ms = 0;
-        for item in active.iter() {
-            let (k, v) = item.map_err(read)?;
-            let bad = |e: codec::CodecError| sm_err(ErrorVerb::Read, e);
-            match &*k {
-                META_APPLIED => last_applied = codec::decode(&v).map_err(bad)?,
-                META_MEMBERSHIP => membership = codec::decode(&v).map_err(bad)?,
-                META_STAMP => last_stamp_ms = codec::decode(&v).map_err(bad)?,
-                _ if k.first() == Some(&0) => {}
-                _ => {
-                    working.insert(k.as_ref().into(), v.as_ref().into());
-                }
-            }
-        }
+        let (store, working, book) =
+            StateStore::open(&disk.db, &snapshot_dir).map_err(|e| sm_err(ErrorVerb::Read, e))?;
+        let Bookkeeping {
+            last_applied,
+            membership,
+            last_stamp_ms,
+        } = book;
         let current = match std::fs::read(snapshot_dir.join(SNAPSHOT_FILE)) {
             Ok(bytes) => Some(meta_of(
                 &snapshot::decode_header(&bytes).map_err(|e| snap_err(ErrorVerb::Read, e))?,
@@ -241,9 +211,7 @@ impl StateMachineStore {
             durability: disk.durability.clone(),
         });
         Ok(StateMachineStore {
-            disk,
-            raft_meta,
-            active,
+            store: Arc::new(Mutex::new(store)),
             working,
             last_applied,
             membership,
@@ -259,18 +227,12 @@ impl StateMachineStore {
         self.shared.clone()
     }
 
-    fn meta_batch(&self, batch: &mut sled::Batch) -> Result<(), StorageError> {
-        let enc = |e: codec::CodecError| sm_err(ErrorVerb::Write, e);
-        batch.insert(
-            META_APPLIED,
-            codec::encode(&self.last_applied).map_err(enc)?,
-        );
-        batch.insert(
-            META_MEMBERSHIP,
-            codec::encode(&self.membership).map_err(enc)?,
-        );
-        batch.insert(META_STAMP, codec::encode(&self.last_stamp_ms).map_err(enc)?);
-        Ok(())
+    fn bookkeeping(&self) -> Bookkeeping {
+        Bookkeeping {
+            last_applied: self.last_applied,
+            membership: self.membership.clone(),
+            last_stamp_ms: self.last_stamp_ms,
+        }
     }
 
     fn publish(&mut self) -> KvView {
@@ -325,51 +287,16 @@ impl StateMachineStore {
             };
             replies.push(reply);
         }
-        let mut batch = sled::Batch::default();
-        for w in writes {
-            match w {
-                Write::Put(k, v) => batch.insert(&*k, &*v),
-                Write::Delete(k) => batch.remove(&*k),
-            }
-        }
-        self.meta_batch(&mut batch)?;
-        self.active
-            .apply_batch(batch)
+        let book = self.bookkeeping();
+        self.store
+            .lock()
+            .expect("lock")
+            .write_batch(writes, &book)
             .map_err(|e| sm_err(ErrorVerb::Write, e))?;
         let view = self.publish();
         self.app.get_mut().expect("lock").batch_committed(&view);
         Ok(replies)
-
     }
-}
-
-/// Decode a snapshot and write it, with its bookkeeping, into the (cleared)
-/// tree `name`. Blocking.
-fn fill_tree(
-    db: &sled::Db,
-    name: &str,
-    bytes: &[u8],
-    expected: Option<LogId>,
-) -> Result<(SnapshotHeader, StateMap, sled::Tree), String> {
-    let (header, map) = snapshot::decode(bytes).map_err(|e| e.to_string())?;
-    if header.last_applied != expected {
-        return Err("snapshot contents do not match its meta".into());
-    }
-    let tree = db.open_tree(name).map_err(|e| e.to_string())?;
-    tree.clear().map_err(|e| e.to_string())?;
-    let mut batch = sled::Batch::default();
-    for (n, (k, v)) in map.iter().enumerate() {
-        batch.insert(&**k, &**v);
-        if n % INSTALL_BATCH == INSTALL_BATCH - 1 {
-            tree.apply_batch(std::mem::take(&mut batch)).map_err(|e| e.to_string())?;
-        }
-    }
-    let enc = |e: codec::CodecError| e.to_string();
-    batch.insert(META_APPLIED, codec::encode(&header.last_applied).map_err(enc)?);
-    batch.insert(META_MEMBERSHIP, codec::encode(&header.membership).map_err(enc)?);
-    batch.insert(META_STAMP, codec::encode(&header.last_stamp_ms).map_err(enc)?);
-    tree.apply_batch(batch).map_err(|e| e.to_string())?;
-    Ok((header, map, tree))
 }
 
 /// Builds a snapshot from a consistent view while applies go on.
@@ -453,47 +380,34 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     ) -> Result<(), StorageError> {
         let bytes = snapshot.into_inner();
         let verb = ErrorVerb::Write;
-        let inactive_name = if self.active.name() == b"sm_a".as_slice() { "sm_b" } else { "sm_a" };
-        let db = self.disk.db.clone();
         let expected = meta.last_log_id;
-        // Decoding and writing a large state takes seconds: do it off the
+        let store = self.store.clone();
+        let shared = self.shared.clone();
+        let file_meta = meta.clone();
+        // Decoding and writing a large state takes a while: do it off the
         // async threads so heartbeats keep flowing meanwhile.
-        let (header, map, inactive, bytes) = tokio::task::spawn_blocking(move || {
-            fill_tree(&db, inactive_name, &bytes, expected).map(|(h, m, t)| (h, m, t, bytes))
+        let (header, map) = tokio::task::spawn_blocking(move || {
+            let (header, map) = snapshot::decode(&bytes).map_err(|e| e.to_string())?;
+            if header.last_applied != expected {
+                return Err("snapshot contents do not match its meta".to_string());
+            }
+            store
+                .lock()
+                .expect("lock")
+                .install(&bytes, &header, &shared.durability)?;
+            shared
+                .store_snapshot_file(&file_meta, &bytes)
+                .map_err(|e| e.to_string())?;
+            Ok((header, map))
         })
         .await
         .map_err(|e| snap_err(verb, e))?
         .map_err(|e| snap_err(verb, e))?;
-        tracing::info!(id = %meta.snapshot_id, keys = header.keys, "installing a snapshot");
+        tracing::info!(id = %meta.snapshot_id, keys = header.keys, "installed a snapshot");
         self.working = map;
         self.last_applied = header.last_applied;
         self.membership = header.membership.clone();
         self.last_stamp_ms = header.last_stamp_ms;
-        self.disk
-            .durability
-            .sync()
-            .await
-            .map_err(|e| sm_err(verb, e))?;
-        // The flip: from here on a restart loads the new state.
-        self.raft_meta
-            .insert(KEY_ACTIVE, inactive_name.as_bytes())
-            .map_err(|e| sm_err(verb, e))?;
-        self.disk
-            .durability
-            .sync()
-            .await
-            .map_err(|e| sm_err(verb, e))?;
-        let old = std::mem::replace(&mut self.active, inactive);
-        tokio::task::spawn_blocking(move || old.clear())
-            .await
-            .map_err(|e| sm_err(verb, e))?
-            .map_err(|e| sm_err(verb, e))?;
-        let shared = self.shared.clone();
-        let file_meta = meta.clone();
-        tokio::task::spawn_blocking(move || shared.store_snapshot_file(&file_meta, &bytes))
-            .await
-            .map_err(|e| snap_err(verb, e))?
-            .map_err(|e| snap_err(verb, e))?;
         let view = self.publish();
         let app = self.app.get_mut().expect("lock");
         let multi = tokio::runtime::Handle::try_current()

@@ -48,18 +48,41 @@ pub struct Settings {
 }
 
 fn addr(c: &Consensus) -> anyhow::Result<NodeAddr> {
-    Ok(NodeAddr { raft: c.local_addr()?.to_string(), http: String::new() })
+    Ok(NodeAddr {
+        raft: c.local_addr()?.to_string(),
+        http: String::new(),
+    })
 }
 
-async fn start(ca: &CaBundle, id: u64, dir: &std::path::Path, cfg: &ConsensusConfig) -> anyhow::Result<Consensus> {
+async fn start(
+    ca: &CaBundle,
+    id: u64,
+    dir: &std::path::Path,
+    cfg: &ConsensusConfig,
+) -> anyhow::Result<Consensus> {
     let identity = issue_identity(ca, id)?;
-    Ok(Consensus::start(&identity, "127.0.0.1:0".parse()?, dir, Box::new(NodeMachine::standalone()), cfg.clone()).await?)
+    Ok(Consensus::start(
+        &identity,
+        "127.0.0.1:0".parse()?,
+        dir,
+        Box::new(NodeMachine::standalone()),
+        cfg.clone(),
+    )
+    .await?)
 }
 
-/// The node that currently leads (leadership can move under load).
-fn current_leader(nodes: &[Consensus]) -> anyhow::Result<Consensus> {
-    let id = nodes[0].current_leader().context("no leader")?;
-    nodes.iter().find(|c| c.id() == id).cloned().context("the leader is not one of the bench nodes")
+/// The node that currently leads (leadership can move under load); waits
+/// out an election.
+async fn current_leader(nodes: &[Consensus]) -> anyhow::Result<Consensus> {
+    for _ in 0..1000 {
+        if let Some(id) = nodes[0].current_leader() {
+            if let Some(c) = nodes.iter().find(|c| c.id() == id) {
+                return Ok(c.clone());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Err(anyhow!("no leader for 10 s"))
 }
 
 async fn fill(c: &Consensus, n: u64, writer: u64) -> anyhow::Result<()> {
@@ -74,7 +97,11 @@ async fn fill(c: &Consensus, n: u64, writer: u64) -> anyhow::Result<()> {
                 if seq >= n {
                     return Ok::<_, anyhow::Error>(());
                 }
-                let cmd = Command::Probe(Probe { writer, seq, payload: vec![0x42; 16] });
+                let cmd = Command::Probe(Probe {
+                    writer,
+                    seq,
+                    payload: vec![0x42; 16],
+                });
                 c.propose(cmd).await.map_err(|e| anyhow!("{e}"))?;
             }
         }));
@@ -95,7 +122,14 @@ fn background(c: Consensus) -> (Arc<AtomicBool>, Arc<AtomicU64>) {
             let mut seq = 0;
             while !stop.load(Ordering::Relaxed) {
                 seq += 1;
-                if c.propose(Command::Probe(Probe { writer: 1_000_000 + w, seq, payload: vec![] })).await.is_ok() {
+                if c.propose(Command::Probe(Probe {
+                    writer: 1_000_000 + w,
+                    seq,
+                    payload: vec![],
+                }))
+                .await
+                .is_ok()
+                {
                     count.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -111,7 +145,10 @@ async fn one(s: &Settings, commands: u64) -> anyhow::Result<Row> {
     for id in 1..=s.nodes as u64 {
         nodes.push(start(&ca, id, &root.path().join(format!("n{id}")), &s.consensus).await?);
     }
-    nodes[0].initialize(addr(&nodes[0])?).await.map_err(|e| anyhow!(e))?;
+    nodes[0]
+        .initialize(addr(&nodes[0])?)
+        .await
+        .map_err(|e| anyhow!(e))?;
     while nodes[0].current_leader() != Some(1) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -121,7 +158,7 @@ async fn one(s: &Settings, commands: u64) -> anyhow::Result<Row> {
     let voters: BTreeSet<u64> = nodes.iter().map(|c| c.id()).collect();
     nodes[0].raft().change_membership(voters, false).await?;
     fill(&nodes[0], commands, 7).await?;
-    let leader = current_leader(&nodes)?;
+    let leader = current_leader(&nodes).await?;
     // Let a snapshot cover the whole history and the log be purged behind
     // it, as in a venue that has been running a while: the newcomer must
     // install the snapshot.
@@ -130,7 +167,11 @@ async fn one(s: &Settings, commands: u64) -> anyhow::Result<Row> {
     while leader.facts().snapshot.unwrap_or(0) < log_index {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let snapshot_bytes = leader.state().snapshot_bytes()?.map(|b| b.len() as u64).unwrap_or(0);
+    let snapshot_bytes = leader
+        .state()
+        .snapshot_bytes()?
+        .map(|b| b.len() as u64)
+        .unwrap_or(0);
 
     let (stop, count) = background(leader.clone());
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -142,12 +183,17 @@ async fn one(s: &Settings, commands: u64) -> anyhow::Result<Row> {
     let newcomer = start(&ca, new_id, &root.path().join("new"), &s.consensus).await?;
     let started = Instant::now();
     let c1 = count.load(Ordering::Relaxed);
-    leader.raft().add_learner(new_id, addr(&newcomer)?, false).await?;
+    leader
+        .raft()
+        .add_learner(new_id, addr(&newcomer)?, false)
+        .await?;
     let catch_up = loop {
-        let leader = current_leader(&nodes)?;
+        let leader = current_leader(&nodes).await?;
         let f = leader.facts();
         let matched = f.matched.get(&new_id).copied().flatten().unwrap_or(0);
-        if matched + CATCH_UP_SLACK >= f.last_log.unwrap_or(0) && newcomer.applied_index() >= log_index {
+        if matched + CATCH_UP_SLACK >= f.last_log.unwrap_or(0)
+            && newcomer.applied_index() >= log_index
+        {
             break started.elapsed();
         }
         if started.elapsed() > Duration::from_secs(600) {
@@ -156,7 +202,8 @@ async fn one(s: &Settings, commands: u64) -> anyhow::Result<Row> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     let during = count.load(Ordering::Relaxed) - c1;
-    current_leader(&nodes)?
+    current_leader(&nodes)
+        .await?
         .raft()
         .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([new_id])), true)
         .await
@@ -190,7 +237,13 @@ pub async fn run(s: Settings) -> anyhow::Result<Vec<Row>> {
 pub fn table(rows: &[Row]) -> String {
     let mut out = format!(
         "{:>10} {:>10} {:>14} {:>12} {:>10} {:>14} {:>14}\n",
-        "commands", "log index", "snapshot MB", "caught up s", "voter s", "load before/s", "load during/s"
+        "commands",
+        "log index",
+        "snapshot MB",
+        "caught up s",
+        "voter s",
+        "load before/s",
+        "load during/s"
     );
     for r in rows {
         out.push_str(&format!(

@@ -155,6 +155,7 @@ pub fn bench_consensus(args: &BenchConsensusArgs) -> ExitCode {
         payload_bytes: args.payload_bytes,
         seconds: args.common.seconds,
         failover: !args.no_failover,
+        rate: args.rate,
         dir: args.common.dir.clone(),
         consensus: paddle_consensus::ConsensusConfig::default(),
     };

@@ -68,7 +68,7 @@ impl Default for ConsensusConfig {
             election_timeout_max_ms: 300,
             snapshot_logs: 10_000,
             keep_logs_after_snapshot: 1_000,
-            max_payload_entries: 512,
+            max_payload_entries: 64,
             frame_cap_bytes: 16 * 1024 * 1024,
             install_snapshot_timeout_ms: 5_000,
             snapshot_chunk_bytes: 1024 * 1024,

@@ -181,8 +181,34 @@ async fn a_node_far_behind_catches_up_from_a_snapshot() {
     );
     assert_eq!(probes(&b).len(), 1000);
     assert_eq!(b.c.view().state_hash(), a.c.view().state_hash());
-    a.c.shutdown().await;
+    // More writes after the install, then a restart: the node loads the
+    // installed base plus what it applied since.
+    for seq in 1000..1100 {
+        last = a.c.propose(probe(9, seq)).await.unwrap().index;
+    }
+    b.c.wait_applied(last, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let before = b.c.view().state_hash();
     b.c.shutdown().await;
+    let identity = issue_identity(&ca, 2).unwrap();
+    let again = Consensus::start(
+        &identity,
+        "127.0.0.1:0".parse().unwrap(),
+        b._dir.path(),
+        Box::new(ProbeApp),
+        ConsensusConfig::default(),
+    )
+    .await
+    .unwrap();
+    assert!(again.applied_index() >= last);
+    assert_eq!(
+        again.view().state_hash(),
+        before,
+        "restart restores base + delta"
+    );
+    a.c.shutdown().await;
+    again.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

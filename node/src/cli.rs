@@ -361,6 +361,11 @@ pub struct BenchConsensusArgs {
     /// Skip killing the leader to measure the time to the next commit
     #[arg(long)]
     pub no_failover: bool,
+    /// Open loop: the proposers together offer this many proposals per
+    /// second (latency counts from the scheduled send time), instead of
+    /// each sending its next proposal as soon as the last one committed
+    #[arg(long, value_name = "PER_SECOND", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: Option<u32>,
     /// Shared options.
     #[command(flatten)]
     pub common: BenchCommon,

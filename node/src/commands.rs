@@ -159,6 +159,7 @@ pub fn bench_consensus(args: &BenchConsensusArgs) -> ExitCode {
         payload_bytes: args.payload_bytes,
         seconds: args.common.seconds,
         failover: !args.no_failover,
+        rate: args.rate,
         dir: args.common.dir.clone(),
         consensus: paddle_consensus::ConsensusConfig::default(),
     };
@@ -230,8 +231,49 @@ pub fn bench_engine(args: &BenchEngineArgs) -> ExitCode {
 }
 
 /// `paddle bench join` (issue 3): time for a new node to catch up and vote.
-pub fn bench_join(_args: &BenchJoinArgs) -> ExitCode {
-    not_built("bench join")
+pub fn bench_join(args: &BenchJoinArgs) -> ExitCode {
+    let settings = crate::bench::join::Settings {
+        nodes: args.nodes,
+        entries: args.entries.clone(),
+        // Four nodes share this process and its two cores while one of them
+        // installs a large snapshot: the default 50 ms heartbeat (also the
+        // append deadline) would measure CPU starvation, not catch-up. On
+        // separate machines the defaults apply.
+        consensus: paddle_consensus::ConsensusConfig {
+            heartbeat_ms: 100,
+            election_timeout_min_ms: 300,
+            election_timeout_max_ms: 600,
+            ..Default::default()
+        },
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("paddle bench: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::bench::join::run(settings)) {
+        Ok(rows) => {
+            if args.common.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).unwrap_or_default()
+                );
+            } else {
+                print!("{}", crate::bench::join::table(&rows));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("paddle bench join: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `paddle bid` (issue 5): one bid through the public API, with its outcome.

@@ -174,7 +174,7 @@ impl Default for RaftConfig {
             election_timeout_min_ms: 150,
             election_timeout_max_ms: 300,
             snapshot_logs: 10_000,
-            max_payload_entries: 512,
+            max_payload_entries: 64,
             frame_cap_bytes: 16 * MIB,
             install_snapshot_timeout_ms: 5_000,
             snapshot_chunk_bytes: MIB,

@@ -142,8 +142,14 @@ pub struct PeerClients {
     endpoint: quinn::Endpoint,
     client: quinn::ClientConfig,
     conns: Mutex<HashMap<NodeId, quinn::Connection>>,
+    /// Calls in a row per peer that timed out without an answer.
+    slow: Mutex<HashMap<NodeId, u32>>,
     frame_cap: usize,
 }
+
+/// Timeouts in a row after which a connection is presumed half-dead and
+/// replaced.
+const TIMEOUTS_BEFORE_RECONNECT: u32 = 5;
 
 impl PeerClients {
     pub fn new(
@@ -155,6 +161,7 @@ impl PeerClients {
             endpoint,
             client: client_config(identity.client_config()?)?,
             conns: Mutex::new(HashMap::new()),
+            slow: Mutex::new(HashMap::new()),
             frame_cap,
         })
     }
@@ -217,31 +224,48 @@ impl PeerClients {
         deadline: Duration,
     ) -> Result<PeerResponse, TransportError> {
         let started = tokio::time::Instant::now();
-        let result = async {
-            let conn = self.connection(target, addr, deadline).await?;
-            let left = deadline.saturating_sub(started.elapsed());
-            match tokio::time::timeout(
-                left,
-                exchange::<_, PeerResponse>(&conn, req, self.frame_cap, addr),
-            )
-            .await
-            {
-                Ok(r) => r,
-                Err(_) => Err(TransportError::Timeout {
-                    addr: addr.to_string(),
-                    after: deadline,
-                }),
-            }
-        }
-        .await;
-        match result {
-            Ok(PeerResponse::Refused(reason)) => Err(TransportError::Refused {
+        let conn = self.connection(target, addr, deadline).await?;
+        let left = deadline.saturating_sub(started.elapsed());
+        let result = match tokio::time::timeout(
+            left,
+            exchange::<_, PeerResponse>(&conn, req, self.frame_cap, addr),
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(_) => Err(TransportError::Timeout {
                 addr: addr.to_string(),
-                reason,
+                after: deadline,
             }),
-            Ok(resp) => Ok(resp),
+        };
+        match result {
+            Ok(resp) => {
+                self.slow.lock().expect("lock").remove(&target);
+                match resp {
+                    PeerResponse::Refused(reason) => Err(TransportError::Refused {
+                        addr: addr.to_string(),
+                        reason,
+                    }),
+                    resp => Ok(resp),
+                }
+            }
             Err(e) => {
-                self.drop_connection(target);
+                // A dead connection is replaced at once. A slow answer is
+                // not a dead connection: other streams (a snapshot chunk,
+                // say) may be busy on it, so it is dropped only after
+                // several calls in a row got nothing back.
+                let dead =
+                    conn.close_reason().is_some() || !matches!(e, TransportError::Timeout { .. });
+                let misses = {
+                    let mut slow = self.slow.lock().expect("lock");
+                    let n = slow.entry(target).or_insert(0);
+                    *n += 1;
+                    *n
+                };
+                if dead || misses >= TIMEOUTS_BEFORE_RECONNECT {
+                    self.slow.lock().expect("lock").remove(&target);
+                    self.drop_connection(target);
+                }
                 Err(e)
             }
         }

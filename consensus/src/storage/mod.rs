@@ -9,6 +9,7 @@ pub mod log;
 pub mod seed;
 pub mod sm;
 pub mod snapshot;
+mod state_store;
 
 use std::path::Path;
 

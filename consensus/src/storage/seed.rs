@@ -15,7 +15,8 @@ use serde::Serialize;
 
 use super::durable::Disk;
 use super::snapshot::{self, SnapshotError, SnapshotHeader};
-use crate::kv::{KvTxn, StateMap};
+use super::state_store::StateStore;
+use crate::kv::KvTxn;
 use crate::types::typ::{Membership, StoredMembership, Vote};
 use crate::types::{NodeAddr, NodeId};
 
@@ -67,17 +68,19 @@ pub fn seed_from_snapshot(
     };
     let io = |e: &dyn std::fmt::Display| SeedError::Storage(e.to_string());
     let disk = Disk::open(&sled_dir).map_err(|e| io(&e))?;
-    write_state(&disk, &map, &header)?;
+    let bytes = snapshot::encode(&header, &map);
+    let snapshots = dir.join("snapshots");
+    let (mut store, _, _) = StateStore::open(&disk.db, &snapshots).map_err(|e| io(&e))?;
+    store
+        .install(&bytes, &header, &disk.durability)
+        .map_err(|e| io(&e))?;
     let meta = disk.db.open_tree("raft_meta").map_err(|e| io(&e))?;
     meta.insert(b"last_purged", enc(&last)?)
         .map_err(|e| io(&e))?;
     meta.insert(b"vote", enc(&Vote::new(last.leader_id.term, node_id))?)
         .map_err(|e| io(&e))?;
-    meta.insert(b"sm_active", b"sm_a".as_slice())
-        .map_err(|e| io(&e))?;
     disk.durability.sync_blocking().map_err(|e| io(&e))?;
-    let bytes = snapshot::encode(&header, &map);
-    super::sm::write_atomically(&dir.join("snapshots"), super::sm::SNAPSHOT_FILE, &bytes)
+    super::sm::write_atomically(&snapshots, super::sm::SNAPSHOT_FILE, &bytes)
         .map_err(|e| io(&e))?;
     disk.durability.stop_blocking();
     Ok(header)
@@ -85,23 +88,6 @@ pub fn seed_from_snapshot(
 
 fn enc<T: Serialize>(value: &T) -> Result<Vec<u8>, SeedError> {
     codec::encode(value).map_err(|e| SeedError::Storage(e.to_string()))
-}
-
-fn write_state(disk: &Disk, map: &StateMap, header: &SnapshotHeader) -> Result<(), SeedError> {
-    let io = |e: &dyn std::fmt::Display| SeedError::Storage(e.to_string());
-    let tree = disk.db.open_tree("sm_a").map_err(|e| io(&e))?;
-    let mut batch = sled::Batch::default();
-    for (i, (k, v)) in map.iter().enumerate() {
-        batch.insert(&**k, &**v);
-        if i % 10_000 == 9_999 {
-            tree.apply_batch(std::mem::take(&mut batch))
-                .map_err(|e| io(&e))?;
-        }
-    }
-    batch.insert(super::sm::META_APPLIED, enc(&header.last_applied)?);
-    batch.insert(super::sm::META_MEMBERSHIP, enc(&header.membership)?);
-    batch.insert(super::sm::META_STAMP, enc(&header.last_stamp_ms)?);
-    tree.apply_batch(batch).map_err(|e| io(&e))
 }
 
 /// Decode a backup's header and state for inspection (`paddle restore`

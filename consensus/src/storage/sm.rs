@@ -1,13 +1,7 @@
 //! The state-machine store: applies committed entries through the
-//! application, keeps the state in memory and in sled, builds and installs
-//! snapshots.
-//!
-//! The state lives in one of two sled trees (`sm_a`, `sm_b`); `raft_meta`
-//! names the active one. An apply batch is one sled `Batch` on the active
-//! tree holding the application's writes plus last-applied, membership and
-//! the last stamp, so they commit atomically. Installing a snapshot fills the
-//! inactive tree, syncs, then flips the pointer: a crash at any point leaves
-//! either the old state or the new one, never a mix.
+//! application, keeps the state in memory (an `imbl` map, for consistent
+//! views) and on disk (`state_store`: a base snapshot file plus a sled tree
+//! of changes), builds and installs snapshots.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -18,23 +12,17 @@ use openraft::{
     AnyError, EntryPayload, ErrorSubject, ErrorVerb, OptionalSend, RaftSnapshotBuilder,
     StorageIOError,
 };
-use paddle_proto::{codec, Reply};
+use paddle_proto::Reply;
 use tokio::sync::watch;
 
 use super::durable::Disk;
 use super::snapshot::{self, SnapshotHeader};
+use super::state_store::{Bookkeeping, StateStore};
 use crate::app::{Application, AppliedEntry};
-use crate::kv::{KvTxn, KvView, StateMap, Write};
+use crate::kv::{KvTxn, KvView, StateMap};
 use crate::types::typ::{Entry, LogId, SnapshotMeta, StorageError, StoredMembership};
 use crate::types::TypeConfig;
 
-const KEY_ACTIVE: &[u8] = b"sm_active";
-/// Reserved keys inside the state tree: they start with NUL, which no
-/// application key can (application keys start with a tree name).
-pub(super) const META_APPLIED: &[u8] = b"\0applied";
-pub(super) const META_MEMBERSHIP: &[u8] = b"\0membership";
-pub(super) const META_STAMP: &[u8] = b"\0stamp";
-const INSTALL_BATCH: usize = 10_000;
 pub(super) const SNAPSHOT_FILE: &str = "current.snap";
 
 fn sm_err(verb: ErrorVerb, e: impl std::fmt::Display) -> StorageError {
@@ -171,9 +159,8 @@ fn meta_of(h: &SnapshotHeader) -> SnapshotMeta {
 
 /// The sled-backed state machine.
 pub struct StateMachineStore {
-    disk: Arc<Disk>,
-    raft_meta: sled::Tree,
-    active: sled::Tree,
+    /// Behind a mutex so a snapshot install can run on a blocking thread.
+    store: Arc<Mutex<StateStore>>,
     working: StateMap,
     last_applied: Option<LogId>,
     membership: StoredMembership,
@@ -190,30 +177,13 @@ impl StateMachineStore {
         snapshot_dir: PathBuf,
         mut app: Box<dyn Application>,
     ) -> Result<Self, StorageError> {
-        let read = |e: sled::Error| sm_err(ErrorVerb::Read, e);
-        let raft_meta = disk.db.open_tree("raft_meta").map_err(read)?;
-        let active_name = match raft_meta.get(KEY_ACTIVE).map_err(read)? {
-            Some(v) => String::from_utf8_lossy(&v).into_owned(),
-            None => "sm_a".to_string(),
-        };
-        let active = disk.db.open_tree(&active_name).map_err(read)?;
-        let mut working = StateMap::new();
-        let mut last_applied: Option<LogId> = None;
-        let mut membership = StoredMembership::default();
-        let mut last_stamp_ms = 0;
-        for item in active.iter() {
-            let (k, v) = item.map_err(read)?;
-            let bad = |e: codec::CodecError| sm_err(ErrorVerb::Read, e);
-            match &*k {
-                META_APPLIED => last_applied = codec::decode(&v).map_err(bad)?,
-                META_MEMBERSHIP => membership = codec::decode(&v).map_err(bad)?,
-                META_STAMP => last_stamp_ms = codec::decode(&v).map_err(bad)?,
-                _ if k.first() == Some(&0) => {}
-                _ => {
-                    working.insert(k.as_ref().into(), v.as_ref().into());
-                }
-            }
-        }
+        let (store, working, book) =
+            StateStore::open(&disk.db, &snapshot_dir).map_err(|e| sm_err(ErrorVerb::Read, e))?;
+        let Bookkeeping {
+            last_applied,
+            membership,
+            last_stamp_ms,
+        } = book;
         let current = match std::fs::read(snapshot_dir.join(SNAPSHOT_FILE)) {
             Ok(bytes) => Some(meta_of(
                 &snapshot::decode_header(&bytes).map_err(|e| snap_err(ErrorVerb::Read, e))?,
@@ -241,9 +211,7 @@ impl StateMachineStore {
             durability: disk.durability.clone(),
         });
         Ok(StateMachineStore {
-            disk,
-            raft_meta,
-            active,
+            store: Arc::new(Mutex::new(store)),
             working,
             last_applied,
             membership,
@@ -259,18 +227,12 @@ impl StateMachineStore {
         self.shared.clone()
     }
 
-    fn meta_batch(&self, batch: &mut sled::Batch) -> Result<(), StorageError> {
-        let enc = |e: codec::CodecError| sm_err(ErrorVerb::Write, e);
-        batch.insert(
-            META_APPLIED,
-            codec::encode(&self.last_applied).map_err(enc)?,
-        );
-        batch.insert(
-            META_MEMBERSHIP,
-            codec::encode(&self.membership).map_err(enc)?,
-        );
-        batch.insert(META_STAMP, codec::encode(&self.last_stamp_ms).map_err(enc)?);
-        Ok(())
+    fn bookkeeping(&self) -> Bookkeeping {
+        Bookkeeping {
+            last_applied: self.last_applied,
+            membership: self.membership.clone(),
+            last_stamp_ms: self.last_stamp_ms,
+        }
     }
 
     fn publish(&mut self) -> KvView {
@@ -285,6 +247,55 @@ impl StateMachineStore {
             last_stamp_ms: self.last_stamp_ms,
         });
         view
+    }
+}
+
+impl StateMachineStore {
+    /// Apply committed entries: every command through the application, then
+    /// all writes plus the Raft bookkeeping as one sled batch, then publish
+    /// the new view and let the application emit its side effects.
+    fn apply_now(&mut self, entries: Vec<Entry>) -> Result<Vec<Vec<Reply>>, StorageError> {
+        let mut replies = Vec::new();
+        let mut writes = Vec::new();
+        for entry in entries {
+            self.last_applied = Some(entry.log_id);
+            let reply = match entry.payload {
+                EntryPayload::Blank => Vec::new(),
+                EntryPayload::Normal(proposal) => {
+                    self.last_stamp_ms = self.last_stamp_ms.max(proposal.stamp_ms);
+                    let app = self.app.get_mut().expect("lock");
+                    let mut out = Vec::with_capacity(proposal.commands.len());
+                    for (position, command) in proposal.commands.iter().enumerate() {
+                        let mut txn = KvTxn {
+                            map: &mut self.working,
+                            writes: &mut writes,
+                        };
+                        let at = AppliedEntry {
+                            index: entry.log_id.index,
+                            position: position as u32,
+                            stamp_ms: self.last_stamp_ms,
+                            command,
+                        };
+                        out.push(app.apply(&mut txn, at));
+                    }
+                    out
+                }
+                EntryPayload::Membership(m) => {
+                    self.membership = StoredMembership::new(Some(entry.log_id), m);
+                    Vec::new()
+                }
+            };
+            replies.push(reply);
+        }
+        let book = self.bookkeeping();
+        self.store
+            .lock()
+            .expect("lock")
+            .write_batch(writes, &book)
+            .map_err(|e| sm_err(ErrorVerb::Write, e))?;
+        let view = self.publish();
+        self.app.get_mut().expect("lock").batch_committed(&view);
+        Ok(replies)
     }
 }
 
@@ -338,54 +349,18 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let mut replies = Vec::new();
-        let mut writes = Vec::new();
-        for entry in entries {
-            self.last_applied = Some(entry.log_id);
-            let reply = match entry.payload {
-                EntryPayload::Blank => Vec::new(),
-                EntryPayload::Normal(proposal) => {
-                    self.last_stamp_ms = self.last_stamp_ms.max(proposal.stamp_ms);
-                    let app = self.app.get_mut().expect("lock");
-                    let mut out = Vec::with_capacity(proposal.commands.len());
-                    for (position, command) in proposal.commands.iter().enumerate() {
-                        let mut txn = KvTxn {
-                            map: &mut self.working,
-                            writes: &mut writes,
-                        };
-                        let at = AppliedEntry {
-                            index: entry.log_id.index,
-                            position: position as u32,
-                            stamp_ms: self.last_stamp_ms,
-                            command,
-                        };
-                        out.push(app.apply(&mut txn, at));
-                    }
-                    out
-                }
-                EntryPayload::Membership(m) => {
-                    self.membership = StoredMembership::new(Some(entry.log_id), m);
-                    Vec::new()
-                }
-            };
-            replies.push(reply);
+        let entries: Vec<Entry> = entries.into_iter().collect();
+        // Applying is CPU and sled work: on a multi-threaded runtime, tell
+        // tokio so that heartbeats and RPCs keep flowing on other threads
+        // while a large catch-up batch is applied.
+        let multi = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi {
+            tokio::task::block_in_place(|| self.apply_now(entries))
+        } else {
+            self.apply_now(entries)
         }
-        let mut batch = sled::Batch::default();
-        for w in writes {
-            match w {
-                Write::Put(k, v) => batch.insert(&*k, &*v),
-                Write::Delete(k) => batch.remove(&*k),
-            }
-        }
-        self.meta_batch(&mut batch)?;
-        self.active
-            .apply_batch(batch)
-            .map_err(|e| sm_err(ErrorVerb::Write, e))?;
-        let view = self.publish();
-        self.app.get_mut().expect("lock").batch_committed(&view);
-        Ok(replies)
     }
-
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
         self.snapshots_built += 1;
         SnapshotBuilder {
@@ -405,63 +380,43 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     ) -> Result<(), StorageError> {
         let bytes = snapshot.into_inner();
         let verb = ErrorVerb::Write;
-        let (header, map) = snapshot::decode(&bytes).map_err(|e| snap_err(verb, e))?;
-        if header.last_applied != meta.last_log_id {
-            return Err(snap_err(verb, "snapshot contents do not match its meta"));
-        }
-        tracing::info!(id = %meta.snapshot_id, keys = header.keys, "installing a snapshot");
-        let inactive_name = if self.active.name() == b"sm_a".as_slice() {
-            "sm_b"
-        } else {
-            "sm_a"
-        };
-        let inactive = self
-            .disk
-            .db
-            .open_tree(inactive_name)
-            .map_err(|e| sm_err(verb, e))?;
-        inactive.clear().map_err(|e| sm_err(verb, e))?;
-        let mut batch = sled::Batch::default();
-        let mut n = 0;
-        for (k, v) in map.iter() {
-            batch.insert(&**k, &**v);
-            n += 1;
-            if n % INSTALL_BATCH == 0 {
-                inactive
-                    .apply_batch(std::mem::take(&mut batch))
-                    .map_err(|e| sm_err(verb, e))?;
+        let expected = meta.last_log_id;
+        let store = self.store.clone();
+        let shared = self.shared.clone();
+        let file_meta = meta.clone();
+        // Decoding and writing a large state takes a while: do it off the
+        // async threads so heartbeats keep flowing meanwhile.
+        let (header, map) = tokio::task::spawn_blocking(move || {
+            let (header, map) = snapshot::decode(&bytes).map_err(|e| e.to_string())?;
+            if header.last_applied != expected {
+                return Err("snapshot contents do not match its meta".to_string());
             }
-        }
+            store
+                .lock()
+                .expect("lock")
+                .install(&bytes, &header, &shared.durability)?;
+            shared
+                .store_snapshot_file(&file_meta, &bytes)
+                .map_err(|e| e.to_string())?;
+            Ok((header, map))
+        })
+        .await
+        .map_err(|e| snap_err(verb, e))?
+        .map_err(|e| snap_err(verb, e))?;
+        tracing::info!(id = %meta.snapshot_id, keys = header.keys, "installed a snapshot");
         self.working = map;
         self.last_applied = header.last_applied;
         self.membership = header.membership.clone();
         self.last_stamp_ms = header.last_stamp_ms;
-        self.meta_batch(&mut batch)?;
-        inactive.apply_batch(batch).map_err(|e| sm_err(verb, e))?;
-        self.disk
-            .durability
-            .sync()
-            .await
-            .map_err(|e| sm_err(verb, e))?;
-        // The flip: from here on a restart loads the new state.
-        self.raft_meta
-            .insert(KEY_ACTIVE, inactive_name.as_bytes())
-            .map_err(|e| sm_err(verb, e))?;
-        self.disk
-            .durability
-            .sync()
-            .await
-            .map_err(|e| sm_err(verb, e))?;
-        let old = std::mem::replace(&mut self.active, inactive);
-        old.clear().map_err(|e| sm_err(verb, e))?;
-        let shared = self.shared.clone();
-        let file_meta = meta.clone();
-        tokio::task::spawn_blocking(move || shared.store_snapshot_file(&file_meta, &bytes))
-            .await
-            .map_err(|e| snap_err(verb, e))?
-            .map_err(|e| snap_err(verb, e))?;
         let view = self.publish();
-        self.app.get_mut().expect("lock").state_replaced(&view);
+        let app = self.app.get_mut().expect("lock");
+        let multi = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi {
+            tokio::task::block_in_place(|| app.state_replaced(&view));
+        } else {
+            app.state_replaced(&view);
+        }
         Ok(())
     }
 

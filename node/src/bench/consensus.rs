@@ -26,6 +26,8 @@ pub struct Row {
     pub proposers: u32,
     /// Where proposals enter: the leader only, or every node in turn.
     pub via: &'static str,
+    /// Offered rate (open loop), or `None` for closed loop.
+    pub offered_per_second: Option<u32>,
     pub committed: u64,
     pub seconds: f64,
     pub per_second: f64,
@@ -54,6 +56,8 @@ pub struct Settings {
     pub payload_bytes: u32,
     pub seconds: u32,
     pub failover: bool,
+    /// Open loop at this total rate (proposals/s), if set.
+    pub rate: Option<u32>,
     pub dir: Option<PathBuf>,
     pub consensus: ConsensusConfig,
 }
@@ -129,7 +133,10 @@ async fn measure(
     seconds: u32,
     via: &'static str,
     writer_base: u64,
+    rate: Option<u32>,
 ) -> Row {
+    // Open loop: proposer p sends at start + (p / proposers + k) * gap.
+    let gap = rate.map(|r| Duration::from_secs_f64(proposers as f64 / r as f64));
     let stop = Arc::new(AtomicBool::new(false));
     let failed = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
@@ -141,6 +148,7 @@ async fn measure(
         tasks.push(tokio::spawn(async move {
             let mut hist = Histogram::<u64>::new(3).expect("histogram");
             let mut seq = 0;
+            let mut due = gap.map(|g| started + g.mul_f64(p as f64 / proposers as f64));
             while !stop.load(Ordering::Relaxed) {
                 let cmd = Command::Probe(Probe {
                     writer: writer_base + p as u64,
@@ -148,7 +156,14 @@ async fn measure(
                     payload: vec![0x5a; payload],
                 });
                 seq += 1;
-                let t = Instant::now();
+                let t = match (due, gap) {
+                    (Some(d), Some(g)) => {
+                        tokio::time::sleep_until(d.into()).await;
+                        due = Some(d + g);
+                        d
+                    }
+                    _ => Instant::now(),
+                };
                 match c.propose(cmd).await {
                     Ok(_) => {
                         let _ = hist.record(t.elapsed().as_micros() as u64);
@@ -173,6 +188,7 @@ async fn measure(
     Row {
         proposers,
         via,
+        offered_per_second: rate,
         committed: all.len(),
         seconds: elapsed,
         per_second: all.len() as f64 / elapsed,
@@ -238,6 +254,7 @@ pub async fn run(s: Settings) -> anyhow::Result<Report> {
                 s.seconds,
                 "leader",
                 base,
+                s.rate,
             )
             .await,
         );
@@ -250,6 +267,7 @@ pub async fn run(s: Settings) -> anyhow::Result<Report> {
                 s.seconds,
                 "all nodes",
                 base + (1 << 31),
+                s.rate,
             )
             .await,
         );
@@ -286,6 +304,12 @@ impl std::fmt::Display for Report {
             self.election_timeout_ms.0,
             self.election_timeout_ms.1
         )?;
+        if let Some(r) = self.rows.first().and_then(|r| r.offered_per_second) {
+            writeln!(
+                f,
+                "open loop: {r} proposals/s offered; latency counts from the scheduled send time"
+            )?;
+        }
         writeln!(
             f,
             "{:>10} {:>10} {:>10} {:>12} {:>9} {:>9} {:>9} {:>7}",

@@ -118,7 +118,7 @@ pub struct RaftArgs {
     )]
     pub snapshot_logs: Option<u64>,
 
-    /// Most log entries per append request [default: 512]
+    /// Most log entries per append request [default: 64]
     #[arg(
         long = "raft-max-payload-entries",
         env = "PADDLE_RAFT_MAX_PAYLOAD_ENTRIES",

@@ -230,6 +230,19 @@ pub async fn sale(
     Ok((sale, lot_ids, tokens))
 }
 
+/// The index node `base` has applied, from a read of the sale.
+pub async fn applied_index(http: &reqwest::Client, base: &str, sale: u64) -> anyhow::Result<u64> {
+    let v: Value = http
+        .get(format!(
+            "{base}/api/v1/sales/{sale}?consistency=linearizable"
+        ))
+        .send()
+        .await?
+        .json()
+        .await?;
+    v["applied_index"].as_u64().context("applied_index")
+}
+
 /// A client WebSocket.
 pub type Socket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 

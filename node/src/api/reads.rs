@@ -69,9 +69,9 @@ pub struct Freshness {
 
 /// How long without a leader's contact before a node calls itself stale:
 /// three election timeouts (a healthy cluster elects within one), at least
-/// a second.
+/// two seconds (a loaded machine can delay heartbeats past one).
 pub fn stale_after(c: &Consensus) -> Duration {
-    Duration::from_millis((3 * c.config().election_timeout_max_ms).max(1_000))
+    Duration::from_millis((3 * c.config().election_timeout_max_ms).max(2_000))
 }
 
 /// This node's freshness now.

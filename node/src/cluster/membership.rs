@@ -21,6 +21,8 @@ use super::service::{call_member, ClusterService, SHORT_CALL};
 pub const CATCH_UP_SLACK: u64 = 64;
 /// A voter further behind than this is not counted as healthy.
 const HEALTHY_LAG: u64 = 10_000;
+/// How long the change after a hand-over waits out a leaderless moment.
+const LEADERLESS_GRACE: Duration = Duration::from_secs(10);
 /// How long a change waits for the remaining voters to look healthy
 /// before it is refused as losing quorum.
 const QUORUM_GRACE: Duration = Duration::from_secs(3);
@@ -207,8 +209,15 @@ async fn hand_over(svc: &ClusterService, f: &ClusterFacts) -> Result<u64, Cluste
             cfg.election_timeout_max_ms + cfg.heartbeat_ms,
         ))
         .await;
-        wait_caught_up(svc, successor, 0, Duration::from_secs(5)).await?;
+        // Without heartbeats a follower may have called an election by
+        // itself meanwhile: leadership moving anywhere else is the goal.
+        if svc.consensus.current_leader() == Some(f.id) {
+            wait_caught_up(svc, successor, 0, Duration::from_secs(5)).await?;
+        }
         for _ in 0..3 {
+            if let Some(l) = svc.consensus.current_leader().filter(|l| *l != f.id) {
+                return Ok(l);
+            }
             let _ = call_member(
                 &svc.consensus,
                 successor,
@@ -279,26 +288,7 @@ pub async fn change(svc: &ClusterService, change: MembershipChange) -> ClusterRe
                         return e;
                     }
                     drop(guard);
-                    let new_leader = svc.consensus.current_leader();
-                    return match new_leader {
-                        Some(l) => call_member(
-                            &svc.consensus,
-                            l,
-                            &ClusterRequest::Change(change),
-                            super::service::ADMIT_CALL,
-                        )
-                        .await
-                        .unwrap_or_else(|e| {
-                            ClusterResponse::error(
-                                "no_quorum",
-                                format!("could not reach the new leader: {e}"),
-                            )
-                        }),
-                        None => ClusterResponse::error(
-                            "no_quorum",
-                            "leadership moved but no new leader is known yet; retry",
-                        ),
-                    };
+                    return finish_on_new_leader(svc, change).await;
                 }
             }
             let members = BTreeSet::from([id]);
@@ -319,6 +309,38 @@ pub async fn change(svc: &ClusterService, change: MembershipChange) -> ClusterRe
             }
             ClusterResponse::Done
         }
+    }
+}
+
+/// After a hand-over, have the new leader make `change`. Right after it
+/// the cluster can be briefly leaderless (every follower stopped hearing
+/// heartbeats and may campaign), so "no leader" answers are retried for a
+/// while.
+async fn finish_on_new_leader(svc: &ClusterService, change: MembershipChange) -> ClusterResponse {
+    let deadline = Instant::now() + LEADERLESS_GRACE;
+    loop {
+        let answer = match svc.consensus.current_leader() {
+            Some(l) if l != svc.consensus.id() => call_member(
+                &svc.consensus,
+                l,
+                &ClusterRequest::Change(change),
+                super::service::ADMIT_CALL,
+            )
+            .await
+            .unwrap_or_else(|e| {
+                ClusterResponse::error("no_quorum", format!("could not reach the new leader: {e}"))
+            }),
+            _ => ClusterResponse::error(
+                "no_quorum",
+                "leadership moved but no new leader is known yet; retry",
+            ),
+        };
+        let transient = matches!(&answer, ClusterResponse::Error { code, .. }
+            if code == "no_quorum" || code == "not_leader");
+        if !transient || Instant::now() >= deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

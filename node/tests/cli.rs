@@ -145,26 +145,15 @@ async fn cluster_commands_show_change_and_refuse() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The same SHA-256 as `KvView::state_hash`, over a backup's keys.
-fn hash_of(map: &[(Vec<u8>, Vec<u8>)]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for (k, v) in map {
-        h.update((k.len() as u64).to_be_bytes());
-        h.update(k);
-        h.update((v.len() as u64).to_be_bytes());
-        h.update(v);
-    }
-    hex::encode(h.finalize())
-}
-
 /// A backup taken from a follower of a 3-node cluster: magic `PADDLESN`,
-/// mode 0600, and exactly the cluster's state (same hash at the same
-/// index). It is never overwritten without --force, and one flipped byte
-/// (or a cut-off file) fails its checksum.
+/// mode 0600, exactly the cluster's state (same hashes at the same index),
+/// never overwritten without --force. `paddle restore` seeds a new
+/// one-node cluster from it whose state hash (bookkeeping aside) is the
+/// old cluster's; a file with one flipped byte is refused by the checksum
+/// and by `paddle restore`, which leaves the data dir empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn backup_holds_the_cluster_state_and_damage_is_refused() -> anyhow::Result<()> {
-    use paddle_consensus::storage::snapshot;
+async fn backup_restores_the_cluster_state_and_damage_is_refused() -> anyhow::Result<()> {
+    use paddle_consensus::storage::{seed, snapshot};
     let c = Cluster::start(bin(), 3, &[]).await?;
     let load = Load::start(&c.api, c.urls(&[0, 1, 2]), 1..5, "backup me");
     load.wait_progress(200, SETTLE).await?;
@@ -194,18 +183,17 @@ async fn backup_holds_the_cluster_state_and_damage_is_refused() -> anyhow::Resul
         0o600
     );
 
-    let (header, map) = snapshot::decode(&bytes)?;
-    let entries: Vec<(Vec<u8>, Vec<u8>)> =
-        map.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+    let (header, view) = seed::read_backup(&bytes)?;
     assert_eq!(
         header.last_applied.map(|l| l.index),
         Some(state.applied_index)
     );
     assert_eq!(
-        hash_of(&entries),
-        state.state_hash,
+        view.state_hash(),
+        state.full_hash,
         "backup != cluster state"
     );
+    assert_eq!(view.state_hash_without(&["cluster"]), state.state_hash);
 
     let again = paddle_cli(c.bin(), &backup).await?;
     assert_eq!(again.code(), 1, "{again:?}");
@@ -223,9 +211,45 @@ async fn backup_holds_the_cluster_state_and_damage_is_refused() -> anyhow::Resul
     assert!(err.to_string().contains("checksum"), "{err}");
     let err = snapshot::decode_header(&bytes[..bytes.len() - 10]).expect_err("truncated");
     assert!(!err.to_string().is_empty());
-    // `paddle restore` does not exist yet (the lead builds it): when it
-    // does, restore `sale.paddle` into a fresh node here, compare its state
-    // hash with `state`, and check it refuses `flipped`.
+
+    // Restore into a new data dir and start it: a new one-node cluster
+    // holding the old cluster's state, its log continuing after it.
+    let mut restored = NodeProc::new(c.bin(), c.root(), "restored", &[]);
+    let dir = restored.data_dir.display().to_string();
+    let out = paddle_cli(
+        c.bin(),
+        &["restore", "--from", &out_path, "--data-dir", &dir],
+    )
+    .await?;
+    assert_eq!(out.code(), 0, "{out:?}");
+    restored.start(None)?;
+    restored.wait_ready(&c.api, READY).await?;
+    let token = std::fs::read_to_string(restored.data_dir.join("operator.token"))?;
+    let there = Api::new(token.trim()).state(&restored.url(), 0).await?;
+    assert_eq!(there.state_hash, state.state_hash, "restored state differs");
+    assert!(there.applied_index >= state.applied_index, "{there:?}");
+    restored.stop().await?;
+
+    let bad_file = c.root().join("flipped.paddle");
+    std::fs::write(&bad_file, &flipped)?;
+    let bad_dir = c.root().join("from-flipped");
+    let out = paddle_cli(
+        c.bin(),
+        &[
+            "restore",
+            "--from",
+            &bad_file.display().to_string(),
+            "--data-dir",
+            &bad_dir.display().to_string(),
+        ],
+    )
+    .await?;
+    assert_eq!(out.code(), 1, "{out:?}");
+    assert!(out.stderr.contains("checksum"), "{out:?}");
+    assert!(
+        std::fs::read_dir(&bad_dir).map_or(true, |mut d| d.next().is_none()),
+        "a refused restore must leave the data dir empty"
+    );
     c.pass();
     Ok(())
 }

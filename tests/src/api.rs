@@ -73,7 +73,12 @@ pub struct ProbeList {
 pub struct StateHash {
     pub applied_index: u64,
     pub keys: u64,
+    /// Hash of the state without the cluster's own bookkeeping (tokens,
+    /// node ids): equal between a cluster and one restored from its backup.
     pub state_hash: String,
+    /// Hash of everything.
+    #[serde(default)]
+    pub full_hash: String,
 }
 
 /// Any answer: status and body, for asserting on refusals.

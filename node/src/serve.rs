@@ -58,6 +58,7 @@ fn bootstrap_files(dd: &DataDir) -> anyhow::Result<(NodeInfo, NodeIdentity, Firs
         cluster_id,
         origin: Origin::Bootstrap,
         setup_complete: false,
+        removed: false,
     };
     // Written last: its presence means the directory holds a whole node.
     dd.write_node_info(&info)?;
@@ -122,6 +123,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             tracing::warn!(dir = %dd.root().display(), "this data dir already holds a node; ignoring --join and resuming");
         }
         let info = dd.node_info()?;
+        if info.removed {
+            bail!("{}", removed_message(info.node_id, &dd));
+        }
         let identity = dd.identity(info.node_id)?;
         (info, identity, None)
     } else if cfg.join.is_some() {
@@ -161,12 +165,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     consensus.set_app_rpc(Arc::new(ClusterRpc(svc.clone())));
     if state::is_removed(&consensus.view(), info.node_id) {
         consensus.shutdown().await;
-        bail!(
-            "this node (id {}) was removed from the cluster and cannot come back under the same id; \
-             wipe {} and join it again as a new node",
-            info.node_id,
-            dd.root().display()
-        );
+        bail!("{}", removed_message(info.node_id, &dd));
     }
     tokio::spawn(watch_for_removal(consensus.clone(), stop_tx.clone()));
     let raft_bound = consensus.local_addr()?;
@@ -214,6 +213,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         }
         _ = stop_rx.wait_for(|r| *r != StopReason::Running) => {
             tracing::warn!(node = info.node_id, "this node was removed from the cluster; stopping");
+            info.removed = true;
+            if let Err(e) = dd.write_node_info(&info) {
+                tracing::error!(error = %e, "could not record the removal in node.json");
+            }
             // Let answers to requests still in flight (the removal itself,
             // forwarded through us) reach their callers.
             tokio::time::sleep(Duration::from_millis(750)).await;
@@ -260,6 +263,15 @@ async fn correct_own_address(consensus: Consensus, me: NodeAddr) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Why a removed node refuses to start, and what to do instead.
+fn removed_message(node_id: u64, dd: &DataDir) -> String {
+    format!(
+        "this node (id {node_id}) was removed from the cluster and cannot come back under the same id; \
+         wipe {} and join it again as a new node",
+        dd.root().display()
+    )
 }
 
 /// Stop this node once it has been a member and the membership it applied

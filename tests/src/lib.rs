@@ -1,1 +1,39 @@
-//! placeholder
+//! paddle-tests: the harness for tests that run real `paddle` processes.
+//!
+//! A test starts a [`Cluster`] of `paddle serve` processes (each with its
+//! own data dir, ports and log file), drives it through the HTTP API with
+//! [`Api`], injects faults ([`NodeProc::kill9`], SIGTERM, restarts on the
+//! same data dir, [`strace`] with injected delays), runs probe writers
+//! ([`Load`]) and checks the resulting history ([`History::check`]).
+//!
+//! # Where the tests live, and why
+//!
+//! The test cases themselves are in `node/tests/` (the paddle-node
+//! package), not here. Only an integration test of the package that owns
+//! a binary gets `env!("CARGO_BIN_EXE_paddle")`, and only then does cargo
+//! guarantee that the binary is built, and up to date, before the tests
+//! run, for `cargo test --workspace` and `cargo test -p paddle-node` alike.
+//! A test here would have to guess `target/<profile>/paddle` next to its
+//! own executable and could silently run a stale binary. So this crate is
+//! the library those tests share (paddle-node has it as a dev-dependency;
+//! it does not depend on paddle-node, to keep the graph acyclic), and each
+//! test passes the binary in: `Cluster::start(paddle_bin(), ...)` with
+//! `paddle_bin = env!("CARGO_BIN_EXE_paddle")`.
+//!
+//! The harness is a black-box client: it speaks HTTP, runs processes,
+//! reads files and traces, and links no paddle crate, so a change of the
+//! wire format shows up as a failing test instead of being followed
+//! silently. (Tests that need the node's own encodings, to find a vote in
+//! a trace or to decode a backup, take them from paddle-node's
+//! dependencies.)
+
+pub mod api;
+pub mod cluster;
+pub mod history;
+pub mod process;
+pub mod strace;
+
+pub use api::{Api, ClusterStatus, NodeRow, ProbeAck, ProbeList, Reply, StateHash};
+pub use cluster::{Cluster, READY, SETTLE};
+pub use history::{History, Load};
+pub use process::{free_port, free_port_range, paddle_cli, CliOutput, NodeProc};

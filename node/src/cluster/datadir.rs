@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! paddle-data/
-//!   node.json          who this node is (id, cluster, how it was created)
+//!   node.json          who this node is (id, cluster, how it was created,
+//!                      whether the cluster removed it)
 //!   tls/ca.pem         the cluster CA certificate (public)
 //!   tls/ca.key         the CA key (0600; only on nodes that sign joins)
 //!   tls/node.pem       this node's certificate, naming its id
@@ -41,6 +42,12 @@ pub struct NodeInfo {
     /// crash during first start is finished on the next one.
     #[serde(default)]
     pub setup_complete: bool,
+    /// Set when this node stops because the cluster removed it. Its id is
+    /// never reused, so a restart on this directory must refuse to run: a
+    /// removed node that misses the final membership entry still sees
+    /// itself as a voter and would campaign forever.
+    #[serde(default)]
+    pub removed: bool,
 }
 
 /// Errors reading or writing the data dir.

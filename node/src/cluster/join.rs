@@ -40,13 +40,21 @@ async fn contact(
     let endpoint = transport::client_endpoint()?;
     let cfg = transport::client_config(client)?;
     let connecting = endpoint.connect_with(cfg, sock, tls::CLUSTER_NAME)?;
-    let conn = match tokio::time::timeout(Duration::from_secs(5), connecting).await {
-        Err(_) => bail!(
+    let silent = || {
+        anyhow!(
             "{addr} did not answer as a Paddle node within 5 s: check that it is the QUIC (raft) address \
              of a running node (default port 7080) and that UDP is not blocked"
-        ),
+        )
+    };
+    let conn = match tokio::time::timeout(Duration::from_secs(5), connecting).await {
+        Err(_) => return Err(silent()),
         Ok(Err(e)) => {
             let text = e.to_string();
+            // quinn gives up on its own (idle timeout) when nothing answers,
+            // which is the same story as our deadline.
+            if text.contains("timed out") {
+                return Err(silent());
+            }
             if text.contains("fingerprint") || text.contains("certificate") {
                 bail!(
                     "{addr} is not a node of the cluster this token belongs to: its CA does not match the \
@@ -128,6 +136,7 @@ pub async fn join_files(
         cluster_id: token.ca_fingerprint[..12].to_string(),
         origin: Origin::Join,
         setup_complete: false,
+        removed: false,
     };
     dd.write_node_info(&info)?;
     tracing::info!(node_id, "got a node id and a certificate from the cluster");

@@ -21,6 +21,11 @@ use super::service::{call_member, ClusterService, SHORT_CALL};
 pub const CATCH_UP_SLACK: u64 = 64;
 /// A voter further behind than this is not counted as healthy.
 const HEALTHY_LAG: u64 = 10_000;
+/// How long the change after a hand-over waits out a leaderless moment.
+const LEADERLESS_GRACE: Duration = Duration::from_secs(10);
+/// How long a change waits for the remaining voters to look healthy
+/// before it is refused as losing quorum.
+const QUORUM_GRACE: Duration = Duration::from_secs(3);
 /// How long an admitted node may take to catch up before we give up.
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -50,10 +55,11 @@ async fn healthy(svc: &ClusterService, f: &ClusterFacts, id: u64) -> bool {
     )
 }
 
-/// Wait until learner `id` is within [`CATCH_UP_SLACK`] of the leader.
+/// Wait until node `id` is within `slack` entries of the leader's log.
 async fn wait_caught_up(
     svc: &ClusterService,
     id: u64,
+    slack: u64,
     timeout: Duration,
 ) -> Result<(), ClusterResponse> {
     let started = Instant::now();
@@ -65,7 +71,7 @@ async fn wait_caught_up(
                 "leadership moved while the node was catching up; retry",
             ));
         }
-        if lag(&f, id).is_some_and(|l| l <= CATCH_UP_SLACK) {
+        if lag(&f, id).is_some_and(|l| l <= slack) {
             return Ok(());
         }
         if started.elapsed() > timeout {
@@ -96,7 +102,7 @@ pub async fn admit(svc: &ClusterService, id: u64, addr: NodeAddr) -> ClusterResp
             );
         }
     }
-    if let Err(e) = wait_caught_up(svc, id, CATCH_UP_TIMEOUT).await {
+    if let Err(e) = wait_caught_up(svc, id, CATCH_UP_SLACK, CATCH_UP_TIMEOUT).await {
         return e;
     }
     let f = svc.consensus.facts();
@@ -135,11 +141,24 @@ async fn check_quorum_after(
             format!("node {leaving} is the only voter; the cluster would have no voters left"),
         ));
     }
-    let mut healthy_count = 0;
-    for v in &remaining {
-        if healthy(svc, f, *v).await {
-            healthy_count += 1;
+    // A leader elected moments ago (a leader removal is finished by the
+    // successor right after the hand-over) knows no follower's match index
+    // until its first appends are answered, so every follower looks
+    // unhealthy: judge again for a short while before refusing.
+    let deadline = Instant::now() + QUORUM_GRACE;
+    let mut healthy_count;
+    loop {
+        let f = svc.consensus.facts();
+        healthy_count = 0;
+        for v in &remaining {
+            if healthy(svc, &f, *v).await {
+                healthy_count += 1;
+            }
         }
+        if healthy_count * 2 > remaining.len() || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     if healthy_count * 2 <= remaining.len() {
         return Err(ClusterResponse::error(
@@ -172,16 +191,33 @@ async fn hand_over(svc: &ClusterService, f: &ClusterFacts) -> Result<u64, Cluste
     };
     tracing::info!(successor, "handing leadership over");
     let cfg = svc.consensus.config().clone();
+    // No new entries and no heartbeats from here on (set_accepting).
+    // Heartbeats renew the followers' leader leases (openraft 0.9 refreshes
+    // the lease on every append), and a follower refuses to vote while its
+    // lease lasts. Our own elections stop too: once the successor
+    // campaigns, this node sees its higher term and steps down, and would
+    // otherwise win the next election itself with its longer log.
     svc.consensus.set_accepting(false);
-    // Let the last appends reach the successor and the followers' leader
-    // leases (election_timeout_max) run out, then ask it to campaign.
+    let runtime = svc.consensus.raft().runtime_config();
+    runtime.elect(false);
     let result = async {
-        wait_caught_up(svc, successor, Duration::from_secs(5)).await?;
+        // Every entry, not "nearly": a voter refuses a candidate whose log
+        // is shorter than its own. Checked again after the pause, in case a
+        // proposal that started before the stop was appended meanwhile.
+        wait_caught_up(svc, successor, 0, Duration::from_secs(5)).await?;
         tokio::time::sleep(Duration::from_millis(
             cfg.election_timeout_max_ms + cfg.heartbeat_ms,
         ))
         .await;
+        // Without heartbeats a follower may have called an election by
+        // itself meanwhile: leadership moving anywhere else is the goal.
+        if svc.consensus.current_leader() == Some(f.id) {
+            wait_caught_up(svc, successor, 0, Duration::from_secs(5)).await?;
+        }
         for _ in 0..3 {
+            if let Some(l) = svc.consensus.current_leader().filter(|l| *l != f.id) {
+                return Ok(l);
+            }
             let _ = call_member(
                 &svc.consensus,
                 successor,
@@ -203,6 +239,7 @@ async fn hand_over(svc: &ClusterService, f: &ClusterFacts) -> Result<u64, Cluste
         ))
     }
     .await;
+    runtime.elect(true);
     svc.consensus.set_accepting(true);
     result
 }
@@ -227,7 +264,7 @@ pub async fn change(svc: &ClusterService, change: MembershipChange) -> ClusterRe
     match change {
         MembershipChange::Promote(_) if is_voter => ClusterResponse::Done,
         MembershipChange::Promote(_) => {
-            if let Err(e) = wait_caught_up(svc, id, Duration::from_secs(30)).await {
+            if let Err(e) = wait_caught_up(svc, id, CATCH_UP_SLACK, Duration::from_secs(30)).await {
                 return e;
             }
             match raft
@@ -251,26 +288,7 @@ pub async fn change(svc: &ClusterService, change: MembershipChange) -> ClusterRe
                         return e;
                     }
                     drop(guard);
-                    let new_leader = svc.consensus.current_leader();
-                    return match new_leader {
-                        Some(l) => call_member(
-                            &svc.consensus,
-                            l,
-                            &ClusterRequest::Change(change),
-                            super::service::ADMIT_CALL,
-                        )
-                        .await
-                        .unwrap_or_else(|e| {
-                            ClusterResponse::error(
-                                "no_quorum",
-                                format!("could not reach the new leader: {e}"),
-                            )
-                        }),
-                        None => ClusterResponse::error(
-                            "no_quorum",
-                            "leadership moved but no new leader is known yet; retry",
-                        ),
-                    };
+                    return finish_on_new_leader(svc, change).await;
                 }
             }
             let members = BTreeSet::from([id]);
@@ -291,6 +309,38 @@ pub async fn change(svc: &ClusterService, change: MembershipChange) -> ClusterRe
             }
             ClusterResponse::Done
         }
+    }
+}
+
+/// After a hand-over, have the new leader make `change`. Right after it
+/// the cluster can be briefly leaderless (every follower stopped hearing
+/// heartbeats and may campaign), so "no leader" answers are retried for a
+/// while.
+async fn finish_on_new_leader(svc: &ClusterService, change: MembershipChange) -> ClusterResponse {
+    let deadline = Instant::now() + LEADERLESS_GRACE;
+    loop {
+        let answer = match svc.consensus.current_leader() {
+            Some(l) if l != svc.consensus.id() => call_member(
+                &svc.consensus,
+                l,
+                &ClusterRequest::Change(change),
+                super::service::ADMIT_CALL,
+            )
+            .await
+            .unwrap_or_else(|e| {
+                ClusterResponse::error("no_quorum", format!("could not reach the new leader: {e}"))
+            }),
+            _ => ClusterResponse::error(
+                "no_quorum",
+                "leadership moved but no new leader is known yet; retry",
+            ),
+        };
+        let transient = matches!(&answer, ClusterResponse::Error { code, .. }
+            if code == "no_quorum" || code == "not_leader");
+        if !transient || Instant::now() >= deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

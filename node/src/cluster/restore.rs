@@ -73,6 +73,7 @@ pub fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<Restored> {
         cluster_id,
         origin: Origin::Restore,
         setup_complete: true,
+        removed: false,
     })?;
     Ok(Restored {
         node_id,

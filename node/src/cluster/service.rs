@@ -70,8 +70,19 @@ pub async fn call_member(
 }
 
 impl ClusterService {
-    fn check_join_secret(&self, secret: &str) -> Result<(), ClusterResponse> {
-        let view = self.consensus.view();
+    async fn check_join_secret(&self, secret: &str) -> Result<(), ClusterResponse> {
+        let mut view = self.consensus.view();
+        let matches = |v: &paddle_consensus::KvView| {
+            state::join_hash(v).is_some_and(|h| secrets::token_matches(secret, &h))
+        };
+        if !matches(&view) {
+            // This node may not have applied a rotation yet (the operator
+            // rotated through another node, or through this one a moment
+            // ago): judge a refusal on the leader's latest state.
+            if let Ok(latest) = self.consensus.linearizable_view(SHORT_CALL).await {
+                view = latest;
+            }
+        }
         match state::join_hash(&view) {
             Some(hash) if secrets::token_matches(secret, &hash) => Ok(()),
             Some(_) => Err(ClusterResponse::error(
@@ -95,7 +106,7 @@ impl ClusterService {
     }
 
     async fn join(&self, secret: &str, csr_pem: &str) -> ClusterResponse {
-        if let Err(refusal) = self.check_join_secret(secret) {
+        if let Err(refusal) = self.check_join_secret(secret).await {
             return refusal;
         }
         let node_id = match self
@@ -210,7 +221,7 @@ impl ClusterService {
                 node_id,
                 ..
             } => {
-                if let Err(refusal) = self.check_join_secret(secret) {
+                if let Err(refusal) = self.check_join_secret(secret).await {
                     return refusal;
                 }
                 if from != Peer::Member(node_id) && !member {

@@ -144,10 +144,10 @@ mod tests {
         use crate::command::{Command, Proposal};
         let p = Proposal {
             stamp_ms: 5,
-            command: Command::Auction(AuctionCommand::Sell {
+            commands: vec![Command::Auction(AuctionCommand::Sell {
                 sale: SaleId(1),
                 lot: LotId(9),
-            }),
+            })],
         };
         assert_eq!(decode::<Proposal>(&encode(&p).unwrap()).unwrap(), p);
     }

@@ -1,12 +1,25 @@
 //! What each `paddle` subcommand does, one function per subcommand, called
 //! from the single dispatch in `main.rs`.
 //!
-//! In this branch only `config show` / `config check` exist (in `main.rs`,
-//! since they are pure config work). Every function here is a stand-in that
-//! says so plainly and exits 1, so nobody mistakes a missing feature for a
-//! silent success. Replace each body as its issue lands; keep the
-//! signatures' arguments (the parsed, typed CLI structs) and return the
-//! process exit code.
+//! `config show` / `config check` live in `main.rs` (pure config work).
+//! The operator commands that talk to a node's HTTP API have a file each:
+//! `cluster` (status, token, remove, promote, demote), `backup`, `demo`,
+//! sharing `client`. The others are here: the ones built hand over to
+//! their module (serve, restore, replay, bench); a command not built yet is
+//! a stand-in that says so plainly and exits 1, so nobody mistakes a
+//! missing feature for a silent success. Keep the signatures' arguments
+//! (the parsed, typed CLI structs) and return the process exit code.
+
+mod backup;
+pub mod client;
+mod cluster;
+mod demo;
+
+pub use backup::backup;
+pub use cluster::{
+    cluster_demote, cluster_promote, cluster_remove, cluster_status, cluster_token, render_status,
+};
+pub use demo::demo;
 
 mod bid;
 mod scenario;
@@ -15,8 +28,8 @@ mod watch;
 use std::process::ExitCode;
 
 use crate::cli::{
-    BackupArgs, BenchApiArgs, BenchConsensusArgs, BenchEngineArgs, BenchJoinArgs, BidArgs,
-    DemoArgs, MemberArgs, ReplayArgs, RestoreArgs, ScenarioArgs, StatusArgs, TokenArgs, WatchArgs,
+    BenchApiArgs, BenchConsensusArgs, BenchEngineArgs, BenchJoinArgs, BidArgs, ReplayArgs,
+    RestoreArgs, ScenarioArgs, WatchArgs,
 };
 use crate::config::Config;
 
@@ -53,41 +66,6 @@ pub fn serve(config: Config) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// `paddle cluster status` (issue 3): table or JSON of the nodes, from any node.
-pub fn cluster_status(_args: &StatusArgs) -> ExitCode {
-    not_built("cluster status")
-}
-
-/// `paddle cluster token` (issue 3): print or rotate the join token.
-pub fn cluster_token(_args: &TokenArgs) -> ExitCode {
-    not_built("cluster token")
-}
-
-/// `paddle cluster remove` (issue 3): live removal through joint consensus.
-pub fn cluster_remove(_args: &MemberArgs) -> ExitCode {
-    not_built("cluster remove")
-}
-
-/// `paddle cluster promote` (issue 3): learner to voter.
-pub fn cluster_promote(_args: &MemberArgs) -> ExitCode {
-    not_built("cluster promote")
-}
-
-/// `paddle cluster demote` (issue 3): voter to learner.
-pub fn cluster_demote(_args: &MemberArgs) -> ExitCode {
-    not_built("cluster demote")
-}
-
-/// `paddle demo` (issue 3): N local nodes joined by token; Ctrl-C stops them.
-pub fn demo(_args: &DemoArgs) -> ExitCode {
-    not_built("demo")
-}
-
-/// `paddle backup` (issue 3): versioned, checksummed snapshot of the cluster.
-pub fn backup(_args: &BackupArgs) -> ExitCode {
-    not_built("backup")
 }
 
 /// `paddle restore` (issue 3): seed a new one-node cluster from a backup.

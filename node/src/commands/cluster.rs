@@ -1,0 +1,232 @@
+//! `paddle cluster status|token|remove|promote|demote`: the operator's
+//! view of the cluster and its membership changes, through any node's
+//! HTTP API (`/api/v1/cluster...`). The node forwards changes to the
+//! leader, so the operator never needs to know which node leads.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde::Deserialize;
+
+use super::client::{block_on, ClientError, NodeClient};
+use crate::api::cluster::{ClusterStatus, NodeRow};
+use crate::cli::{MemberArgs, StatusArgs, TokenArgs};
+
+/// Deadline for quick reads (status, token).
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Deadline for a membership change: promoting waits for the node to catch
+/// up, removing the leader waits for a hand-over and an election.
+const CHANGE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// `paddle cluster status [--node URL] [--json]`.
+pub fn cluster_status(args: &StatusArgs) -> ExitCode {
+    block_on(async {
+        let client = NodeClient::new(&args.node.node, Some(READ_TIMEOUT))?;
+        let value: serde_json::Value = client.json(Method::GET, "api/v1/cluster").await?;
+        if args.json {
+            let text = serde_json::to_string_pretty(&value).expect("JSON values print");
+            println!("{text}");
+            return Ok(());
+        }
+        let status: ClusterStatus =
+            serde_json::from_value(value).map_err(|e| ClientError::NotPaddle {
+                url: args.node.node.to_string(),
+                status: 200,
+                snippet: format!("unexpected cluster status shape: {e}"),
+            })?;
+        print!("{}", render_status(&status));
+        Ok(())
+    })
+}
+
+/// The status as a table, with a summary line above it.
+pub fn render_status(s: &ClusterStatus) -> String {
+    let mut out = String::new();
+    let leader = s
+        .leader
+        .map(|l| format!("leader node {l}"))
+        .unwrap_or_else(|| "NO LEADER known".to_string());
+    let _ = writeln!(
+        out,
+        "Cluster as seen by node {}: {leader}, term {}, committed index {}",
+        s.answered_by, s.term, s.committed
+    );
+    if s.joint {
+        let _ = writeln!(
+            out,
+            "A membership change is in progress (joint configuration)."
+        );
+    }
+    let header = [
+        "ID", "HTTP", "QUIC", "KIND", "ROLE", "TERM", "APPLIED", "LAG", "HEALTHY",
+    ];
+    let rows: Vec<[String; 9]> = s.nodes.iter().map(row).collect();
+    let mut widths = header.map(str::len);
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut line = |cells: &[String]| {
+        let mut text = String::new();
+        for (cell, w) in cells.iter().zip(widths) {
+            let _ = write!(text, "{cell:<w$}  ");
+        }
+        let _ = writeln!(out, "{}", text.trim_end());
+    };
+    line(&header.map(String::from));
+    for r in &rows {
+        line(r);
+    }
+    out
+}
+
+fn row(n: &NodeRow) -> [String; 9] {
+    let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+    [
+        n.id.to_string(),
+        n.http_addr.clone(),
+        n.raft_addr.clone(),
+        if n.voter { "voter" } else { "learner" }.to_string(),
+        n.role.clone(),
+        opt(n.term),
+        opt(n.applied),
+        opt(n.lag),
+        if n.healthy { "yes" } else { "NO" }.to_string(),
+    ]
+}
+
+#[derive(Deserialize)]
+struct TokenReply {
+    join_token: String,
+    join_command: String,
+}
+
+/// `paddle cluster token [--rotate]`: the token alone on stdout (so
+/// `TOKEN=$(paddle cluster token)` works), the hint on stderr.
+pub fn cluster_token(args: &TokenArgs) -> ExitCode {
+    block_on(async {
+        let token = args.auth.token()?;
+        let client = NodeClient::new(&args.node.node, Some(READ_TIMEOUT))?.with_token(token);
+        let reply: TokenReply = if args.rotate {
+            client
+                .json(Method::POST, "api/v1/cluster/join-token/rotate")
+                .await?
+        } else {
+            client
+                .json(Method::GET, "api/v1/cluster/join-token")
+                .await?
+        };
+        if args.rotate {
+            eprintln!("paddle: join token rotated; the old one no longer admits nodes");
+        }
+        println!("{}", reply.join_token);
+        eprintln!("paddle: on a new machine run (prefer PADDLE_TOKEN=<token> over the flag):");
+        eprintln!("  {}", reply.join_command);
+        Ok(())
+    })
+}
+
+/// A membership change the operator asked for.
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    Remove,
+    Promote,
+    Demote,
+}
+
+impl Change {
+    fn path(self, id: u64) -> String {
+        let verb = match self {
+            Change::Remove => "remove",
+            Change::Promote => "promote",
+            Change::Demote => "demote",
+        };
+        format!("api/v1/cluster/nodes/{id}/{verb}")
+    }
+
+    fn done(self, id: u64) -> String {
+        match self {
+            Change::Remove => format!("node {id} removed from the cluster; it stops itself"),
+            Change::Promote => format!("node {id} is a voter"),
+            Change::Demote => {
+                format!("node {id} is a learner: it serves and forwards but no longer votes")
+            }
+        }
+    }
+}
+
+fn change(args: &MemberArgs, what: Change) -> ExitCode {
+    block_on(async {
+        let token = args.auth.token()?;
+        let client = NodeClient::new(&args.node.node, Some(CHANGE_TIMEOUT))?.with_token(token);
+        let _: serde_json::Value = client.json(Method::POST, &what.path(args.id)).await?;
+        println!("paddle: {}", what.done(args.id));
+        Ok(())
+    })
+}
+
+/// `paddle cluster remove <ID>`.
+pub fn cluster_remove(args: &MemberArgs) -> ExitCode {
+    change(args, Change::Remove)
+}
+
+/// `paddle cluster promote <ID>`.
+pub fn cluster_promote(args: &MemberArgs) -> ExitCode {
+    change(args, Change::Promote)
+}
+
+/// `paddle cluster demote <ID>`.
+pub fn cluster_demote(args: &MemberArgs) -> ExitCode {
+    change(args, Change::Demote)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_table_lines_up_and_marks_trouble() {
+        let node = |id, role: &str, applied: Option<u64>, healthy| NodeRow {
+            id,
+            raft_addr: format!("127.0.0.1:708{id}"),
+            http_addr: format!("127.0.0.1:808{id}"),
+            voter: id != 3,
+            role: role.to_string(),
+            term: applied.map(|_| 4),
+            applied,
+            lag: applied.map(|a| 120 - a),
+            healthy,
+        };
+        let s = ClusterStatus {
+            answered_by: 2,
+            leader: Some(1),
+            term: 4,
+            committed: 120,
+            joint: true,
+            nodes: vec![
+                node(1, "leader", Some(120), true),
+                node(2, "follower", Some(118), true),
+                node(3, "unreachable", None, false),
+            ],
+        };
+        let text = render_status(&s);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "Cluster as seen by node 2: leader node 1, term 4, committed index 120"
+        );
+        assert!(lines[1].contains("joint"));
+        assert!(lines[2].starts_with("ID  HTTP"));
+        assert_eq!(
+            lines[4],
+            "2   127.0.0.1:8082  127.0.0.1:7082  voter    follower     4     118      2    yes"
+        );
+        assert_eq!(
+            lines[5],
+            "3   127.0.0.1:8083  127.0.0.1:7083  learner  unreachable  -     -        -    NO"
+        );
+    }
+}

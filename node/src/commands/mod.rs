@@ -4,26 +4,25 @@
 //! `config show` / `config check` live in `main.rs` (pure config work).
 //! The operator commands that talk to a node's HTTP API have a file each:
 //! `cluster` (status, token, remove, promote, demote), `backup`, `demo`,
-//! sharing `client`. The others are here: the ones built hand over to
-//! their module (serve, restore, replay, bench); a command not built yet is
-//! a stand-in that says so plainly and exits 1, so nobody mistakes a
-//! missing feature for a silent success. Keep the signatures' arguments
-//! (the parsed, typed CLI structs) and return the process exit code.
+//! sharing `client`. The public-API client commands have a file each too:
+//! `bid`, `watch` and `scenario`. The others are here and hand over to
+//! their module (serve, restore, replay, bench). Keep the signatures'
+//! arguments (the parsed, typed CLI structs) and return the process exit
+//! code.
 
 mod backup;
+mod bid;
 pub mod client;
 mod cluster;
 mod demo;
+mod scenario;
+mod watch;
 
 pub use backup::backup;
 pub use cluster::{
     cluster_demote, cluster_promote, cluster_remove, cluster_status, cluster_token, render_status,
 };
 pub use demo::demo;
-
-mod bid;
-mod scenario;
-mod watch;
 
 use std::process::ExitCode;
 
@@ -32,16 +31,6 @@ use crate::cli::{
     RestoreArgs, ScenarioArgs, WatchArgs,
 };
 use crate::config::Config;
-
-/// Exit code of a command that is not built yet: a plain failure, distinct
-/// from 2 (bad arguments or configuration).
-const NOT_BUILT: u8 = 1;
-
-/// Says that `paddle <name>` does not exist yet and fails.
-fn not_built(name: &str) -> ExitCode {
-    eprintln!("`paddle {name}`: not built yet in this branch");
-    ExitCode::from(NOT_BUILT)
-}
 
 /// `paddle serve` (issue 2): open the data dir, bootstrap/join/resume,
 /// start Raft over QUIC and the HTTP API; exit 0 on SIGTERM after draining.

@@ -28,7 +28,7 @@ async fn follower(c: &Cluster) -> usize {
         .position(|r| r["id"].as_u64() == Some(leader))
         .unwrap();
     // Nodes were started in id order (1, 2, 3).
-    (pos + 1) % c.nodes.len()
+    (pos + 1) % 3
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,15 +41,15 @@ async fn bids_through_followers_reach_every_node_once_and_resume_is_exact() {
 
     // Watchers on the two other nodes; the one on `victim` will be killed.
     let victim = others[1];
-    let mut w_stay = Ws::hello(&c.nodes[others[0]].ws_url(), None, None).await;
-    let mut w_victim = Ws::hello(&c.nodes[victim].ws_url(), None, None).await;
+    let mut w_stay = Ws::hello(&c.ws_url(others[0]), None, None).await;
+    let mut w_victim = Ws::hello(&c.ws_url(victim), None, None).await;
     w_stay.subscribe(sale, None).await;
     let start = w_victim.subscribe(sale, None).await["index"]
         .as_u64()
         .unwrap();
 
     // A bid through the follower's WebSocket.
-    let mut bidder = Ws::hello(&c.nodes[f].ws_url(), Some(&tokens[0]), None).await;
+    let mut bidder = Ws::hello(&c.ws_url(f), Some(&tokens[0]), None).await;
     let r = bidder.bid("f-1", lot, json!("15.00")).await;
     assert_eq!(r["outcome"], "accepted", "{r}");
     let index = r["index"].as_u64().unwrap();
@@ -96,7 +96,7 @@ async fn bids_through_followers_reach_every_node_once_and_resume_is_exact() {
     // another node with `since` = the last index it saw.
     let seen_before = events_in(&w_victim.seen);
     let last = seen_before.last().map(key).map(|k| k.0).unwrap_or(start);
-    c.nodes[victim].kill();
+    c.kill(victim);
     let mut price = 41;
     for i in 0..5 {
         let r = bidder
@@ -105,7 +105,7 @@ async fn bids_through_followers_reach_every_node_once_and_resume_is_exact() {
         assert_eq!(r["outcome"], "accepted", "{r}");
         price += 5;
     }
-    let mut resumed = Ws::hello(&c.nodes[f].ws_url(), None, Some(last)).await;
+    let mut resumed = Ws::hello(&c.ws_url(f), None, Some(last)).await;
     resumed.subscribe(sale, Some(last)).await;
     let mut all: Vec<(u64, u64)> = seen_before.iter().map(key).collect();
     all.extend(events_in(&resumed.seen).iter().map(key));
@@ -130,6 +130,7 @@ async fn bids_through_followers_reach_every_node_once_and_resume_is_exact() {
         .map(key)
         .collect();
     assert_eq!(all, want, "every event exactly once");
+    c.pass();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,13 +138,13 @@ async fn a_cut_off_node_reports_stale_and_refuses_bids_with_no_quorum() {
     let mut c = Cluster::start(3, &[]).await;
     let (sale, lots, tokens) = c.live_sale(1, 1).await;
     let lonely = 2;
-    let mut ws = Ws::hello(&c.nodes[lonely].ws_url(), Some(&tokens[0]), None).await;
+    let mut ws = Ws::hello(&c.ws_url(lonely), Some(&tokens[0]), None).await;
     let status = ws.expect("node_status").await;
     assert_eq!(status["stale"], false, "{status}");
     ws.subscribe(sale, None).await;
 
-    c.nodes[0].kill();
-    c.nodes[1].kill();
+    c.kill(0);
+    c.kill(1);
     let stale = ws
         .until("a stale node_status", |v| {
             v["type"] == "node_status" && v["stale"] == true
@@ -190,4 +191,5 @@ async fn a_cut_off_node_reports_stale_and_refuses_bids_with_no_quorum() {
         })
         .await;
     assert_eq!(later["stale"], true);
+    c.pass();
 }

@@ -269,6 +269,7 @@ async fn rest_bad_input_is_refused_with_its_code_and_changes_nothing() {
     );
     let (_, h) = c.get(&format!("{base}/api/v1/lots/{lot}/bids"), None).await;
     assert_eq!(h["bids"].as_array().unwrap().len(), 1, "{h}");
+    c.pass();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -277,7 +278,7 @@ async fn websocket_bad_input_is_refused_with_its_code_and_changes_nothing() {
     let (sale, lots, tokens) = c.live_sale(1, 1).await;
     let (sale2, _, _) = c.live_sale(1, 0).await;
     let (sale3, _, _) = c.live_sale(1, 0).await;
-    let ws_url = c.nodes[0].ws_url();
+    let ws_url = c.ws_url(0);
     let lot = lots[0];
     let before = c.state_hash(0).await;
 
@@ -407,13 +408,14 @@ async fn websocket_bad_input_is_refused_with_its_code_and_changes_nothing() {
         before,
         "refused messages changed the state"
     );
+    c.pass();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bids_get_outcomes_watchers_get_events_and_resume_is_exact() {
     let c = Cluster::start(1, &[]).await;
     let (sale, lots, tokens) = c.live_sale(1, 2).await;
-    let url = c.nodes[0].ws_url();
+    let url = c.ws_url(0);
     let lot = lots[0];
 
     let mut watcher = Ws::hello(&url, None, None).await;
@@ -501,6 +503,7 @@ async fn bids_get_outcomes_watchers_get_events_and_resume_is_exact() {
     let p = watcher.expect("presence").await;
     assert_eq!(p["sale"].as_u64(), Some(sale));
     assert!(p["watchers"].as_u64().unwrap() >= 3, "{p}");
+    c.pass();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -606,6 +609,7 @@ async fn the_openapi_document_is_valid_and_lists_every_route() {
             "{route} is documented but not routed"
         );
     }
+    c.pass();
 }
 
 fn collect_refs(v: &Value, out: &mut BTreeSet<String>) {

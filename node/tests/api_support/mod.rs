@@ -7,9 +7,7 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -18,146 +16,49 @@ use tokio_tungstenite::tungstenite::Message;
 /// Generous: two shared cores, debug builds.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
-pub fn free_tcp() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-pub fn free_udp() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// One `paddle serve` process.
-pub struct Node {
-    pub dir: PathBuf,
-    pub http: String,
-    pub raft: String,
-    args: Vec<String>,
-    child: Option<Child>,
-}
-
-impl Node {
-    pub fn url(&self) -> String {
-        format!("http://{}", self.http)
-    }
-
-    pub fn ws_url(&self) -> String {
-        format!("ws://{}/ws", self.http)
-    }
-
-    fn spawn(&mut self, join: Option<(&str, &str)>) {
-        let log = std::fs::File::create(self.dir.with_extension("log")).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_paddle"));
-        cmd.args(["serve", "--data-dir"])
-            .arg(&self.dir)
-            .args(["--http-addr", &self.http, "--raft-addr", &self.raft])
-            .args(&self.args)
-            .env(
-                "PADDLE_LOG",
-                std::env::var("PADDLE_TEST_NODE_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .stdout(Stdio::null())
-            .stderr(log);
-        if let Some((via, token)) = join {
-            cmd.args(["--join", via, "--token", token]);
-        }
-        self.child = Some(cmd.spawn().expect("paddle starts"));
-    }
-
-    /// SIGKILL, no goodbye.
-    pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(|c| c.id())
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.with_extension("log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Nodes of one cluster, the operator token, and an HTTP client.
+/// A cluster of real nodes (the shared `paddle-tests` harness: start,
+/// kill, logs on failure) with the API helpers these tests use.
 pub struct Cluster {
-    pub nodes: Vec<Node>,
+    inner: paddle_tests::Cluster,
     pub operator: String,
     pub http: reqwest::Client,
-    _root: tempfile::TempDir,
-}
-
-async fn wait_ready(http: &reqwest::Client, url: &str, node: &Node) {
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = http.get(format!("{url}/ready")).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        assert!(
-            started.elapsed() < DEADLINE * 2,
-            "node {url} not ready in time; log:\n{}",
-            node.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 impl Cluster {
     /// Start `n` nodes (the first bootstraps, the others join it), with
     /// extra `serve` flags for every node.
     pub async fn start(n: usize, args: &[&str]) -> Cluster {
-        let root = tempfile::tempdir().unwrap();
+        let bin = std::path::Path::new(env!("CARGO_BIN_EXE_paddle"));
+        let inner = paddle_tests::Cluster::start(bin, n, args)
+            .await
+            .expect("the cluster starts");
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
-        let mut nodes: Vec<Node> = (0..n)
-            .map(|i| Node {
-                dir: root.path().join(format!("node-{}", i + 1)),
-                http: format!("127.0.0.1:{}", free_tcp()),
-                raft: format!("127.0.0.1:{}", free_udp()),
-                args: args.iter().map(|s| s.to_string()).collect(),
-                child: None,
-            })
-            .collect();
-        nodes[0].spawn(None);
-        let first_url = nodes[0].url();
-        wait_ready(&http, &first_url, &nodes[0]).await;
-        let operator = read_file(&nodes[0].dir.join("operator.token"));
-        let join = read_file(&nodes[0].dir.join("join.token"));
-        let via = nodes[0].raft.clone();
-        for node in nodes.iter_mut().skip(1) {
-            node.spawn(Some((&via, &join)));
-            let url = node.url();
-            wait_ready(&http, &url, node).await;
-        }
         Cluster {
-            nodes,
-            operator,
+            operator: inner.operator_token.clone(),
+            inner,
             http,
-            _root: root,
         }
     }
 
+    /// The test passed: drop the directory without printing the logs.
+    pub fn pass(self) {
+        self.inner.pass();
+    }
+
+    /// SIGKILL node `i`.
+    pub fn kill(&mut self, i: usize) {
+        self.inner.nodes[i].kill9();
+    }
+
+    pub fn ws_url(&self, i: usize) -> String {
+        format!("ws://{}/ws", self.inner.nodes[i].http)
+    }
+
     pub fn url(&self, i: usize) -> String {
-        self.nodes[i].url()
+        self.inner.nodes[i].url()
     }
 
     /// An HTTP call: `(status, JSON body)`.
@@ -259,13 +160,6 @@ impl Cluster {
         assert_eq!(s, 200, "{v}");
         (sale, lot_ids, tokens)
     }
-}
-
-fn read_file(p: &Path) -> String {
-    std::fs::read_to_string(p)
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        .trim()
-        .to_string()
 }
 
 type Socket =

@@ -629,3 +629,170 @@ fn collect_refs(v: &Value, out: &mut BTreeSet<String>) {
         _ => {}
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clerk_tokens_csv_import_and_results() {
+    let c = Cluster::start(1, &[]).await;
+    let base = c.url(0);
+    let op = Some(c.operator.as_str());
+    let (sale, _, tokens) = c.live_sale(1, 1).await;
+
+    // The operator makes a clerk token; only its hash is replicated.
+    let (s, clerk) = c
+        .post(
+            &format!("{base}/api/v1/clerks"),
+            op,
+            json!({"label": "rostrum"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{clerk}");
+    let ct = clerk["token"].as_str().unwrap().to_string();
+    let (_, me) = c.get(&format!("{base}/api/v1/me"), Some(&ct)).await;
+    assert_eq!(
+        (me["role"].as_str(), me["clerk_label"].as_str()),
+        (Some("clerk"), Some("rostrum"))
+    );
+    let (_, list) = c.get(&format!("{base}/api/v1/clerks"), op).await;
+    assert_eq!(list["clerks"][0]["id"], clerk["id"], "{list}");
+    // A clerk may not do the operator's work, nor may a bidder make clerks.
+    let (s, _) = c
+        .post(
+            &format!("{base}/api/v1/sales"),
+            Some(&ct),
+            json!({"title": "x", "currency": "EUR", "mode": {"type": "live"}}),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let (s, _) = c
+        .post(
+            &format!("{base}/api/v1/clerks"),
+            Some(&tokens[0]),
+            json!({"label": "me"}),
+        )
+        .await;
+    assert_eq!(s, 403);
+
+    // The operator imports lots from CSV: all rows or none.
+    let import = |body: &'static str| {
+        c.http
+            .post(format!("{base}/api/v1/sales/{sale}/lots/import"))
+            .bearer_auth(&c.operator)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+    };
+    let bad: Value = import("title,start\nGood,10.00\nBad,ten\n")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bad["error"]["code"], "bad_csv", "{bad}");
+    assert!(
+        bad["error"]["message"].as_str().unwrap().contains("row 3"),
+        "{bad}"
+    );
+    let (_, lots) = c
+        .get(&format!("{base}/api/v1/sales/{sale}/lots"), None)
+        .await;
+    assert_eq!(
+        lots["lots"].as_array().unwrap().len(),
+        1,
+        "a bad file adds nothing"
+    );
+    let r = import("title,description,start,reserve\nClock,\"Brass, 1890\",20.00,\nVase,,5,\n")
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let added: Value = r.json().await.unwrap();
+    let clock = added["lots"][0].as_u64().unwrap();
+
+    // The clerk runs the rostrum: the first lot is open; sell it... it has
+    // no bid, so pass it, then open the clock, take a bid, sell.
+    let first = lots["lots"][0]["lot"].as_u64().unwrap();
+    let (s, v) = c
+        .post(
+            &format!("{base}/api/v1/lots/{first}/sell"),
+            Some(&ct),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("no_bids")),
+        "{v}"
+    );
+    let (s, _) = c
+        .post(
+            &format!("{base}/api/v1/lots/{first}/pass"),
+            Some(&ct),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = c
+        .post(
+            &format!("{base}/api/v1/lots/{clock}/open"),
+            Some(&ct),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, v) = c
+        .post(
+            &format!("{base}/api/v1/lots/{clock}/bids"),
+            Some(&tokens[0]),
+            json!({"bid_id": "c1", "max": "25.00"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = c
+        .post(
+            &format!("{base}/api/v1/lots/{clock}/sell"),
+            Some(&ct),
+            json!({}),
+        )
+        .await;
+    assert_eq!((s, v["lot"]["status"].as_str()), (200, Some("sold")), "{v}");
+    let csv = c
+        .http
+        .get(format!("{base}/api/v1/sales/{sale}/results.csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.starts_with("lot,title,status,winner_paddle,hammer,buyers_premium,total\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!("{clock},Clock,sold,1,20.00,2.00,22.00")),
+        "{csv}"
+    );
+    let (_, stats) = c
+        .get(&format!("{base}/api/v1/sales/{sale}/stats"), Some(&ct))
+        .await;
+    assert_eq!(stats["stats"]["bidders"][0]["wins"], 1, "{stats}");
+
+    // Revoked, the clerk token stops working.
+    let id = clerk["id"].as_str().unwrap();
+    let (s, _) = c
+        .post(&format!("{base}/api/v1/clerks/{id}/revoke"), op, json!({}))
+        .await;
+    assert_eq!(s, 200);
+    let (s, v) = c
+        .post(
+            &format!("{base}/api/v1/lots/{clock}/reopen"),
+            Some(&ct),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (401, Some("unauthorized")),
+        "{v}"
+    );
+    c.pass();
+}

@@ -1,4 +1,5 @@
-//! paddle-tests: the harness for tests that run real `paddle` processes.
+//! paddle-tests: the harness for tests that run real `paddle` processes
+//! and real browsers (`browser`: chromedriver + fantoccini).
 //!
 //! A test starts a [`Cluster`] of `paddle serve` processes (each with its
 //! own data dir, ports and log file), drives it through the HTTP API with
@@ -28,6 +29,7 @@
 //! dependencies.)
 
 pub mod api;
+pub mod browser;
 pub mod cluster;
 pub mod history;
 pub mod process;

@@ -24,6 +24,7 @@ pub mod ops;
 pub mod probe;
 pub mod reads;
 pub mod rest;
+pub mod ui;
 pub mod ws;
 
 use std::sync::Arc;
@@ -154,6 +155,7 @@ pub fn router(state: AppState) -> Router {
     let cfg = &state.api.limits.cfg;
     let (routes, _) = all_routes().split_for_parts();
     routes
+        .merge(ui::routes())
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(cfg.http_body_bytes))
         .layer(RequestBodyLimitLayer::new(cfg.http_body_bytes))

@@ -1,0 +1,259 @@
+// The clerk console (`/clerk`): runs a live sale from the rostrum. The
+// current lot with its price and asking price, big buttons for floor bid,
+// fair warning, sold, pass, next lot and reopen, an increment override, and
+// the bids as they come, internet bids flagged so the clerk can call them.
+
+import { $, h, setText, show } from "./dom.js";
+import { Link } from "./link.js";
+import { Rest, store } from "./rest.js";
+import { SaleFeed } from "./feed.js";
+import { STATUS_TEXT, isClosed } from "./sale.js";
+import { renderBadge } from "./badge.js";
+import { signIn, report } from "./staff.js";
+import { formatMoney, toDecimal, parseDecimal, exponentOf } from "./money.js";
+
+const token = () => store.get("staff.token");
+const link = new Link({ token, onMessage: (m) => feed.handle(m), onState: (s) => renderBadge($("#badge"), s) });
+const rest = new Rest(() => link.base(), token);
+const feed = new SaleFeed(link, rest, { onEvent, onChange: render });
+const app = { picked: null, bids: [], flaggedUpTo: 0, floorSeq: 0 };
+window.__paddle = { link, feed, app };
+
+signIn(["clerk", "operator"]).then(async () => {
+  link.start();
+  await loadSales();
+  setInterval(loadBidders, 5000);
+});
+
+async function loadSales() {
+  const { sales } = await rest.get("/api/v1/sales?limit=200");
+  const pick = $("#sale-pick");
+  pick.replaceChildren(...sales.map((s) => h("option", { value: s.sale }, `${s.sale} · ${s.title} (${s.status})`)));
+  const fromUrl = new URLSearchParams(location.search).get("sale");
+  const wanted = fromUrl !== null ? Number(fromUrl) : store.get("clerk.sale");
+  const chosen = sales.find((s) => s.sale === wanted) || sales.find((s) => s.status !== "closed" && s.mode.type === "live") || sales[0];
+  if (chosen) {
+    pick.value = String(chosen.sale);
+    choose(chosen.sale);
+  }
+}
+
+$("#sale-pick").addEventListener("change", (e) => choose(Number(e.target.value)));
+
+function choose(saleId) {
+  store.set("clerk.sale", saleId);
+  app.picked = null;
+  app.bids = [];
+  feed.open(saleId);
+  loadBidders();
+}
+
+function lot() {
+  const model = feed.model;
+  if (!model?.ready()) return null;
+  return model.lots.get(app.picked ?? model.focusLot()) ?? null;
+}
+
+function onEvent(e, model) {
+  const ev = e.event;
+  if (ev.type === "bid_accepted" && ev.lot === lot()?.lot) loadBids(e.index);
+  if (ev.type === "lot_opened") {
+    app.picked = null;
+    app.bids = [];
+    loadBids(e.index);
+  }
+  if (ev.type === "bidder_registered") loadBidders();
+  void model;
+}
+
+// The lot's bids from REST: it says which were online, floor or absentee
+// (the live event does not), so internet bids can be flagged.
+async function loadBids(minIndex) {
+  const current = lot();
+  if (!current) return;
+  try {
+    const r = await rest.get(`/api/v1/lots/${current.lot}/bids`, { minIndex });
+    if (lot()?.lot !== current.lot) return;
+    const fresh = r.bids.filter((b) => b.kind === "online" && b.index > app.flaggedUpTo);
+    if (fresh.length && app.bids.length) {
+      const b = fresh[fresh.length - 1];
+      setText($("#announce"), `Internet bid: paddle ${b.paddle}, ${formatMoney(b.shown, feed.model.sale)}`);
+    }
+    app.flaggedUpTo = Math.max(app.flaggedUpTo, ...r.bids.map((b) => b.index), 0);
+    app.bids = r.bids.slice().sort((a, b) => b.index - a.index);
+    render();
+  } catch {
+    // The next bid event loads them again.
+  }
+}
+
+async function loadBidders() {
+  const model = feed.model;
+  if (!model) return;
+  try {
+    const { bidders } = await rest.get(`/api/v1/sales/${model.id}/bidders`);
+    $("#bidders").replaceChildren(
+      ...bidders.map((b) =>
+        h(
+          "tr",
+          { dataset: { paddle: b.paddle } },
+          h("td", {}, String(b.paddle)),
+          h("td", {}, b.name),
+          h("td", {}, b.approved ? "✓ approved" : "○ waiting"),
+          h("td", {}, h("button", { class: `btn small ${b.approved ? "" : "ok"}`, type: "button", onclick: () => approve(b.paddle, !b.approved) }, b.approved ? "Revoke" : "Approve")),
+        ),
+      ),
+    );
+  } catch {
+    // Shown again on the next refresh.
+  }
+}
+
+async function approve(paddle, approved) {
+  await act(`Paddle ${paddle} ${approved ? "approved" : "no longer approved"}`, () =>
+    rest.post(`/api/v1/sales/${feed.model.id}/bidders/${paddle}/approve`, { approved }),
+  );
+  loadBidders();
+}
+
+function render() {
+  const model = feed.model;
+  if (!model?.ready()) return;
+  const sale = model.sale;
+  const l = lot();
+  const lots = model.sortedLots();
+  $("#lots").replaceChildren(
+    ...lots.map((x) =>
+      h(
+        "tr",
+        { class: x.lot === l?.lot ? "current" : null, dataset: { lot: x.lot } },
+        h("td", {}, String(x.position + 1)),
+        h("td", {}, x.title),
+        h("td", {}, h("span", { class: `pill st-${x.status}` }, STATUS_TEXT[x.status] || x.status)),
+        h("td", { class: "num" }, formatMoney(x.price ?? null, sale)),
+        h("td", {}, x.status === "scheduled" ? h("button", { class: "btn small", type: "button", onclick: () => openLot(x.lot) }, "Open") : h("button", { class: "btn small ghost", type: "button", onclick: () => ((app.picked = x.lot), loadBids(), render()) }, "Show")),
+      ),
+    ),
+  );
+  if (!l) return;
+  setText($("#cur-no"), `Lot ${l.position + 1}`);
+  setText($("#cur-title"), l.title);
+  const st = $("#cur-status");
+  st.className = `pill st-${l.status}`;
+  setText(st, STATUS_TEXT[l.status] || l.status);
+  const reserve = $("#cur-reserve");
+  show(reserve, l.has_reserve);
+  reserve.dataset.met = String(!!l.reserve_met);
+  setText(reserve, l.reserve_met ? "✓ Reserve met" : "Reserve not met");
+  setText($("#cur-bids"), `${l.bids || 0} bids`);
+  const price = $("#cur-price");
+  price.dataset.minor = String(l.price ?? "");
+  setText(price, l.status === "sold" ? `SOLD ${formatMoney(l.result?.hammer ?? l.price, sale)}` : formatMoney(l.price ?? l.start, sale));
+  setText($("#cur-leader"), l.leader == null ? "no bids yet: starting price" : `paddle ${l.leader}`);
+  const asking = $("#cur-asking");
+  asking.dataset.minor = String(l.minimum_next);
+  setText(asking, isClosed(l) ? "—" : formatMoney(l.minimum_next, sale));
+  const option = $(`#sale-pick option[value="${sale.sale}"]`);
+  if (option) setText(option, `${sale.sale} · ${sale.title} (${sale.status})`);
+  setText($("#cur-inc"), l.asking_increment ? `increment ${formatMoney(l.asking_increment, sale)} (override)` : "increment from the table");
+  const open = l.status === "open" || l.status === "fair_warning";
+  $("#btn-floor").disabled = !open;
+  $("#btn-warn").disabled = l.status !== "open";
+  $("#btn-sell").disabled = !open;
+  $("#btn-pass").disabled = !open;
+  $("#btn-reopen").disabled = !(l.status === "sold" || l.status === "passed");
+  $("#btn-withdraw").disabled = isClosed(l);
+  $("#btn-next").disabled = !nextLot() || open;
+  const lastSeen = app.bids[0]?.index;
+  $("#feed").replaceChildren(
+    ...app.bids.map((b) =>
+      h(
+        "li",
+        { class: `bid ${b.kind}${b.index === lastSeen ? " newest" : ""}${b.retracted ? " retracted" : ""}`, dataset: { kind: b.kind, paddle: b.paddle, minor: b.shown } },
+        h("span", { class: "kind" }, b.kind === "online" ? "◆ INTERNET" : b.kind === "floor" ? "Floor" : "Absentee"),
+        h("span", {}, b.paddle === 0 ? "House" : `Paddle ${b.paddle}`),
+        h("strong", {}, formatMoney(b.shown, sale)),
+      ),
+    ),
+  );
+  if (!app.bids.length) $("#feed").replaceChildren(h("li", { class: "muted" }, "No bids yet."));
+}
+
+function nextLot() {
+  return feed.model?.sortedLots().find((x) => x.status === "scheduled") ?? null;
+}
+
+// Run a clerk action and say what happened, with the node's message on a refusal.
+async function act(what, call) {
+  const msg = $("#act-msg");
+  report(msg, true, `${what}…`);
+  msg.dataset.state = "pending";
+  try {
+    const r = await call();
+    report(msg, true, `✓ ${what} (index ${r?.index ?? "?"})`);
+    return r;
+  } catch (e) {
+    report(msg, false, `✕ ${what} refused: ${e.message}`);
+    return null;
+  }
+}
+
+async function lotAction(action, label) {
+  const l = lot();
+  if (!l) return;
+  await act(`${label} — lot ${l.position + 1}`, () => rest.post(`/api/v1/lots/${l.lot}/${action}`));
+}
+
+async function openLot(lotId) {
+  app.picked = null;
+  await act(`Opened lot ${feed.model.lots.get(lotId)?.position + 1}`, () => rest.post(`/api/v1/lots/${lotId}/open`));
+}
+
+$("#btn-warn").addEventListener("click", () => lotAction("fair-warning", "Fair warning"));
+$("#btn-sell").addEventListener("click", () => lotAction("sell", "Sold"));
+$("#btn-pass").addEventListener("click", () => lotAction("pass", "Passed"));
+$("#btn-reopen").addEventListener("click", () => lotAction("reopen", "Reopened"));
+$("#btn-withdraw").addEventListener("click", () => confirm("Withdraw this lot from the sale?") && lotAction("withdraw", "Withdrawn"));
+$("#btn-next").addEventListener("click", () => {
+  const n = nextLot();
+  if (n) openLot(n.lot);
+});
+
+$("#floor-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const l = lot();
+  const sale = feed.model?.sale;
+  if (!l || !sale) return;
+  const paddleText = $("#floor-paddle").value.trim();
+  const amountText = $("#floor-amount").value.trim();
+  const paddle = paddleText === "" ? null : Number(paddleText);
+  if (paddle !== null && !(Number.isInteger(paddle) && paddle >= 0)) return report($("#act-msg"), false, "✕ The paddle is a whole number (empty for the house).");
+  let amount = null;
+  if (amountText) {
+    const minor = parseDecimal(amountText, exponentOf(sale));
+    if (minor === null) return report($("#act-msg"), false, `✕ ${amountText} is not an amount in ${sale.currency}.`);
+    amount = toDecimal(minor, exponentOf(sale));
+  }
+  const bid_id = `floor-${Date.now().toString(36)}-${++app.floorSeq}`;
+  const r = await act(`Floor bid ${paddle === null ? "(house)" : `paddle ${paddle}`} at ${amount ?? "asking"}`, () =>
+    rest.post(`/api/v1/lots/${l.lot}/floor-bid`, { bid_id, paddle, amount }),
+  );
+  if (r) {
+    $("#floor-paddle").value = "";
+    $("#floor-amount").value = "";
+  }
+});
+
+$("#inc-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const l = lot();
+  const sale = feed.model?.sale;
+  if (!l || !sale) return;
+  const minor = parseDecimal($("#inc-input").value, exponentOf(sale));
+  if (!minor) return report($("#act-msg"), false, "✕ Type an increment like 25.00.");
+  await act(`Increment set to ${formatMoney(minor, sale)}`, () => rest.post(`/api/v1/lots/${l.lot}/asking-increment`, { increment: toDecimal(minor, exponentOf(sale)) }));
+});
+$("#inc-clear").addEventListener("click", async () => {
+  const l = lot();
+  if (l) await act("Increment back to the table", () => rest.post(`/api/v1/lots/${l.lot}/asking-increment`, { increment: null }));
+});

@@ -1,0 +1,120 @@
+// The operator's view of the cluster: every node with its role, applied
+// index, lag and health; membership changes; the exact join command for a
+// new node; and live metrics (bids/s from the committed bid events'
+// stamps, clients per node from each node's /metrics, leader, commit index).
+
+import { $, h, setText, show } from "./dom.js";
+import { originOf } from "./link.js";
+
+const REFRESH_MS = 2000;
+const RATE_WINDOW_MS = 10000;
+
+export class Cluster {
+  constructor(link, rest, feed, say) {
+    this.link = link;
+    this.rest = rest;
+    this.feed = feed;
+    this.say = say;
+    this.stamps = [];
+  }
+
+  start() {
+    this.refresh();
+    setInterval(() => this.refresh(), REFRESH_MS);
+    setInterval(() => this.rate(), 1000);
+    $("#btn-add-node").addEventListener("click", () => this.showJoin());
+    $("#btn-copy").addEventListener("click", () => navigator.clipboard?.writeText($("#join-cmd").textContent).then(() => this.say(true, "✓ Join command copied")));
+  }
+
+  // A committed bid (its leader stamp), for bids per second.
+  countEvent(e) {
+    if (e.event.type === "bid_accepted") this.stamps.push(e.stamp_ms);
+  }
+
+  rate() {
+    const now = this.link.clock.now();
+    if (now === null) return;
+    this.stamps = this.stamps.filter((t) => t > now - RATE_WINDOW_MS);
+    const perSec = (this.stamps.length * 1000) / RATE_WINDOW_MS;
+    setText($("#m-bps"), perSec.toFixed(1));
+  }
+
+  async refresh() {
+    let status;
+    try {
+      status = await this.rest.get("/api/v1/cluster");
+    } catch {
+      return;
+    }
+    setText($("#m-leader"), status.leader == null ? "none" : `node ${status.leader}`);
+    setText($("#m-commit"), String(status.committed));
+    $("#node-rows").replaceChildren(...status.nodes.map((n) => this.row(n, status)));
+    this.clients(status.nodes);
+  }
+
+  row(n, status) {
+    const act = (what, label, cls = "") => h("button", { class: `btn small ${cls}`, type: "button", onclick: () => this.change(n.id, what) }, label);
+    return h(
+      "tr",
+      { dataset: { node: n.id, role: n.role } },
+      h("td", {}, `${n.id}${n.id === status.answered_by ? " (this one)" : ""}`),
+      h("td", {}, h("span", {}, n.http_addr), h("br"), h("span", { class: "muted" }, `raft ${n.raft_addr}`)),
+      h("td", {}, `${n.role}${n.voter ? " · voter" : " · learner"}`),
+      h("td", { class: "num" }, n.applied ?? "—"),
+      h("td", { class: "num" }, n.lag ?? "—"),
+      h("td", { class: n.healthy ? "health-ok" : "health-bad" }, n.healthy ? "✓ healthy" : "✕ unhealthy"),
+      h("td", {}, n.voter ? act("demote", "Demote") : act("promote", "Promote"), " ", act("remove", "Remove", "danger")),
+    );
+  }
+
+  async change(id, what) {
+    if (what === "remove" && !confirm(`Remove node ${id} from the cluster? It stops itself.`)) return;
+    try {
+      await this.rest.post(`/api/v1/cluster/nodes/${id}/${what}`);
+      this.say(true, `✓ Node ${id}: ${what} done`);
+    } catch (e) {
+      this.say(false, `✕ Node ${id}: ${what} refused: ${e.message}`);
+    }
+    this.refresh();
+  }
+
+  async showJoin() {
+    try {
+      const r = await this.rest.get("/api/v1/cluster/join-token");
+      setText($("#join-cmd"), r.join_command);
+      show($("#join-box"), true);
+    } catch (e) {
+      this.say(false, `✕ No join command: ${e.message}`);
+    }
+  }
+
+  // WebSocket clients per node: from the cluster list when it says
+  // (`clients`), else from this page's own node's Prometheus text. Other
+  // nodes' /metrics are another origin (no CORS there): asking them would
+  // only log errors. See web/NEEDS.md.
+  async clients(nodes) {
+    let own = null;
+    try {
+      const res = await fetch("/metrics", { cache: "no-store" });
+      own = connections(await res.text());
+    } catch {
+      // Shown as unknown below.
+    }
+    const here = location.origin;
+    const items = nodes.map((n) => {
+      const value = n.clients ?? (originOf(n.http_addr) === here ? own : null);
+      return h("li", { dataset: { node: n.id } }, `node ${n.id}: ${value ?? "—"} clients`);
+    });
+    $("#m-clients").replaceChildren(...items);
+  }
+}
+
+// The first gauge whose name speaks of WebSocket connections.
+function connections(text) {
+  for (const line of text.split("\n")) {
+    if (line.startsWith("#")) continue;
+    const m = /^(paddle_\w*conn\w*)(\{[^}]*\})?\s+(\d+)/.exec(line);
+    if (m && !m[1].endsWith("_total")) return Number(m[3]);
+  }
+  return null;
+}

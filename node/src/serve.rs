@@ -161,6 +161,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         stop: stop_tx.clone(),
         change_lock: tokio::sync::Mutex::new(()),
         watchers: api::PublicApi::watcher_counts(public.hub.clone()),
+        clients: {
+            let limits = public.limits.clone();
+            Arc::new(move || limits.connections() as u64)
+        },
     });
     consensus.set_app_rpc(Arc::new(ClusterRpc(svc.clone())));
     if state::is_removed(&consensus.view(), info.node_id) {
@@ -168,6 +172,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         bail!("{}", removed_message(info.node_id, &dd));
     }
     tokio::spawn(watch_for_removal(consensus.clone(), stop_tx.clone()));
+    tokio::spawn(ask_whether_removed(consensus.clone(), stop_tx.clone()));
     let raft_bound = consensus.local_addr()?;
     let adv_raft = cfg.advertised_raft(raft_bound)?;
     let me = NodeAddr {
@@ -293,6 +298,47 @@ async fn watch_for_removal(consensus: Consensus, stop: tokio::sync::watch::Sende
         }
         if metrics.changed().await.is_err() {
             return;
+        }
+    }
+}
+
+/// A node removed while it was down restarts with a membership that still
+/// lists it, and nobody sends it the removal (it is no longer replicated
+/// to). While it hears no leader, it asks the members it knows of for their
+/// status; a member that has applied the removal answers
+/// [`REMOVED_CODE`](crate::cluster::service::REMOVED_CODE), and the node
+/// stops as removed (and refuses to start again on this data dir).
+async fn ask_whether_removed(consensus: Consensus, stop: tokio::sync::watch::Sender<StopReason>) {
+    use crate::cluster::rpc::{ClusterRequest, ClusterResponse};
+    use crate::cluster::service::{call_member, REMOVED_CODE, SHORT_CALL};
+    const QUIET: Duration = Duration::from_secs(3);
+    let me = consensus.id();
+    loop {
+        tokio::time::sleep(QUIET).await;
+        if *stop.borrow() != StopReason::Running {
+            return;
+        }
+        let f = consensus.facts();
+        let heard = consensus
+            .leader_contact_age()
+            .is_some_and(|age| age < QUIET);
+        if f.role == paddle_consensus::Role::Leader || heard {
+            continue;
+        }
+        for id in f.nodes.keys().filter(|id| **id != me) {
+            if let Ok(ClusterResponse::Error { code, .. }) =
+                call_member(&consensus, *id, &ClusterRequest::Status, SHORT_CALL).await
+            {
+                if code == REMOVED_CODE {
+                    tracing::warn!(
+                        node = me,
+                        told_by = id,
+                        "a member says this node was removed while it was away"
+                    );
+                    let _ = stop.send(StopReason::Removed);
+                    return;
+                }
+            }
         }
     }
 }

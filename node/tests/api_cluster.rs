@@ -50,6 +50,13 @@ async fn bids_through_followers_reach_every_node_once_and_resume_is_exact() {
 
     // A bid through the follower's WebSocket.
     let mut bidder = Ws::hello(&c.ws_url(f), Some(&tokens[0]), None).await;
+
+    // The cluster list, asked of any node, counts each node's WebSockets.
+    let (_, st) = c.get(&format!("{}/api/v1/cluster", c.url(f)), None).await;
+    for row in st["nodes"].as_array().unwrap() {
+        assert_eq!(row["clients"], 1, "one connection on each node: {st}");
+    }
+
     let r = bidder.bid("f-1", lot, json!("15.00")).await;
     assert_eq!(r["outcome"], "accepted", "{r}");
     let index = r["index"].as_u64().unwrap();

@@ -374,3 +374,42 @@ async fn a_removed_node_cannot_come_back() -> anyhow::Result<()> {
     c.pass();
     Ok(())
 }
+
+/// A node removed while it was down restarts on its old data dir with a
+/// membership that still lists it; the members it asks tell it it was
+/// removed, it stops on its own, and the next start refuses at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_removed_while_down_stops_when_it_returns() -> anyhow::Result<()> {
+    let mut c = Cluster::start(bin(), 3, &[]).await?;
+    let leader = c.wait_leader(&[0, 1, 2]).await?;
+    let gone = [0, 1, 2]
+        .into_iter()
+        .find(|i| *i != leader)
+        .expect("follower");
+    let gone_id = c.nodes[gone].id.expect("id");
+    c.nodes[gone].kill9();
+    cluster_cmd(&c, "remove", gone_id, leader).await?;
+    let before = membership(&c.status(leader).await?);
+    assert!(!before.0.contains(&gone_id));
+
+    c.nodes[gone].start(None)?;
+    let status = c.nodes[gone].wait_exit(SETTLE).await?;
+    assert!(status.success(), "stops as removed: {status}");
+    assert!(
+        c.nodes[gone]
+            .log_text()
+            .contains("was removed while it was away"),
+        "{}",
+        c.nodes[gone].log_tail(10)
+    );
+    assert_eq!(membership(&c.status(leader).await?), before);
+
+    c.nodes[gone].start(None)?;
+    let status = c.nodes[gone].wait_exit(SETTLE).await?;
+    assert!(!status.success(), "a removed node must not run: {status}");
+    assert!(c.nodes[gone]
+        .log_tail(5)
+        .contains("removed from the cluster"));
+    c.pass();
+    Ok(())
+}

@@ -1,10 +1,9 @@
 // The operator's view of the cluster: every node with its role, applied
 // index, lag and health; membership changes; the exact join command for a
 // new node; and live metrics (bids/s from the committed bid events'
-// stamps, clients per node from each node's /metrics, leader, commit index).
+// stamps, clients per node from the cluster list, leader, commit index).
 
 import { $, h, setText, show } from "./dom.js";
-import { originOf } from "./link.js";
 
 const REFRESH_MS = 2000;
 const RATE_WINDOW_MS = 10000;
@@ -88,33 +87,12 @@ export class Cluster {
     }
   }
 
-  // WebSocket clients per node: from the cluster list when it says
-  // (`clients`), else from this page's own node's Prometheus text. Other
-  // nodes' /metrics are another origin (no CORS there): asking them would
-  // only log errors. See web/NEEDS.md.
-  async clients(nodes) {
-    let own = null;
-    try {
-      const res = await fetch("/metrics", { cache: "no-store" });
-      own = connections(await res.text());
-    } catch {
-      // Shown as unknown below.
-    }
-    const here = location.origin;
-    const items = nodes.map((n) => {
-      const value = n.clients ?? (originOf(n.http_addr) === here ? own : null);
-      return h("li", { dataset: { node: n.id } }, `node ${n.id}: ${value ?? "—"} clients`);
-    });
+  // WebSocket clients per node, as each node reported it in the cluster
+  // list (absent when the node did not answer).
+  clients(nodes) {
+    const items = nodes.map((n) =>
+      h("li", { dataset: { node: n.id } }, `node ${n.id}: ${n.clients ?? "—"} clients`),
+    );
     $("#m-clients").replaceChildren(...items);
   }
-}
-
-// The first gauge whose name speaks of WebSocket connections.
-function connections(text) {
-  for (const line of text.split("\n")) {
-    if (line.startsWith("#")) continue;
-    const m = /^(paddle_\w*conn\w*)(\{[^}]*\})?\s+(\d+)/.exec(line);
-    if (m && !m[1].endsWith("_total")) return Number(m[3]);
-  }
-  return null;
 }

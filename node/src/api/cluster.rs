@@ -45,6 +45,8 @@ pub struct NodeRow {
     /// Entries behind the leader's last log index.
     pub lag: Option<u64>,
     pub healthy: bool,
+    /// Open WebSocket connections on that node; absent when it did not answer.
+    pub clients: Option<u64>,
 }
 
 /// The whole cluster as seen from this node.
@@ -91,6 +93,7 @@ async fn status(State(s): State<AppState>) -> Json<ClusterStatus> {
             .consensus
             .leader_contact_age()
             .map(|d| d.as_millis() as u64),
+        clients: s.api.limits.connections() as u64,
     };
     answers.insert(me, Some(mine));
     let leader_last = f
@@ -122,6 +125,7 @@ async fn status(State(s): State<AppState>) -> Json<ClusterStatus> {
                 applied,
                 lag,
                 healthy: contact_ok && lag.is_some_and(|l| l <= UNHEALTHY_LAG),
+                clients: st.as_ref().map(|st| st.clients),
             }
         })
         .collect();

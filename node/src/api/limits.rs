@@ -82,33 +82,43 @@ impl Limits {
 
     /// May a page from this request's `Origin` open a WebSocket? Requests
     /// without an `Origin` (not a browser: the CLI, tests) may; a browser
-    /// page may when it is served by this node (same host) or its origin
-    /// is in `allowed_origins`.
-    pub fn origin_allowed(&self, headers: &HeaderMap) -> bool {
+    /// page may when it is served by this node (same host), by another
+    /// member of the cluster (`members`: their advertised HTTP addresses,
+    /// so a page fails over to another node of the venue), or its origin is
+    /// in `allowed_origins`.
+    pub fn origin_allowed(&self, headers: &HeaderMap, members: &[String]) -> bool {
         let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
             return true;
         };
-        if self.cfg.allowed_origins.iter().any(|o| o == origin) {
+        if self.origin_listed(origin, members) {
             return true;
         }
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-        let origin_host = origin
-            .strip_prefix("http://")
-            .or_else(|| origin.strip_prefix("https://"));
-        matches!((host, origin_host), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
+        matches!((host, origin_host(origin)), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
     }
 
-    /// CORS for the REST API: only the configured origins (none: no CORS
-    /// headers, so browsers allow the node's own pages only).
-    pub fn cors(&self) -> CorsLayer {
-        let origins: Vec<HeaderValue> = self
-            .cfg
-            .allowed_origins
-            .iter()
-            .filter_map(|o| HeaderValue::from_str(o).ok())
-            .collect();
+    /// Is `origin` configured, or the origin of a member's HTTP address?
+    pub fn origin_listed(&self, origin: &str, members: &[String]) -> bool {
+        self.cfg.allowed_origins.iter().any(|o| o == origin)
+            || origin_host(origin)
+                .is_some_and(|o| members.iter().any(|m| m.eq_ignore_ascii_case(o)))
+    }
+
+    /// CORS for the REST API: the configured origins and the cluster
+    /// members' own pages (`members` gives their HTTP addresses at the time
+    /// of each request). Any other origin gets no CORS headers, so browsers
+    /// keep it to its own node.
+    pub fn cors(
+        self: &Arc<Self>,
+        members: impl Fn() -> Vec<String> + Send + Sync + 'static,
+    ) -> CorsLayer {
+        let limits = self.clone();
         CorsLayer::new()
-            .allow_origin(AllowOrigin::list(origins))
+            .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {
+                origin
+                    .to_str()
+                    .is_ok_and(|o| limits.origin_listed(o, &members()))
+            }))
             .allow_methods([Method::GET, Method::POST])
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
             .expose_headers([
@@ -117,6 +127,13 @@ impl Limits {
             ])
             .allow_credentials(true)
     }
+}
+
+/// `host:port` of an `http://` or `https://` origin.
+fn origin_host(origin: &str) -> Option<&str> {
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
 }
 
 #[cfg(test)]
@@ -154,13 +171,22 @@ mod tests {
     fn origins_same_host_or_listed() {
         let l = limits(&["https://venue.example"]);
         let mut h = HeaderMap::new();
-        assert!(l.origin_allowed(&h), "no Origin: not a browser");
+        let members = vec!["10.0.0.6:8080".to_string()];
+        assert!(l.origin_allowed(&h, &members), "no Origin: not a browser");
         h.insert(header::HOST, "10.0.0.5:8080".parse().unwrap());
         h.insert(header::ORIGIN, "http://10.0.0.5:8080".parse().unwrap());
-        assert!(l.origin_allowed(&h));
+        assert!(l.origin_allowed(&h, &members));
         h.insert(header::ORIGIN, "https://venue.example".parse().unwrap());
-        assert!(l.origin_allowed(&h));
+        assert!(l.origin_allowed(&h, &members));
+        h.insert(header::ORIGIN, "http://10.0.0.6:8080".parse().unwrap());
+        assert!(l.origin_allowed(&h, &members), "another member's page");
+        assert!(!l.origin_allowed(&h, &[]), "not once it left the cluster");
+        h.insert(header::ORIGIN, "http://10.0.0.6:8081".parse().unwrap());
+        assert!(
+            !l.origin_allowed(&h, &members),
+            "another port is another origin"
+        );
         h.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
-        assert!(!l.origin_allowed(&h));
+        assert!(!l.origin_allowed(&h, &members));
     }
 }

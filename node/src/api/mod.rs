@@ -65,7 +65,7 @@ pub struct AppState {
 
 /// State of the public API (REST and WebSocket).
 pub struct PublicApi {
-    pub limits: limits::Limits,
+    pub limits: Arc<limits::Limits>,
     pub hub: Arc<ws::Hub>,
     pub presence: ws::Presence,
     /// The OpenAPI document, built once with the router.
@@ -77,7 +77,7 @@ impl PublicApi {
     pub fn new(limits: LimitsConfig) -> Arc<PublicApi> {
         let doc = serde_json::to_value(all_routes().split_for_parts().1).unwrap_or_default();
         Arc::new(PublicApi {
-            limits: limits::Limits::new(limits),
+            limits: Arc::new(limits::Limits::new(limits)),
             hub: Arc::new(ws::Hub::default()),
             presence: ws::Presence::default(),
             openapi: Arc::new(doc),
@@ -150,6 +150,17 @@ async fn coded_errors(req: Request, next: Next) -> Response {
     }
 }
 
+/// The advertised HTTP addresses of the cluster's members: their pages may
+/// use this node's API (a page fails over to another node of the venue).
+pub fn member_http_addrs(consensus: &Consensus) -> Vec<String> {
+    consensus
+        .facts()
+        .nodes
+        .into_values()
+        .map(|a| a.http)
+        .collect()
+}
+
 /// The whole HTTP surface of a node.
 pub fn router(state: AppState) -> Router {
     let cfg = &state.api.limits.cfg;
@@ -160,6 +171,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(cfg.http_body_bytes))
         .layer(RequestBodyLimitLayer::new(cfg.http_body_bytes))
         .layer(axum::middleware::from_fn(coded_errors))
-        .layer(state.api.limits.cors())
+        .layer(state.api.limits.cors({
+            let consensus = state.consensus.clone();
+            move || member_http_addrs(&consensus)
+        }))
         .with_state(state)
 }

@@ -47,6 +47,8 @@ pub struct NodeStatus {
     pub facts: ClusterFactsWire,
     /// Ms since this node last heard from a working leader.
     pub leader_contact_ms: Option<u64>,
+    /// Open WebSocket connections (bidders' and staff's pages) on this node.
+    pub clients: u64,
 }
 
 /// The parts of [`ClusterFacts`] that travel between nodes.

@@ -35,10 +35,15 @@ pub struct ClusterService {
     pub change_lock: tokio::sync::Mutex<()>,
     /// This node's watcher count per sale (from the WebSocket hub).
     pub watchers: WatcherCounts,
+    /// This node's open WebSocket connections (from the API's limits).
+    pub clients: Arc<dyn Fn() -> u64 + Send + Sync>,
 }
 
 /// `(sale, watchers)` of this node's WebSocket rooms, asked by peers.
 pub type WatcherCounts = Arc<dyn Fn() -> Vec<(u64, u64)> + Send + Sync>;
+
+/// The code of the answer every member gives a removed node.
+pub const REMOVED_CODE: &str = "you_were_removed";
 
 /// Deadline for short cluster calls (status, sign, trigger).
 pub const SHORT_CALL: Duration = Duration::from_secs(3);
@@ -102,6 +107,7 @@ impl ClusterService {
                 .consensus
                 .leader_contact_age()
                 .map(|d| d.as_millis() as u64),
+            clients: (self.clients)(),
         }
     }
 
@@ -214,6 +220,17 @@ impl ClusterService {
 
     async fn handle(self: Arc<Self>, from: Peer, req: ClusterRequest) -> ClusterResponse {
         let member = matches!(from, Peer::Member(_));
+        if let Peer::Member(caller) = from {
+            // A node removed while it was down still holds a valid
+            // certificate and an old membership; it learns here that it is
+            // out (see `serve::ask_whether_removed`).
+            if state::is_removed(&self.consensus.view(), caller) {
+                return ClusterResponse::error(
+                    REMOVED_CODE,
+                    format!("node {caller} was removed from this cluster"),
+                );
+            }
+        }
         match req {
             ClusterRequest::Join { secret, csr_pem } => self.join(&secret, &csr_pem).await,
             ClusterRequest::Admit {

@@ -60,9 +60,9 @@ pub fn render_status(s: &ClusterStatus) -> String {
         );
     }
     let header = [
-        "ID", "HTTP", "QUIC", "KIND", "ROLE", "TERM", "APPLIED", "LAG", "HEALTHY",
+        "ID", "HTTP", "QUIC", "KIND", "ROLE", "TERM", "APPLIED", "LAG", "HEALTHY", "CLIENTS",
     ];
-    let rows: Vec<[String; 9]> = s.nodes.iter().map(row).collect();
+    let rows: Vec<[String; 10]> = s.nodes.iter().map(row).collect();
     let mut widths = header.map(str::len);
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
@@ -83,7 +83,7 @@ pub fn render_status(s: &ClusterStatus) -> String {
     out
 }
 
-fn row(n: &NodeRow) -> [String; 9] {
+fn row(n: &NodeRow) -> [String; 10] {
     let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
     [
         n.id.to_string(),
@@ -95,6 +95,7 @@ fn row(n: &NodeRow) -> [String; 9] {
         opt(n.applied),
         opt(n.lag),
         if n.healthy { "yes" } else { "NO" }.to_string(),
+        opt(n.clients),
     ]
 }
 
@@ -199,6 +200,7 @@ mod tests {
             applied,
             lag: applied.map(|a| 120 - a),
             healthy,
+            clients: applied.map(|_| id * 10),
         };
         let s = ClusterStatus {
             answered_by: 2,
@@ -222,11 +224,11 @@ mod tests {
         assert!(lines[2].starts_with("ID  HTTP"));
         assert_eq!(
             lines[4],
-            "2   127.0.0.1:8082  127.0.0.1:7082  voter    follower     4     118      2    yes"
+            "2   127.0.0.1:8082  127.0.0.1:7082  voter    follower     4     118      2    yes      20"
         );
         assert_eq!(
             lines[5],
-            "3   127.0.0.1:8083  127.0.0.1:7083  learner  unreachable  -     -        -    NO"
+            "3   127.0.0.1:8083  127.0.0.1:7083  learner  unreachable  -     -        -    NO       -"
         );
     }
 }

@@ -42,11 +42,11 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let limits = &s.api.limits;
-    if !limits.origin_allowed(&headers) {
+    if !limits.origin_allowed(&headers, &super::member_http_addrs(&s.consensus)) {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "origin_not_allowed",
-            "this page's origin may not open a WebSocket here (limits.allowed_origins)",
+            "this page's origin is neither a node of this cluster nor in limits.allowed_origins",
         )
         .into_response();
     }

@@ -6,6 +6,10 @@
 //! when an entry is started and puts them all in it (up to a cap); while
 //! that entry is being written, the next batch gathers. A lone proposal
 //! still goes out at once, so nothing waits for a timer.
+//!
+//! An entry also stays under a byte budget (a fraction of the peer frame
+//! cap), so a burst of large commands (catalogue imports, lot photos) makes
+//! several entries rather than one that no peer frame could carry.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -23,6 +27,8 @@ pub(crate) type Outcome = Result<(u64, Reply), ForwardError>;
 
 struct Pending {
     command: Command,
+    /// Encoded size of `command`.
+    bytes: usize,
     done: oneshot::Sender<Outcome>,
 }
 
@@ -40,26 +46,44 @@ fn now_ms() -> u64 {
 }
 
 impl Batcher {
-    /// Start the batching task. At most `max_commands` per entry and
+    /// Start the batching task. At most `max_commands` and `max_bytes` (of
+    /// encoded commands; a single larger command goes alone) per entry, and
     /// `in_flight` entries being written at once.
     pub(crate) fn start(
         raft: Raft,
         last_stamp: Arc<AtomicU64>,
         max_commands: usize,
+        max_bytes: usize,
         in_flight: usize,
     ) -> Self {
         let (tx, mut rx) = mpsc::channel::<Pending>(max_commands * in_flight * 4);
         let permits = Arc::new(Semaphore::new(in_flight));
         tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
+            let mut held: Option<Pending> = None;
+            loop {
+                let first = match held.take() {
+                    Some(p) => p,
+                    None => match rx.recv().await {
+                        Some(p) => p,
+                        None => return,
+                    },
+                };
                 let Ok(permit) = permits.clone().acquire_owned().await else {
                     return;
                 };
-                // Take everything that queued up meanwhile.
+                // Take everything that queued up meanwhile, within budget.
+                let mut bytes = first.bytes;
                 let mut batch = vec![first];
                 while batch.len() < max_commands {
                     match rx.try_recv() {
-                        Ok(p) => batch.push(p),
+                        Ok(p) if bytes.saturating_add(p.bytes) > max_bytes => {
+                            held = Some(p);
+                            break;
+                        }
+                        Ok(p) => {
+                            bytes += p.bytes;
+                            batch.push(p);
+                        }
                         Err(_) => break,
                     }
                 }
@@ -114,8 +138,13 @@ impl Batcher {
         command: Command,
     ) -> Result<oneshot::Receiver<Outcome>, ForwardError> {
         let (done, rx) = oneshot::channel();
+        let bytes = paddle_proto::codec::encoded_len(&command);
         self.tx
-            .send(Pending { command, done })
+            .send(Pending {
+                command,
+                bytes,
+                done,
+            })
             .await
             .map_err(|_| ForwardError::Refused("this node is shutting down".into()))?;
         Ok(rx)

@@ -24,6 +24,8 @@ struct Pending {
     leader: NodeId,
     addr: String,
     command: Command,
+    /// Encoded size of `command`.
+    bytes: usize,
     done: oneshot::Sender<Result<Outcome, TransportError>>,
 }
 
@@ -34,7 +36,9 @@ pub(crate) struct Forwarder {
 }
 
 impl Forwarder {
-    pub(crate) fn start(clients: Arc<PeerClients>, deadline: Duration) -> Self {
+    /// Start the forwarding task: at most `max_bytes` of encoded commands
+    /// per request (a single larger command goes alone).
+    pub(crate) fn start(clients: Arc<PeerClients>, deadline: Duration, max_bytes: usize) -> Self {
         let (tx, mut rx) = mpsc::channel::<Pending>(FORWARD_BATCH * FORWARDS_IN_FLIGHT * 4);
         let permits = Arc::new(Semaphore::new(FORWARDS_IN_FLIGHT));
         tokio::spawn(async move {
@@ -51,12 +55,18 @@ impl Forwarder {
                     return;
                 };
                 let (leader, addr) = (first.leader, first.addr.clone());
+                let mut bytes = first.bytes;
                 let mut batch = vec![first];
                 while batch.len() < FORWARD_BATCH {
                     match rx.try_recv() {
-                        // A batch goes to one leader; a proposal for another
-                        // starts the next batch.
-                        Ok(p) if p.leader == leader => batch.push(p),
+                        // A batch goes to one leader, within the byte
+                        // budget; another proposal starts the next batch.
+                        Ok(p)
+                            if p.leader == leader && bytes.saturating_add(p.bytes) <= max_bytes =>
+                        {
+                            bytes += p.bytes;
+                            batch.push(p);
+                        }
                         Ok(p) => {
                             held = Some(p);
                             break;
@@ -128,6 +138,7 @@ impl Forwarder {
             .send(Pending {
                 leader,
                 addr: addr.clone(),
+                bytes: paddle_proto::codec::encoded_len(&command),
                 command,
                 done,
             })

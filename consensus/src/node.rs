@@ -30,6 +30,12 @@ use crate::types::{NodeAddr, NodeId};
 const BATCH_COMMANDS: usize = 256;
 /// Entries being written at once by the batcher.
 const BATCHES_IN_FLIGHT: usize = 4;
+/// A log entry (and a forwarded batch) holds at most this fraction of the
+/// peer frame cap in encoded commands, so several entries fit one append.
+const BATCH_BYTES_PER_FRAME: usize = 8;
+/// The largest command accepted is this fraction of the frame cap: an entry
+/// holding it alone still fits a frame with room to spare.
+const COMMAND_BYTES_PER_FRAME: usize = 4;
 
 /// Tunables of one member.
 ///
@@ -246,11 +252,13 @@ impl Consensus {
         let forwarder = crate::forwarder::Forwarder::start(
             clients.clone(),
             Duration::from_millis(cfg.propose_timeout_ms),
+            cfg.frame_cap_bytes / BATCH_BYTES_PER_FRAME,
         );
         let batcher = crate::batcher::Batcher::start(
             raft.clone(),
             last_stamp.clone(),
             BATCH_COMMANDS,
+            cfg.frame_cap_bytes / BATCH_BYTES_PER_FRAME,
             BATCHES_IN_FLIGHT,
         );
         let core = Arc::new(Core {
@@ -416,6 +424,14 @@ impl Consensus {
     /// when the command certainly was not appended.
     pub async fn propose(&self, command: Command) -> Result<Committed, ProposeError> {
         let started = Instant::now();
+        let bytes = paddle_proto::codec::encoded_len(&command);
+        let most = self.core.cfg.frame_cap_bytes / COMMAND_BYTES_PER_FRAME;
+        if bytes > most {
+            return Err(ProposeError::Refused(format!(
+                "a command of {bytes} bytes is over the {most} bytes a log entry may carry \
+                 (a quarter of raft.frame_cap_bytes)"
+            )));
+        }
         let result = self.propose_inner(command, started).await;
         let m = &self.core.metrics;
         match &result {

@@ -275,3 +275,62 @@ async fn a_backup_seeds_a_new_cluster_that_continues_after_it() {
     );
     b.shutdown().await;
 }
+
+/// Large commands never wedge replication: a command over a quarter of the
+/// frame cap is refused, concurrent ones are split across entries by size,
+/// and a learner that is sent many large entries at once gets them in
+/// appends that fit a frame (openraft's `PayloadTooLarge` retry).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_commands_fit_the_frame_cap() {
+    let cfg = ConsensusConfig {
+        frame_cap_bytes: 64 * 1024,
+        snapshot_logs: 1_000_000,
+        ..Default::default()
+    };
+    let big = |writer: u64, seq: u64, len: usize| {
+        Command::Probe(Probe {
+            writer,
+            seq,
+            payload: vec![seq as u8; len],
+        })
+    };
+    let ca = CaBundle::generate("test").unwrap();
+    let a = start_node(&ca, 1, cfg.clone()).await;
+    a.c.initialize(addr_of(&a)).await.unwrap();
+    wait_for(|| a.c.current_leader() == Some(1)).await;
+
+    let refused = a.c.propose(big(1, 0, 20 * 1024)).await.unwrap_err();
+    assert!(refused.to_string().contains("frame_cap_bytes"), "{refused}");
+    assert!(probes(&a).is_empty(), "a refused command changes nothing");
+
+    // Concurrent 3 KiB commands: entries of at most 8 KiB (a frame's eighth).
+    let before = a.c.facts().last_log.unwrap_or(0);
+    let tasks: Vec<_> = (0..40)
+        .map(|seq| {
+            let c = a.c.clone();
+            tokio::spawn(async move { c.propose(big(2, seq, 3 * 1024)).await.unwrap().index })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let entries = a.c.facts().last_log.unwrap_or(0) - before;
+    assert!(entries >= 40 / 2, "40 × 3 KiB in {entries} entries");
+
+    // 12 KiB commands one by one, then a learner: the leader's first
+    // appends to it would hold up to 64 such entries (768 KiB).
+    let mut last = 0;
+    for seq in 0..150 {
+        last = a.c.propose(big(3, seq, 12 * 1024)).await.unwrap().index;
+    }
+    let b = start_node(&ca, 2, cfg).await;
+    a.c.raft().add_learner(2, addr_of(&b), true).await.unwrap();
+    b.c.wait_applied(last, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(b.c.facts().snapshot.is_none(), "caught up from the log");
+    assert_eq!(probes(&b).len(), 190);
+    assert_eq!(b.c.view().state_hash(), a.c.view().state_hash());
+    a.c.shutdown().await;
+    b.c.shutdown().await;
+}

@@ -41,6 +41,16 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
     bincode::serde::encode_to_vec(value, config()).map_err(|e| CodecError::Encode(e.to_string()))
 }
 
+/// The length of `value`'s encoding, without allocating it (the batchers
+/// keep log entries and forwarded requests under a byte budget with it).
+pub fn encoded_len<T: Serialize + ?Sized>(value: &T) -> usize {
+    let mut size = bincode::enc::write::SizeWriter::default();
+    match bincode::serde::encode_into_writer(value, &mut size, config()) {
+        Ok(()) => size.bytes_written,
+        Err(_) => usize::MAX,
+    }
+}
+
 /// Decode exactly one value from `bytes`; trailing bytes are an error.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     let (value, used) = bincode::serde::decode_from_slice(bytes, config())
@@ -116,6 +126,7 @@ fn check_len(len: usize, cap: usize) -> Result<(), CodecError> {
 
 #[cfg(test)]
 mod tests {
+
     use super::*;
     use crate::command::{Command, Probe, Proposal};
 
@@ -191,5 +202,11 @@ mod tests {
         ));
         let garbage = [0u8, 0, 0, 3, 0xff, 0xff, 0xff];
         assert!(decode_frame::<Proposal>(&garbage, 1024).is_err());
+    }
+
+    #[test]
+    fn encoded_len_is_the_length_of_the_encoding() {
+        let v = (7u64, "a bid".to_string(), vec![1u8; 300]);
+        assert_eq!(encoded_len(&v), encode(&v).unwrap().len());
     }
 }

@@ -8,7 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RemoteError, Unreachable};
+use openraft::error::{
+    InstallSnapshotError, NetworkError, PayloadTooLarge, RPCError, RemoteError, Unreachable,
+};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 
 use super::rpc::{PeerRequest, PeerResponse};
@@ -44,6 +46,13 @@ pub struct PeerLink {
     clients: Arc<PeerClients>,
 }
 
+fn rpc_error<E: std::error::Error>(e: TransportError) -> RPCError<NodeId, NodeAddr, RaftError<E>> {
+    match e {
+        TransportError::Unreachable { .. } => RPCError::Unreachable(Unreachable::new(&e)),
+        e => RPCError::Network(NetworkError::new(&e)),
+    }
+}
+
 fn deadline(option: &RPCOption) -> Duration {
     let ttl = option.hard_ttl();
     ttl.saturating_sub(ttl / 10).max(Duration::from_millis(1))
@@ -55,17 +64,10 @@ impl PeerLink {
         req: PeerRequest,
         option: &RPCOption,
     ) -> Result<PeerResponse, RPCError<NodeId, NodeAddr, RaftError<E>>> {
-        match self
-            .clients
+        self.clients
             .call(self.target, &self.node.raft, &req, deadline(option))
             .await
-        {
-            Ok(resp) => Ok(resp),
-            Err(e @ TransportError::Unreachable { .. }) => {
-                Err(RPCError::Unreachable(Unreachable::new(&e)))
-            }
-            Err(e) => Err(RPCError::Network(NetworkError::new(&e))),
-        }
+            .map_err(rpc_error)
     }
 
     fn unexpected<E: std::error::Error>(
@@ -97,9 +99,22 @@ impl RaftNetwork<TypeConfig> for PeerLink {
         rpc: AppendEntriesRequest,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse, RPCError<NodeId, NodeAddr, RaftError>> {
-        match self.call(PeerRequest::AppendEntries(rpc), &option).await? {
-            PeerResponse::AppendEntries(r) => r.map_err(|e| self.remote(e)),
-            other => Err(self.unexpected(other)),
+        let entries = rpc.entries.len() as u64;
+        let req = PeerRequest::AppendEntries(rpc);
+        match self
+            .clients
+            .call(self.target, &self.node.raft, &req, deadline(&option))
+            .await
+        {
+            Ok(PeerResponse::AppendEntries(r)) => r.map_err(|e| self.remote(e)),
+            Ok(other) => Err(self.unexpected(other)),
+            // Entries that do not fit one frame together: openraft retries
+            // at once with fewer (each entry alone fits: the batcher keeps
+            // entries under a fraction of the cap).
+            Err(TransportError::RequestTooLarge { .. }) if entries > 1 => Err(
+                RPCError::PayloadTooLarge(PayloadTooLarge::new_entries_hint(entries / 2)),
+            ),
+            Err(e) => Err(rpc_error(e)),
         }
     }
 

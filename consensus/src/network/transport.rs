@@ -27,6 +27,9 @@ pub enum TransportError {
     Frame { addr: String, source: CodecError },
     #[error("peer {addr} refused the request: {reason}")]
     Refused { addr: String, reason: String },
+    /// The request itself is over the frame cap; nothing was sent.
+    #[error("request to {addr} not sent: {source}")]
+    RequestTooLarge { addr: String, source: CodecError },
 }
 
 impl TransportError {
@@ -108,9 +111,15 @@ pub async fn exchange<Req: Serialize, Resp: DeserializeOwned>(
         addr: addr.to_string(),
         reason: e.to_string(),
     };
-    let frame = codec::encode_frame(req, cap).map_err(|source| TransportError::Frame {
-        addr: addr.into(),
-        source,
+    let frame = codec::encode_frame(req, cap).map_err(|source| match source {
+        CodecError::TooLarge { .. } => TransportError::RequestTooLarge {
+            addr: addr.into(),
+            source,
+        },
+        source => TransportError::Frame {
+            addr: addr.into(),
+            source,
+        },
     })?;
     let (mut send, mut recv) = conn.open_bi().await.map_err(|e| stream_err(&e))?;
     send.write_all(&frame).await.map_err(|e| stream_err(&e))?;
@@ -254,8 +263,11 @@ impl PeerClients {
                 // not a dead connection: other streams (a snapshot chunk,
                 // say) may be busy on it, so it is dropped only after
                 // several calls in a row got nothing back.
-                let dead =
-                    conn.close_reason().is_some() || !matches!(e, TransportError::Timeout { .. });
+                let dead = conn.close_reason().is_some()
+                    || !matches!(
+                        e,
+                        TransportError::Timeout { .. } | TransportError::RequestTooLarge { .. }
+                    );
                 let misses = {
                     let mut slow = self.slow.lock().expect("lock");
                     let n = slow.entry(target).or_insert(0);

@@ -386,13 +386,13 @@ impl LimitsConfig {
                 body,
                 "must be between 1024 and 268435456 bytes",
             );
-        } else if body >= raft.frame_cap_bytes {
+        } else if body > raft.frame_cap_bytes / 4 {
             c.fail(
                 "limits.http_body_bytes",
                 body,
                 format!(
-                    "must be smaller than raft.frame_cap_bytes ({}): a request may become one \
-                     log entry, which must fit in one peer frame",
+                    "must be at most a quarter of raft.frame_cap_bytes ({}): a request may \
+                     become one command, and a command may fill at most a quarter of a peer frame",
                     raft.frame_cap_bytes
                 ),
             );

@@ -5,7 +5,7 @@ import { $, h, setText, show } from "./dom.js";
 import { formatMoney, stepsAbove, exponentOf } from "./money.js";
 import { STATUS_TEXT, isClosed } from "./sale.js";
 import { renderExtensions } from "./ring.js";
-import { lotPicture } from "./picture.js";
+import { lotPicture, pictureKey } from "./picture.js";
 
 const paddleName = (p) => (p === 0 ? "the floor" : `paddle ${p}`);
 
@@ -41,8 +41,8 @@ export function renderLot(model, lot) {
   setText($("#lot-title"), lot.title);
   setText($("#lot-desc"), lot.description || "");
   const photo = $("#lot-photo");
-  if (photo.dataset.lot !== String(lot.lot)) {
-    photo.dataset.lot = String(lot.lot);
+  if (photo.dataset.lot !== pictureKey(lot)) {
+    photo.dataset.lot = pictureKey(lot);
     photo.replaceChildren(lotPicture(lot));
     photo.setAttribute("aria-label", `Picture for lot ${lot.position + 1}: ${lot.title}`);
   }

@@ -13,6 +13,7 @@ import { BidDesk } from "./bids.js";
 import { Ring } from "./ring.js";
 import { Announcer } from "./speech.js";
 import { renderBadge } from "./badge.js";
+import { setImageBase } from "./picture.js";
 import { formatMoney, toDecimal, parseDecimal, premiumOf, formatBp, exponentOf } from "./money.js";
 import { renderStrip, renderLot, renderPrice, renderHistory, renderOutcome } from "./arena-view.js";
 
@@ -25,6 +26,7 @@ const link = new Link({
   onState: (s) => renderBadge($("#badge"), s),
 });
 const rest = new Rest(() => link.base());
+setImageBase(() => link.base());
 const voice = new Announcer($("#mute"), $("#announce"));
 const ring = new Ring($("#countdown"));
 app.link = link;

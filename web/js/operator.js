@@ -106,11 +106,27 @@ function renderSale() {
         h("td", {}, h("span", { class: `pill st-${l.status}` }, STATUS_TEXT[l.status] || l.status)),
         h("td", { class: "num" }, formatMoney(l.price ?? null, sale)),
         h("td", {}, l.leader == null ? "—" : `paddle ${l.leader}`),
+        h("td", {}, ...photoCell(l)),
       ),
     ),
   );
   const watchers = feed.watchers;
   setText($("#m-watchers"), watchers == null ? "—" : String(watchers));
+}
+
+// A lot's photo: upload (JPEG, PNG, WebP or GIF, at most 256 KiB), or
+// remove the one it has.
+function photoCell(l) {
+  const name = `lot ${l.position + 1}`;
+  const input = h("input", { type: "file", accept: "image/jpeg,image/png,image/webp,image/gif", "aria-label": `Photo for ${name}`, dataset: { photo: l.lot } });
+  input.addEventListener("change", async () => {
+    const file = input.files[0];
+    if (file) await attempt(`Photo for ${name}`, () => rest.putFile(`/api/v1/lots/${l.lot}/image`, file));
+  });
+  if (!l.image) return [input];
+  const remove = h("button", { type: "button", class: "btn small" }, "Remove");
+  remove.addEventListener("click", () => attempt(`Removed the photo of ${name}`, () => rest.delete(`/api/v1/lots/${l.lot}/image`)));
+  return [h("span", { class: "muted" }, "✓ has one "), remove, input];
 }
 
 async function loadResults(minIndex) {

@@ -17,12 +17,15 @@ export class Rest {
     this.token = token;
   }
 
-  async call(method, path, { body, csv, minIndex } = {}) {
+  async call(method, path, { body, csv, file, minIndex } = {}) {
     const headers = {};
     const token = this.token();
     if (token) headers.Authorization = `Bearer ${token}`;
     let payload;
-    if (csv !== undefined) {
+    if (file !== undefined) {
+      headers["Content-Type"] = file.type || "application/octet-stream";
+      payload = file;
+    } else if (csv !== undefined) {
       headers["Content-Type"] = "text/csv";
       payload = csv;
     } else if (body !== undefined) {
@@ -59,6 +62,13 @@ export class Rest {
   }
   postCsv(path, csv) {
     return this.call("POST", path, { csv });
+  }
+  // Upload a file (a Blob) as the body, with its own type.
+  putFile(path, file) {
+    return this.call("PUT", path, { file });
+  }
+  delete(path) {
+    return this.call("DELETE", path);
   }
 }
 

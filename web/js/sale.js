@@ -104,6 +104,9 @@ export class SaleModel {
         set({ status: "open", result: null, ...pick("price", "leader") });
         if (this.sale) this.sale.current_lot = ev.lot;
         break;
+      case "lot_image_set":
+        set({ image: ev.image });
+        break;
       case "withdrawn":
         set({ status: "withdrawn" });
         this.closeLot(ev.lot);

@@ -11,10 +11,11 @@ import { STATUS_TEXT, isClosed } from "./sale.js";
 import { Ring } from "./ring.js";
 import { renderBadge } from "./badge.js";
 import { formatMoney } from "./money.js";
-import { lotPicture } from "./picture.js";
+import { lotPicture, pictureKey, setImageBase } from "./picture.js";
 
 const link = new Link({ onMessage: (m) => feed.handle(m), onState: (s) => renderBadge($("#badge"), s) });
 const rest = new Rest(() => link.base());
+setImageBase(() => link.base());
 const feed = new SaleFeed(link, rest, { onEvent, onChange: render });
 const ring = new Ring($("#countdown"));
 const app = { soldUntil: 0, soldLot: null };
@@ -66,8 +67,8 @@ function render() {
   setText($("#lot-no"), `Lot ${l.position + 1} of ${model.lots.size}`);
   setText($("#lot-title"), l.title);
   const photo = $("#photo");
-  if (photo.dataset.lot !== String(l.lot)) {
-    photo.dataset.lot = String(l.lot);
+  if (photo.dataset.lot !== pictureKey(l)) {
+    photo.dataset.lot = pictureKey(l);
     photo.replaceChildren(lotPicture(l));
   }
   const st = $("#lot-status");

@@ -119,7 +119,7 @@ impl Limits {
                     .to_str()
                     .is_ok_and(|o| limits.origin_listed(o, &members()))
             }))
-            .allow_methods([Method::GET, Method::POST])
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
             .expose_headers([
                 super::reads::APPLIED_INDEX_HEADER,

@@ -103,6 +103,7 @@ impl AuctionState {
             Pass { sale, lot } => self.pass(stamp_ms, *sale, *lot, fx),
             Reopen { sale, lot } => self.reopen(*sale, *lot, fx),
             WithdrawLot { sale, lot } => self.withdraw(*sale, *lot, fx),
+            SetLotImage { sale, lot, image } => self.set_image(index, *sale, *lot, image, fx),
         };
         match result {
             Ok(accepted) => AuctionReply::Accepted { accepted },
@@ -259,6 +260,7 @@ impl AuctionState {
                     book: Book::default(),
                     asking_increment: None,
                     result: None,
+                    image: None,
                     bids: Vec::new(),
                 },
             );

@@ -12,8 +12,8 @@
 //! is a refused no-op.
 
 use paddle_proto::auction::{
-    Accepted, AuctionCommand, AuctionEvent, LotId, LotResult, LotStatus, PassReason, RejectReason,
-    SaleId, SaleMode,
+    Accepted, AuctionCommand, AuctionEvent, ImageRef, LotId, LotImage, LotResult, LotStatus,
+    PassReason, RejectReason, SaleId, SaleMode,
 };
 use paddle_proto::Money;
 
@@ -292,6 +292,39 @@ impl AuctionState {
             lot: lot_id,
         });
         self.shift_leading(sale_id, before, None, fx);
+        Ok(Accepted::Lot {
+            lot: self.state_of(lot_id),
+        })
+    }
+
+    /// Set or remove a lot's photo. Only its kind, size and version are
+    /// kept here; the machine stores the bytes. Allowed in any status (a
+    /// catalogue keeps its pictures after the sale).
+    pub(crate) fn set_image(
+        &mut self,
+        index: u64,
+        sale_id: SaleId,
+        lot_id: LotId,
+        image: &Option<LotImage>,
+        fx: &mut Effects,
+    ) -> Outcome<Accepted> {
+        self.lot_of(sale_id, lot_id)?;
+        if image.as_ref().is_some_and(|i| i.check().is_err()) {
+            return Err(super::engine::invalid("image"));
+        }
+        let new = image.as_ref().map(|i| ImageRef {
+            kind: i.kind,
+            index,
+            bytes: i.bytes.len() as u32,
+        });
+        let lot = self.lots.get_mut(&lot_id).expect("checked");
+        lot.image = new;
+        fx.touched.lots.push(lot_id);
+        fx.events.push(AuctionEvent::LotImageSet {
+            sale: sale_id,
+            lot: lot_id,
+            image: new.map(|i| i.url(lot_id)),
+        });
         Ok(Accepted::Lot {
             lot: self.state_of(lot_id),
         })

@@ -80,6 +80,15 @@ impl AuctionMachine {
         let reply = self.state.apply(index, stamp_ms, cmd, &mut self.fx);
         self.fx.touched.dedup();
         self.state.write_touched(&self.fx.touched, store);
+        if let (AuctionCommand::SetLotImage { lot, image, .. }, AuctionReply::Accepted { .. }) =
+            (cmd, &reply)
+        {
+            let key = lot.0.to_be_bytes();
+            match image {
+                Some(i) => store.put(tree::IMAGES, &key, i.bytes.clone()),
+                None => store.delete(tree::IMAGES, &key),
+            }
+        }
         if index != self.seq_index {
             self.seq_index = index;
             self.next_seq = 0;

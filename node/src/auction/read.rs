@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 
 use paddle_proto::auction::{
-    AuctionReply, BidId, BidView, BidderIdentity, BidderStats, EventRecord, LotId, LotResult,
-    LotStats, LotStatus, LotView, Paddle, SaleId, SaleStats, SaleStatus, SaleView,
+    AuctionReply, BidId, BidView, BidderIdentity, BidderStats, EventRecord, ImageRef, LotId,
+    LotResult, LotStats, LotStatus, LotView, Paddle, SaleId, SaleStats, SaleStatus, SaleView,
 };
 use paddle_proto::Money;
 
@@ -99,6 +99,7 @@ pub fn lot_view(lot: &Lot, sale: &Sale) -> LotView {
         position: lot.position,
         title: lot.spec.title.clone(),
         description: lot.spec.description.clone(),
+        image: lot.image.map(|i| i.url(lot.id)),
         status: lot.status,
         start: lot.spec.start,
         price: st.price,
@@ -157,6 +158,20 @@ pub fn get_lot(s: &(impl KvRead + ?Sized), lot: LotId) -> R<Option<LotView>> {
     let sale = sale_record(s, l.sale)?
         .ok_or_else(|| LoadError::Inconsistent(format!("lot {lot} of missing sale {}", l.sale)))?;
     Ok(Some(lot_view(&l, &sale)))
+}
+
+/// A lot's photo: what it is and its bytes (`None`: no such lot, or no photo).
+pub fn lot_image(
+    s: &(impl KvRead + ?Sized),
+    lot: LotId,
+) -> R<Option<(ImageRef, paddle_consensus::Bytes)>> {
+    let Some(image) = lot_record(s, lot)?.and_then(|l| l.image) else {
+        return Ok(None);
+    };
+    let bytes = s
+        .get(tree::IMAGES, &lot_key(lot))
+        .ok_or_else(|| LoadError::Inconsistent(format!("lot {lot} has a photo but no bytes")))?;
+    Ok(Some((image, bytes)))
 }
 
 /// A lot's public bid history, oldest first: counted bids only (absentee

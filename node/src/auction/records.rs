@@ -12,6 +12,7 @@
 //! | `auction.tokens`  | token hash (hex)                      | (sale, paddle)        |
 //! | `auction.bid_ids` | sale · paddle · source (1 B) · bid id | first `AuctionReply`  |
 //! | `auction.events`  | sale (8 B) · index (8 B) · seq (4 B)  | `EventRecord`         |
+//! | `auction.images`  | lot (8 B)                             | photo bytes           |
 //!
 //! Integers are big-endian so byte order is numeric order: a prefix scan of
 //! `auction.events` by sale returns that sale's events in log order, and one
@@ -22,7 +23,7 @@
 //! schedule) are written once, and only its small live state (status,
 //! book, deadline, result) is rewritten by each bid.
 
-use paddle_proto::auction::{LotId, LotResult, LotSpec, LotStatus, Paddle, SaleId};
+use paddle_proto::auction::{ImageRef, LotId, LotResult, LotSpec, LotStatus, Paddle, SaleId};
 use paddle_proto::codec::{decode, encode, CodecError};
 use paddle_proto::Money;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -53,6 +54,9 @@ pub mod tree {
     pub const BID_IDS: &str = "auction.bid_ids";
     /// Events per sale in log order, for `since=<index>` replays.
     pub const EVENTS: &str = "auction.events";
+    /// Lot photos: lot (8 B) → the image's bytes (its kind and version are
+    /// in the lot's live state).
+    pub const IMAGES: &str = "auction.images";
 }
 
 /// Key of the counters record in `auction.meta`.
@@ -174,6 +178,7 @@ struct LotLiveRef<'a> {
     book: &'a Book,
     asking_increment: Option<Money>,
     result: Option<LotResult>,
+    image: Option<ImageRef>,
 }
 
 /// A lot's live state as stored (owned for reading).
@@ -184,6 +189,7 @@ struct LotLive {
     book: Book,
     asking_increment: Option<Money>,
     result: Option<LotResult>,
+    image: Option<ImageRef>,
 }
 
 fn put_lot_terms(out: &mut (impl KvWrite + ?Sized), l: &Lot) {
@@ -205,6 +211,7 @@ fn put_lot_live(out: &mut (impl KvWrite + ?Sized), l: &Lot) {
         book: &l.book,
         asking_increment: l.asking_increment,
         result: l.result,
+        image: l.image,
     };
     put(out, tree::LOT_STATE, &lot_key(l.id), &live);
 }
@@ -222,6 +229,7 @@ fn assemble(terms: LotTerms, live: LotLive) -> Lot {
         book: live.book,
         asking_increment: live.asking_increment,
         result: live.result,
+        image: live.image,
         bids: Vec::new(),
     }
 }

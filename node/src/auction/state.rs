@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use paddle_proto::auction::{
-    AuctionReply, BidId, BidKind, LotId, LotResult, LotSpec, LotState, LotStatus, Paddle, SaleId,
-    SaleMode, SaleSpec,
+    AuctionReply, BidId, BidKind, ImageRef, LotId, LotResult, LotSpec, LotState, LotStatus, Paddle,
+    SaleId, SaleMode, SaleSpec,
 };
 use paddle_proto::Money;
 use serde::{Deserialize, Serialize};
@@ -69,6 +69,8 @@ pub struct Lot {
     pub asking_increment: Option<Money>,
     /// Set when sold or passed; cleared by a reopen.
     pub result: Option<LotResult>,
+    /// The lot's photo, if any (its bytes are in `auction.images`).
+    pub image: Option<ImageRef>,
     /// Every counted or absentee bid, in arrival order (index = seq). Stored
     /// as separate records, one per bid, so a bid never rewrites the history.
     pub bids: Vec<BidEntry>,

@@ -228,6 +228,33 @@ async fn operator_creates_a_sale_and_imports_lots() -> anyhow::Result<()> {
         "CSV fields kept: {clock}"
     );
 
+    // A photo for the first lot, chosen in the operator's lot table; a
+    // bidder's page on the other node shows it.
+    let first = lots["lots"][0]["lot"].as_u64().context("lot id")?;
+    let photo = std::env::temp_dir().join(format!("paddle-ui-photo-{}.png", std::process::id()));
+    std::fs::write(&photo, paddle_tests::TINY_PNG)?;
+    op.upload(&format!("input[data-photo='{first}']"), &photo)
+        .await?;
+    wait_data(&op, "#op-msg", "state", "ok").await?;
+    op.wait_text(
+        &format!("tr[data-lot='{first}'] td:last-child"),
+        "the photo noted",
+        |t| t.contains("has one"),
+    )
+    .await?;
+    let _ = std::fs::remove_file(&photo);
+    let bidder = Page::open(&env.driver, "operator-photo", Device::Phone, 0).await?;
+    bidder.goto(&format!("{}/#/sale/{sale}", c.url(0))).await?;
+    bidder
+        .wait_js(
+            "the lot's photo on the phone",
+            "const i = document.querySelector('#lot-photo img'); return (i && i.complete && i.naturalWidth === 8) || null;",
+        )
+        .await?;
+    bidder.shots("lot-photo").await?;
+    bidder.assert_no_errors(&[]).await?;
+    bidder.close().await;
+
     op.click("#btn-add-node").await?;
     let shown = op
         .wait_text("#join-cmd", "the join command", |t| t.contains("--join"))

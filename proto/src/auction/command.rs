@@ -6,6 +6,7 @@
 //! carry a new sale, lot or paddle number: those are assigned during apply.
 
 use super::ids::{BidId, LotId, Paddle, SaleId};
+use super::image::LotImage;
 use super::sale::{LotSpec, SaleSpec};
 use crate::money::Money;
 
@@ -80,6 +81,8 @@ dual_tagged_enum! {
         /// Operator: retract one bid (by its bidder and bid id). The lot's
         /// price and leader are recomputed from the remaining maxes.
         RetractBid { sale: SaleId, lot: LotId, paddle: Paddle, bid_id: BidId },
+        /// Operator: set (or, with `None`, remove) a lot's photo.
+        SetLotImage { sale: SaleId, lot: LotId, image: Option<LotImage> },
     }
 }
 
@@ -104,7 +107,8 @@ impl AuctionCommand {
             | Pass { sale, .. }
             | Reopen { sale, .. }
             | WithdrawLot { sale, .. }
-            | RetractBid { sale, .. } => Some(*sale),
+            | RetractBid { sale, .. }
+            | SetLotImage { sale, .. } => Some(*sale),
         }
     }
 }

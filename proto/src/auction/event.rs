@@ -85,6 +85,9 @@ dual_tagged_enum! {
             reserve_met: bool,
             minimum_next: Money,
         },
+        /// The lot's photo changed: `image` is where to fetch the new one
+        /// (`None`: it has none any more).
+        LotImageSet { sale: SaleId, lot: LotId, image: Option<String> },
     }
 }
 
@@ -108,7 +111,8 @@ impl AuctionEvent {
             | Passed { sale, .. }
             | Reopened { sale, .. }
             | Withdrawn { sale, .. }
-            | Retracted { sale, .. } => *sale,
+            | Retracted { sale, .. }
+            | LotImageSet { sale, .. } => *sale,
         }
     }
 }

@@ -22,6 +22,7 @@ mod tagged;
 pub mod command;
 pub mod event;
 pub mod ids;
+pub mod image;
 pub mod reply;
 pub mod sale;
 pub mod view;
@@ -29,6 +30,7 @@ pub mod view;
 pub use command::AuctionCommand;
 pub use event::{AuctionEvent, EventRecord};
 pub use ids::{BidId, BidIdError, LotId, Paddle, SaleId, MAX_BID_ID_LEN};
+pub use image::{ImageKind, ImageRef, LotImage, MAX_IMAGE_BYTES};
 pub use reply::{Accepted, AuctionReply, LotState, RejectReason};
 pub use sale::{
     ExtendRule, IncrementBand, IncrementTable, IncrementTableError, LotSpec, LotStatus, PassReason,

@@ -66,6 +66,8 @@ pub struct LotView {
     pub title: String,
     /// Catalogue text.
     pub description: String,
+    /// Where every node serves the lot's photo (`None`: no photo).
+    pub image: Option<String>,
     /// Where the lot is in its life.
     pub status: LotStatus,
     /// The least a first bid may be.

@@ -211,6 +211,19 @@ impl Page {
             .with_context(|| format!("{}: typing into {css}", self.name))
     }
 
+    /// Choose a file in a file input (`path` on this machine).
+    pub async fn upload(&self, css: &str, path: &std::path::Path) -> anyhow::Result<()> {
+        self.wait_js(
+            &format!("file input {css}"),
+            &format!("return !!document.querySelector({css:?}) || null;"),
+        )
+        .await?;
+        let e = self.client.find(Locator::Css(css)).await?;
+        e.send_keys(&path.to_string_lossy())
+            .await
+            .with_context(|| format!("{}: choosing {} in {css}", self.name, path.display()))
+    }
+
     /// Poll `js` until it returns something other than null/false/"";
     /// returns that value. Fails after [`DEADLINE`] with `what`, the last
     /// value, and a screenshot of the page as it was.

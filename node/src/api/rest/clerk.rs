@@ -21,10 +21,10 @@ pub struct LotChanged {
     pub lot: LotState,
 }
 
-type Changed = Result<Json<LotChanged>, ApiError>;
+pub(super) type Changed = Result<Json<LotChanged>, ApiError>;
 
 /// Check the role, find the lot's sale, build and propose the command.
-async fn act(
+pub(super) async fn act(
     s: &AppState,
     headers: &HeaderMap,
     lot: u64,

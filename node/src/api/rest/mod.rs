@@ -11,6 +11,7 @@ mod bidders;
 mod bids;
 mod clerk;
 mod clerks;
+mod images;
 mod lots;
 mod results;
 mod sales;
@@ -38,6 +39,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(lots::list, lots::create))
         .routes(routes!(lots::import))
         .routes(routes!(lots::get_one))
+        .routes(routes!(images::put, images::delete, images::get))
         .routes(routes!(bids::history, bids::place))
         .routes(routes!(bidders::list, bidders::register))
         .routes(routes!(bidders::approve))

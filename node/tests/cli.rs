@@ -41,9 +41,15 @@ async fn cluster_commands_show_change_and_refuse() -> anyhow::Result<()> {
     assert!(lines[0].contains("leader node 1"), "{}", out.stdout);
     assert!(lines[1].starts_with("ID  HTTP"), "{}", out.stdout);
     assert_eq!(lines.len(), 5, "{}", out.stdout);
-    assert!(lines[2..]
-        .iter()
-        .all(|l| l.contains("voter") && l.ends_with("yes")));
+    // ID HTTP QUIC KIND ROLE TERM APPLIED LAG HEALTHY CLIENTS
+    assert!(
+        lines[2..].iter().all(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            cells[3] == "voter" && cells[8] == "yes" && cells[9] == "0"
+        }),
+        "{}",
+        out.stdout
+    );
     let out = run(args(&["cluster", "status", "--node", &url2, "--json"])).await?;
     let json: serde_json::Value = serde_json::from_str(&out.stdout)?;
     assert_eq!(json["nodes"].as_array().map(Vec::len), Some(3), "{json}");

@@ -56,7 +56,8 @@ function lot() {
 
 function onEvent(e, model) {
   const ev = e.event;
-  if (ev.type === "bid_accepted" && ev.lot === lot()?.lot) loadBids(e.index);
+  if (ev.type === "bid_accepted" && ev.lot === lot()?.lot) addBid(ev, e);
+  if (ev.type === "retracted" && ev.lot === lot()?.lot) loadBids(e.index);
   if (ev.type === "lot_opened") {
     app.picked = null;
     app.bids = [];
@@ -66,8 +67,20 @@ function onEvent(e, model) {
   void model;
 }
 
-// The lot's bids from REST: it says which were online, floor or absentee
-// (the live event does not), so internet bids can be flagged.
+// A bid from the live event (it says online, floor or absentee): flag an
+// internet bid as it arrives.
+function addBid(ev, e) {
+  const b = { paddle: ev.paddle, shown: ev.shown, kind: ev.kind, index: e.index, stamp_ms: e.stamp_ms };
+  if (b.kind === "online") {
+    setText($("#announce"), `Internet bid: paddle ${b.paddle}, ${formatMoney(b.shown, feed.model.sale)}`);
+  }
+  app.flaggedUpTo = Math.max(app.flaggedUpTo, b.index);
+  app.bids.unshift(b);
+  render();
+}
+
+// The lot's whole history from REST (when a lot opens, and after a
+// retraction changes it).
 async function loadBids(minIndex) {
   const current = lot();
   if (!current) return;
@@ -80,7 +93,9 @@ async function loadBids(minIndex) {
       setText($("#announce"), `Internet bid: paddle ${b.paddle}, ${formatMoney(b.shown, feed.model.sale)}`);
     }
     app.flaggedUpTo = Math.max(app.flaggedUpTo, ...r.bids.map((b) => b.index), 0);
-    app.bids = r.bids.slice().sort((a, b) => b.index - a.index);
+    // Bids that arrived as events after the state this answer reflects stay.
+    const newer = app.bids.filter((b) => b.index > r.applied_index);
+    app.bids = [...newer, ...r.bids.slice().sort((a, b) => b.index - a.index)];
     render();
   } catch {
     // The next bid event loads them again.

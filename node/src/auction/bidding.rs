@@ -284,6 +284,7 @@ impl AuctionState {
             sale: sale.id,
             lot: lot.id,
             paddle: bid.paddle,
+            kind: lot.bids[seq as usize].kind,
             shown: lot.bids[seq as usize].shown,
             price,
             leader,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::{BidId, LotId, Paddle, SaleId};
 use super::sale::{LotStatus, PassReason};
+use super::view::BidKind;
 use crate::money::Money;
 
 dual_tagged_enum! {
@@ -34,11 +35,13 @@ dual_tagged_enum! {
             effective_end_ms: Option<u64>,
         },
         /// A bid counted. `shown` is what the history shows for it (its max
-        /// only once someone beat it, else the price).
+        /// only once someone beat it, else the price); `kind` says where it
+        /// came from (the clerk flags internet bids).
         BidAccepted {
             sale: SaleId,
             lot: LotId,
             paddle: Paddle,
+            kind: BidKind,
             shown: Money,
             price: Money,
             leader: Paddle,

@@ -195,7 +195,7 @@ pub struct LimitsArgs {
     )]
     pub ws_max_message_bytes: Option<usize>,
 
-    /// WebSocket buffer per connection; small keeps idle connections cheap [default: 4096]
+    /// WebSocket buffer per connection; small keeps idle connections cheap [default: 1024]
     #[arg(
         long = "limits-ws-buffer-bytes",
         env = "PADDLE_LIMITS_WS_BUFFER_BYTES",

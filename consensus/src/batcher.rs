@@ -32,6 +32,71 @@ struct Pending {
     done: oneshot::Sender<Outcome>,
 }
 
+/// What a [`Gather`] needs to know of a queued item.
+pub(crate) trait Budgeted {
+    /// Encoded bytes it adds to a batch.
+    fn bytes(&self) -> usize;
+}
+
+/// Takes batches off a queue: everything waiting, up to a count and a byte
+/// budget (a single larger item goes alone), and only items that
+/// `belongs` to the batch's first; the item that does not fit starts the
+/// next batch. Shared by the leader's batcher and a follower's forwarder.
+pub(crate) struct Gather<T> {
+    rx: mpsc::Receiver<T>,
+    held: Option<T>,
+    max_items: usize,
+    max_bytes: usize,
+}
+
+impl<T: Budgeted> Gather<T> {
+    pub(crate) fn new(rx: mpsc::Receiver<T>, max_items: usize, max_bytes: usize) -> Self {
+        Gather {
+            rx,
+            held: None,
+            max_items,
+            max_bytes,
+        }
+    }
+
+    /// The next batch's first item; `None` once every sender is gone.
+    pub(crate) async fn first(&mut self) -> Option<T> {
+        match self.held.take() {
+            Some(p) => Some(p),
+            None => self.rx.recv().await,
+        }
+    }
+
+    /// `first` plus what queued up behind it and fits.
+    pub(crate) fn rest(&mut self, first: T, belongs: impl Fn(&T, &T) -> bool) -> Vec<T> {
+        let mut bytes = first.bytes();
+        let mut batch = vec![first];
+        while batch.len() < self.max_items {
+            match self.rx.try_recv() {
+                Ok(p)
+                    if belongs(&batch[0], &p)
+                        && bytes.saturating_add(p.bytes()) <= self.max_bytes =>
+                {
+                    bytes += p.bytes();
+                    batch.push(p);
+                }
+                Ok(p) => {
+                    self.held = Some(p);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        batch
+    }
+}
+
+impl Budgeted for Pending {
+    fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
 /// Hands proposals to openraft in batches.
 #[derive(Clone)]
 pub(crate) struct Batcher {
@@ -56,37 +121,16 @@ impl Batcher {
         max_bytes: usize,
         in_flight: usize,
     ) -> Self {
-        let (tx, mut rx) = mpsc::channel::<Pending>(max_commands * in_flight * 4);
+        let (tx, rx) = mpsc::channel::<Pending>(max_commands * in_flight * 4);
         let permits = Arc::new(Semaphore::new(in_flight));
+        let mut queue = Gather::new(rx, max_commands, max_bytes);
         tokio::spawn(async move {
-            let mut held: Option<Pending> = None;
-            loop {
-                let first = match held.take() {
-                    Some(p) => p,
-                    None => match rx.recv().await {
-                        Some(p) => p,
-                        None => return,
-                    },
-                };
+            while let Some(first) = queue.first().await {
                 let Ok(permit) = permits.clone().acquire_owned().await else {
                     return;
                 };
                 // Take everything that queued up meanwhile, within budget.
-                let mut bytes = first.bytes;
-                let mut batch = vec![first];
-                while batch.len() < max_commands {
-                    match rx.try_recv() {
-                        Ok(p) if bytes.saturating_add(p.bytes) > max_bytes => {
-                            held = Some(p);
-                            break;
-                        }
-                        Ok(p) => {
-                            bytes += p.bytes;
-                            batch.push(p);
-                        }
-                        Err(_) => break,
-                    }
-                }
+                let batch = queue.rest(first, |_, _| true);
                 let now = now_ms();
                 let stamp = last_stamp.fetch_max(now, Ordering::SeqCst).max(now);
                 let raft = raft.clone();

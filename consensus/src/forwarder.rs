@@ -11,7 +11,7 @@ use std::time::Duration;
 use paddle_proto::Command;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use crate::batcher::Outcome;
+use crate::batcher::{Budgeted, Gather, Outcome};
 use crate::network::{ForwardError, PeerClients, PeerRequest, PeerResponse, TransportError};
 use crate::types::NodeId;
 
@@ -29,6 +29,12 @@ struct Pending {
     done: oneshot::Sender<Result<Outcome, TransportError>>,
 }
 
+impl Budgeted for Pending {
+    fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
 /// Sends proposals to the leader in batches.
 #[derive(Clone)]
 pub(crate) struct Forwarder {
@@ -39,41 +45,17 @@ impl Forwarder {
     /// Start the forwarding task: at most `max_bytes` of encoded commands
     /// per request (a single larger command goes alone).
     pub(crate) fn start(clients: Arc<PeerClients>, deadline: Duration, max_bytes: usize) -> Self {
-        let (tx, mut rx) = mpsc::channel::<Pending>(FORWARD_BATCH * FORWARDS_IN_FLIGHT * 4);
+        let (tx, rx) = mpsc::channel::<Pending>(FORWARD_BATCH * FORWARDS_IN_FLIGHT * 4);
         let permits = Arc::new(Semaphore::new(FORWARDS_IN_FLIGHT));
+        let mut queue = Gather::new(rx, FORWARD_BATCH, max_bytes);
         tokio::spawn(async move {
-            let mut held: Option<Pending> = None;
-            loop {
-                let first = match held.take() {
-                    Some(p) => p,
-                    None => match rx.recv().await {
-                        Some(p) => p,
-                        None => return,
-                    },
-                };
+            while let Some(first) = queue.first().await {
                 let Ok(permit) = permits.clone().acquire_owned().await else {
                     return;
                 };
                 let (leader, addr) = (first.leader, first.addr.clone());
-                let mut bytes = first.bytes;
-                let mut batch = vec![first];
-                while batch.len() < FORWARD_BATCH {
-                    match rx.try_recv() {
-                        // A batch goes to one leader, within the byte
-                        // budget; another proposal starts the next batch.
-                        Ok(p)
-                            if p.leader == leader && bytes.saturating_add(p.bytes) <= max_bytes =>
-                        {
-                            bytes += p.bytes;
-                            batch.push(p);
-                        }
-                        Ok(p) => {
-                            held = Some(p);
-                            break;
-                        }
-                        Err(_) => break,
-                    }
-                }
+                // A batch goes to one leader, within the byte budget.
+                let batch = queue.rest(first, |a, b| a.leader == b.leader);
                 let clients = clients.clone();
                 tokio::spawn(async move {
                     let (commands, waiters): (Vec<_>, Vec<_>) =

@@ -102,6 +102,17 @@ impl CaBundle {
     pub fn fingerprint(&self) -> Result<String, TlsError> {
         fingerprint_pem(&self.cert_pem)
     }
+
+    /// Is the key the one the certificate was made for? (A node receiving
+    /// the CA from another checks this before keeping it.)
+    pub fn key_matches(&self) -> Result<bool, TlsError> {
+        let key = KeyPair::from_pem(&self.key_pem)?;
+        let der = CertificateDer::from_pem_slice(self.cert_pem.as_bytes())
+            .map_err(|e| TlsError::Pem(e.to_string()))?;
+        let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref())
+            .map_err(|e| TlsError::Pem(e.to_string()))?;
+        Ok(cert.public_key().subject_public_key.data.as_ref() == key.public_key_raw())
+    }
 }
 
 fn node_params(id: NodeId) -> Result<CertificateParams, TlsError> {
@@ -348,5 +359,22 @@ mod tests {
         let cert = ca.sign_node(&csr, 7).unwrap();
         let der = certs_from_pem(&cert).unwrap().remove(0);
         assert_eq!(node_id_of(&der), Some(7));
+    }
+}
+
+#[cfg(test)]
+mod ca_tests {
+    use super::*;
+
+    #[test]
+    fn a_ca_key_matches_only_its_own_certificate() {
+        let a = CaBundle::generate("a").unwrap();
+        let b = CaBundle::generate("b").unwrap();
+        assert!(a.key_matches().unwrap());
+        let mixed = CaBundle {
+            cert_pem: a.cert_pem.clone(),
+            key_pem: b.key_pem.clone(),
+        };
+        assert!(!mixed.key_matches().unwrap());
     }
 }

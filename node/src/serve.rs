@@ -173,6 +173,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     }
     tokio::spawn(watch_for_removal(consensus.clone(), stop_tx.clone()));
     tokio::spawn(ask_whether_removed(consensus.clone(), stop_tx.clone()));
+    tokio::spawn(crate::cluster::ca_share::hold_ca_key(svc.clone()));
     let raft_bound = consensus.local_addr()?;
     let adv_raft = cfg.advertised_raft(raft_bound)?;
     let me = NodeAddr {

@@ -145,6 +145,57 @@ async fn beyond_max_voters_a_node_stays_a_learner_and_forwards() -> anyhow::Resu
     let history = load.finish().await?;
     assert!(c.metric(new, "paddle_proposals_forwarded_total").await? >= 100);
     c.check_history(&history, &[0, 1, 2, new]).await?;
+    // Voters get the CA key (so any of them can sign joins); a learner never.
+    wait_for_ca(&c, &[1, 2]).await?;
+    assert!(
+        !c.nodes[new].data_dir.join("tls/ca.key").exists(),
+        "a learner must not hold the CA key"
+    );
+    c.pass();
+    Ok(())
+}
+
+/// Until every node of `idx` holds the CA key, private to its owner.
+async fn wait_for_ca(c: &Cluster, idx: &[usize]) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let deadline = std::time::Instant::now() + SETTLE;
+    for &i in idx {
+        let key = c.nodes[i].data_dir.join("tls/ca.key");
+        while !key.exists() {
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "{} never got the CA key",
+                c.nodes[i].name
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mode = std::fs::metadata(&key)?.permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}: CA key mode {mode:o}", c.nodes[i].name);
+    }
+    Ok(())
+}
+
+/// The bootstrap node, the first holder of the CA key, dies for good: the
+/// other voters hold the key too, so a replacement still joins (through
+/// any of them) and is promoted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_join_after_the_bootstrap_node_is_gone() -> anyhow::Result<()> {
+    let mut c = Cluster::start(bin(), 3, &[]).await?;
+    wait_for_ca(&c, &[1, 2]).await?;
+    let first_id = c.nodes[0].id.expect("id");
+    c.nodes[0].kill9();
+    std::fs::remove_dir_all(&c.nodes[0].data_dir)?;
+    let leader = c.wait_leader(&[1, 2]).await?;
+    cluster_cmd(&c, "remove", first_id, leader).await?;
+    let via = if leader == 1 { 2 } else { 1 };
+    let new = c.join(via, &[]).await?;
+    let new_id = c.nodes[new].id.expect("id");
+    let s = c
+        .wait_status(leader, "three healthy voters again", |s| {
+            s.voters().len() == 3 && s.nodes.iter().all(|n| n.healthy)
+        })
+        .await?;
+    assert!(s.voters().contains(&new_id) && !s.members().contains(&first_id));
     c.pass();
     Ok(())
 }

@@ -5,7 +5,7 @@
 //!   node.json          who this node is (id, cluster, how it was created,
 //!                      whether the cluster removed it)
 //!   tls/ca.pem         the cluster CA certificate (public)
-//!   tls/ca.key         the CA key (0600; only on nodes that sign joins)
+//!   tls/ca.key         the CA key (0600; on voters, which sign joins)
 //!   tls/node.pem       this node's certificate, naming its id
 //!   tls/node.key       this node's key (0600; never leaves the node)
 //!   operator.token     the operator token (0600; bootstrap node only)

@@ -6,6 +6,7 @@
 //! the new certificate; the leader's `membership::admit` adds a learner,
 //! waits for it to catch up and promotes it while voters are few).
 
+pub mod ca_share;
 pub mod datadir;
 pub mod join;
 pub mod membership;

@@ -31,6 +31,9 @@ pub enum ClusterRequest {
     /// How many WebSocket connections follow each sale on this node (for
     /// the cluster-wide presence count shown to watchers).
     Presence,
+    /// A voter without the CA key asks a holder for it, so joins keep
+    /// working when the bootstrap node is gone. Answered to voters only.
+    ShareCa,
 }
 
 /// Membership changes an operator can ask for.
@@ -98,6 +101,11 @@ pub enum ClusterResponse {
     Done,
     /// `(sale, watchers)` on the answering node.
     Presence(Vec<(u64, u64)>),
+    /// The cluster CA (to a voter, over mutual TLS).
+    Ca {
+        cert_pem: String,
+        key_pem: String,
+    },
     /// Refused or failed, with a stable code and a message for people.
     Error {
         code: String,

@@ -98,6 +98,29 @@ impl ClusterService {
         }
     }
 
+    /// The CA for a voter that asks (the caller is a member: checked before).
+    fn share_ca(&self, from: Peer) -> ClusterResponse {
+        let Peer::Member(caller) = from else {
+            return ClusterResponse::error("forbidden", "this request needs a member certificate");
+        };
+        if !self.consensus.facts().voters.contains(&caller) {
+            return ClusterResponse::error(
+                "forbidden",
+                format!("node {caller} is not a voter; only voters hold the CA key"),
+            );
+        }
+        match self.data_dir.ca() {
+            Ok(Some(ca)) => {
+                tracing::info!(to = caller, "handing the CA key to a voter");
+                ClusterResponse::Ca {
+                    cert_pem: ca.cert_pem,
+                    key_pem: ca.key_pem,
+                }
+            }
+            _ => ClusterResponse::error("no_ca", "this node does not hold the CA key"),
+        }
+    }
+
     /// Status of this node.
     pub fn status(&self) -> NodeStatus {
         let facts = self.consensus.facts();
@@ -188,7 +211,7 @@ impl ClusterService {
         }
         Err(ClusterResponse::error(
             "no_ca",
-            "no reachable node holds the cluster CA key (it lives on the bootstrap node; see deploy/README.md)",
+            "no reachable node holds the cluster CA key (every voter gets it; see deploy/README.md)",
         ))
     }
 
@@ -294,6 +317,7 @@ impl ClusterService {
             }
             ClusterRequest::Change(_) => self.on_leader(req, ADMIT_CALL).await,
             ClusterRequest::Presence => ClusterResponse::Presence((self.watchers)()),
+            ClusterRequest::ShareCa => self.share_ca(from),
         }
     }
 }

@@ -105,15 +105,23 @@ async fn bids_through_followers_reach_every_node_once_and_resume_is_exact() {
     let last = seen_before.last().map(key).map(|k| k.0).unwrap_or(start);
     c.kill(victim);
     let mut price = 41;
+    let mut last_bid = 0;
     for i in 0..5 {
         let r = bidder
             .bid(&format!("after-{i}"), lot, json!(format!("{price}.00")))
             .await;
         assert_eq!(r["outcome"], "accepted", "{r}");
+        last_bid = r["index"].as_u64().unwrap();
         price += 5;
     }
     let mut resumed = Ws::hello(&c.ws_url(f), None, Some(last)).await;
     resumed.subscribe(sale, Some(last)).await;
+    // The bid's result comes from the leader once committed; this node may
+    // apply it a moment later, and then pushes the event live.
+    let reached = |e: &serde_json::Value| e["index"].as_u64() >= Some(last_bid);
+    if !events_in(&resumed.seen).iter().any(reached) {
+        resumed.until_event("the last bid's event", reached).await;
+    }
     let mut all: Vec<(u64, u64)> = seen_before.iter().map(key).collect();
     all.extend(events_in(&resumed.seen).iter().map(key));
     assert!(

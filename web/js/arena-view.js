@@ -56,7 +56,7 @@ export function renderLot(model, lot) {
 }
 
 // Price, leader, minimum next, quick bids, winning/outbid, SOLD banner.
-export function renderPrice(model, lot, me, bidOnLot) {
+export function renderPrice(model, lot, me, bidOnLot, myMax) {
   const sale = model.sale;
   const price = $("#price");
   const shown = lot.price ?? lot.start;
@@ -109,6 +109,7 @@ export function renderPrice(model, lot, me, bidOnLot) {
   if (me && lot.leader === me.paddle && lot.leader != null) {
     kind = lot.status === "sold" ? "won" : isClosed(lot) ? "none" : "winning";
     text = kind === "won" ? "★ You won this lot" : kind === "winning" ? "✓ You are winning" : "";
+    if (kind === "winning" && myMax != null) text += ` — your maximum ${formatMoney(myMax, sale)}`;
   } else if (me && bidOnLot) {
     kind = isClosed(lot) ? "lost" : "outbid";
     text = kind === "outbid" ? "⚠ Outbid — bid again to lead" : "This lot went to another bidder";

@@ -17,7 +17,7 @@ import { setImageBase } from "./picture.js";
 import { formatMoney, toDecimal, parseDecimal, premiumOf, formatBp, exponentOf } from "./money.js";
 import { renderStrip, renderLot, renderPrice, renderHistory, renderOutcome } from "./arena-view.js";
 
-const app = { sale: null, model: null, desk: null, picked: null, me: null };
+const app = { sale: null, model: null, desk: null, picked: null, me: null, maxes: new Map() };
 window.__paddle = app; // for the browser tests and for support
 
 const link = new Link({
@@ -26,6 +26,8 @@ const link = new Link({
   onState: (s) => renderBadge($("#badge"), s),
 });
 const rest = new Rest(() => link.base());
+// The same, with the bidder's token: for `GET /api/v1/me` (own maximums).
+const mine = new Rest(() => link.base(), () => app.me?.token ?? null);
 setImageBase(() => link.base());
 const voice = new Announcer($("#mute"), $("#announce"));
 const ring = new Ring($("#countdown"));
@@ -102,6 +104,7 @@ function onMessage(m) {
       if (!model || m.sale.sale !== app.sale) return;
       model.applySnapshot(m);
       loadHistory();
+      loadMaxes();
       break;
     case "event":
       if (model && m.sale === app.sale) onEvent(m);
@@ -109,9 +112,11 @@ function onMessage(m) {
     case "events":
       if (model && m.sale === app.sale) for (const e of m.events) onEvent(e);
       break;
-    case "bid_result":
-      app.desk?.onResult(m);
+    case "bid_result": {
+      const bid = app.desk?.onResult(m);
+      if (bid?.state === "accepted") app.maxes.set(bid.lot, Math.max(app.maxes.get(bid.lot) ?? 0, bid.amount));
       break;
+    }
     case "presence":
       if (m.sale === app.sale) setText($("#watchers"), `● ${m.watchers} watching`);
       break;
@@ -189,6 +194,20 @@ async function loadHistory() {
   }
 }
 
+// This bidder's own standing maximums (only they see them): after a
+// reconnect or a reload the page shows "your maximum" again.
+async function loadMaxes() {
+  if (!app.me?.token) return;
+  try {
+    const who = await mine.get("/api/v1/me");
+    if (who.bidder?.sale !== app.sale) return;
+    app.maxes = new Map((who.maxes || []).map((m) => [m.lot, m.max]));
+    render();
+  } catch {
+    // Shown again after the next accepted bid or reconnect.
+  }
+}
+
 function pick(lotId) {
   app.picked = lotId;
   loadHistory();
@@ -204,7 +223,7 @@ function render() {
   document.title = `${lot.title} — ${model.sale.title}`;
   renderLot(model, lot);
   const bidOnLot = app.me && model.historyOf(lot.lot).some((b) => b.paddle === app.me.paddle);
-  renderPrice(model, lot, app.me, bidOnLot);
+  renderPrice(model, lot, app.me, bidOnLot, app.maxes.get(lot.lot));
   renderHistory(model, lot, app.me);
   const canBid = !!app.me && !isClosed(lot) && lot.status !== "scheduled";
   show($("#bid-panel"), !!app.me && !isClosed(lot));

@@ -90,6 +90,18 @@ pub struct WhoAmI {
     pub clerk_id: Option<String>,
     /// The clerk token's label, for clerks.
     pub clerk_label: Option<String>,
+    /// For a bidder (`GET /api/v1/me` only): their own standing maximum on
+    /// each lot they bid on, so a page that reconnects can show it again.
+    /// Nobody else ever sees it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maxes: Option<Vec<OwnMax>>,
+}
+
+/// A bidder's own standing maximum on one lot (minor units).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OwnMax {
+    pub lot: u64,
+    pub max: i64,
 }
 
 impl WhoAmI {
@@ -107,6 +119,7 @@ impl WhoAmI {
             },
             clerk_id,
             clerk_label,
+            maxes: None,
         }
     }
 }

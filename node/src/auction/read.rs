@@ -160,6 +160,30 @@ pub fn get_lot(s: &(impl KvRead + ?Sized), lot: LotId) -> R<Option<LotView>> {
     Ok(Some(lot_view(&l, &sale)))
 }
 
+/// A bidder's own standing maximum on each lot of the sale they bid on
+/// (retracted bids left out), in lot order. Only ever shown to that bidder.
+pub fn own_maxes(
+    s: &(impl KvRead + ?Sized),
+    sale: SaleId,
+    paddle: Paddle,
+) -> R<Vec<(LotId, Money)>> {
+    let Some(sale) = sale_record(s, sale)? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for lot in &sale.lots {
+        let top = bids_of(s, *lot)?
+            .into_iter()
+            .filter(|b| b.paddle == paddle && !b.retracted)
+            .map(|b| b.max)
+            .max();
+        if let Some(max) = top {
+            out.push((*lot, max));
+        }
+    }
+    Ok(out)
+}
+
 /// A lot's photo: what it is and its bytes (`None`: no such lot, or no photo).
 pub fn lot_image(
     s: &(impl KvRead + ?Sized),

@@ -86,6 +86,21 @@ async fn two_bidders_on_different_nodes_see_each_other() -> anyhow::Result<()> {
     }
     ada.shots("outbid").await?;
     bob.shots("winning").await?;
+
+    // Bob sees his own maximum, also after the page is loaded afresh (from
+    // `GET /api/v1/me`, which only he can read).
+    let mine = |t: &str| t.contains("You are winning — your maximum");
+    bob.wait_text("#my-state", "Bob's own maximum", mine)
+        .await?;
+    bob.goto("about:blank").await?;
+    bob.goto(&format!("{}/#/sale/{sale}", c.url(1))).await?;
+    bob.wait_text("#my-state", "Bob's own maximum after a reload", mine)
+        .await?;
+    let ada_text = ada.text("#my-state").await?;
+    ensure!(
+        !ada_text.contains("maximum"),
+        "Ada sees no maximum: {ada_text}"
+    );
     for p in [&ada, &bob] {
         p.assert_no_errors(&[]).await?;
     }

@@ -23,7 +23,21 @@ pub const CLERK_PREFIX: &str = "pdc_";
     responses((status = 200, body = WhoAmI), (status = 401, body = crate::api::openapi::ErrorBody)))]
 pub async fn me(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<WhoAmI>, ApiError> {
     let c = require_caller(&s, &headers).await?;
-    Ok(Json(WhoAmI::of(Some(&c))))
+    let mut who = WhoAmI::of(Some(&c));
+    if let Some(b) = &who.bidder {
+        let maxes = crate::auction::read::own_maxes(&s.consensus.view(), b.sale, b.paddle)
+            .map_err(super::damaged)?;
+        who.maxes = Some(
+            maxes
+                .into_iter()
+                .map(|(lot, max)| crate::api::auth::OwnMax {
+                    lot: lot.0,
+                    max: max.minor(),
+                })
+                .collect(),
+        );
+    }
+    Ok(Json(who))
 }
 
 /// The server clock.

@@ -98,6 +98,11 @@ async fn bids_through_followers_reach_every_node_once_and_resume_is_exact() {
         .filter(|b| b["paddle"] == a.1["lot"]["leader"])
         .count();
     assert_eq!(from_p2, 1, "one bid for one bid id: {hist}");
+    // Each bidder reads their own standing maximum, and only their own.
+    for (token, max) in [(&tokens[0], 1500), (&tokens[1], 4000)] {
+        let (_, me) = c.get(&format!("{}/api/v1/me", c.url(f)), Some(token)).await;
+        assert_eq!(me["maxes"], json!([{"lot": lot, "max": max}]), "{me}");
+    }
 
     // Kill the victim's node while bids go on; its watcher resumes on
     // another node with `since` = the last index it saw.

@@ -71,6 +71,17 @@ fn log(bids: &[(u8, u8, u16, u8)]) -> Vec<(u64, AuctionCommand)> {
             ));
         }
     }
+    // The timed sale moves before it starts: its lots' times are rewritten
+    // (terms and live state alike).
+    out.push((
+        0,
+        AuctionCommand::ScheduleSale {
+            sale: SaleId(0),
+            opens_at_ms: 0,
+            closes_at_ms: 5_000,
+            stagger_ms: 150,
+        },
+    ));
     // The live sale: absentee bids wait for lot 3 to open.
     let mut t = 1;
     for (n, &(lot, bidder, amount, dt)) in bids.iter().enumerate() {

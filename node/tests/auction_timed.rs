@@ -473,3 +473,84 @@ fn bad_catalogue_input_is_refused() {
         }
     );
 }
+
+#[test]
+fn a_timed_sale_moves_until_its_first_lot_opens() {
+    let mut h = H::new();
+    let mode = paddle_proto::auction::SaleMode::Timed {
+        opens_at_ms: 1_000,
+        closes_at_ms: 10_000,
+        stagger_ms: 500,
+    };
+    let s = h.sale(mode, None, 0);
+    let l0 = h.lot(s, 100, None, None);
+    let l1 = h.lot(s, 100, None, None);
+    let schedule = |opens, closes, stagger| AuctionCommand::ScheduleSale {
+        sale: s,
+        opens_at_ms: opens,
+        closes_at_ms: closes,
+        stagger_ms: stagger,
+    };
+    assert_eq!(
+        reason(&h.apply(10, schedule(5_000, 5_000, 0))),
+        RejectReason::InvalidInput {
+            field: "closes_at_ms".into()
+        }
+    );
+    h.take_events();
+    assert!(matches!(
+        h.apply(10, schedule(2_000, 20_000, 1_000)),
+        paddle_proto::auction::AuctionReply::Accepted { .. }
+    ));
+    assert!(matches!(
+        h.take_events()[..],
+        [AuctionEvent::SaleScheduled {
+            opens_at_ms: 2_000,
+            closes_at_ms: 20_000,
+            stagger_ms: 1_000,
+            ..
+        }]
+    ));
+    assert_eq!(h.state(l1).effective_end_ms, Some(21_000));
+    let a = h.bidder(s);
+    // The old opening time no longer counts; the new one does.
+    assert_eq!(
+        reason(&h.bid(1_500, s, l0, a, "early", 200)),
+        RejectReason::LotNotOpen {
+            opens_at_ms: Some(2_000)
+        }
+    );
+    accepted_bid(&h.bid(2_000, s, l0, a, "first", 200));
+    // Once a lot has opened the sale stays put.
+    assert_eq!(
+        reason(&h.apply(2_001, schedule(3_000, 30_000, 0))),
+        RejectReason::WrongStatus {
+            status: LotStatus::Open
+        }
+    );
+    let live = h.live();
+    assert_eq!(
+        reason(&h.apply(
+            2_002,
+            AuctionCommand::ScheduleSale {
+                sale: live,
+                opens_at_ms: 3_000,
+                closes_at_ms: 4_000,
+                stagger_ms: 0,
+            }
+        )),
+        RejectReason::WrongMode
+    );
+    assert_eq!(
+        reason(&h.apply(
+            2_003,
+            AuctionCommand::ScheduleSale {
+                sale: SaleId(99),
+                opens_at_ms: 3_000,
+                closes_at_ms: 4_000,
+                stagger_ms: 0,
+            }
+        )),
+        RejectReason::UnknownSale
+    );
+}

@@ -92,6 +92,8 @@ function renderSale() {
       : `Timed sale in ${sale.currency}, ${sale.lots} lots, ${sale.status}. Opens ${when(mode.opens_at_ms)}, first lot closes ${when(mode.closes_at_ms)}, then one every ${Math.round(mode.stagger_ms / 1000)} s.`,
   );
   $("#btn-run").hidden = mode.type !== "live";
+  // A timed sale may move until its first lot opens.
+  $("#reschedule").hidden = mode.type !== "timed" || !model.sortedLots().every((l) => l.status === "scheduled");
   // The rules take buy-now prices in timed sales only.
   $("#al-buy").closest("div").hidden = mode.type === "live";
   $("#btn-run").disabled = !model.sortedLots().some((l) => l.status === "scheduled") || model.sortedLots().some((l) => l.status === "open" || l.status === "fair_warning");
@@ -234,6 +236,15 @@ $("#import").addEventListener("submit", async (e) => {
     say(true, `✓ Imported ${r.lots?.length ?? "the"} lots (index ${r.index})`);
     $("#import").reset();
   }
+});
+
+$("#reschedule").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const model = feed.model;
+  if (!model) return say(false, "✕ Select a sale first.");
+  const opens = (await serverNow()) + num("#rs-opens") * 60000;
+  const body = { opens_at_ms: opens, closes_at_ms: opens + Math.max(1, num("#rs-duration")) * 60000 };
+  await attempt("Rescheduled the sale", () => rest.post(`/api/v1/sales/${model.id}/schedule`, body));
 });
 
 $("#btn-run").addEventListener("click", async () => {

@@ -104,6 +104,13 @@ export class SaleModel {
         set({ status: "open", result: null, ...pick("price", "leader") });
         if (this.sale) this.sale.current_lot = ev.lot;
         break;
+      case "sale_scheduled":
+        if (this.sale) this.sale.mode = { type: "timed", opens_at_ms: ev.opens_at_ms, closes_at_ms: ev.closes_at_ms, stagger_ms: ev.stagger_ms };
+        for (const l of this.lots.values()) {
+          const end = ev.closes_at_ms + l.position * ev.stagger_ms;
+          Object.assign(l, { opens_at_ms: ev.opens_at_ms, scheduled_end_ms: end, effective_end_ms: end });
+        }
+        break;
       case "lot_image_set":
         set({ image: ev.image });
         break;

@@ -104,6 +104,12 @@ impl AuctionState {
             Reopen { sale, lot } => self.reopen(*sale, *lot, fx),
             WithdrawLot { sale, lot } => self.withdraw(*sale, *lot, fx),
             SetLotImage { sale, lot, image } => self.set_image(index, *sale, *lot, image, fx),
+            ScheduleSale {
+                sale,
+                opens_at_ms,
+                closes_at_ms,
+                stagger_ms,
+            } => self.schedule_sale(*sale, *opens_at_ms, *closes_at_ms, *stagger_ms, fx),
         };
         match result {
             Ok(accepted) => AuctionReply::Accepted { accepted },

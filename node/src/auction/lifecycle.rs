@@ -297,6 +297,56 @@ impl AuctionState {
         })
     }
 
+    /// Move a timed sale's times while every lot is still scheduled (no
+    /// bid can exist then: bids need an open lot, or a live sale).
+    pub(crate) fn schedule_sale(
+        &mut self,
+        sale_id: SaleId,
+        opens_at_ms: u64,
+        closes_at_ms: u64,
+        stagger_ms: u64,
+        fx: &mut Effects,
+    ) -> Outcome<Accepted> {
+        let sale = self.sales.get(&sale_id).ok_or(RejectReason::UnknownSale)?;
+        if !matches!(sale.spec.mode, SaleMode::Timed { .. }) {
+            return Err(RejectReason::WrongMode);
+        }
+        if closes_at_ms <= opens_at_ms {
+            return Err(super::engine::invalid("closes_at_ms"));
+        }
+        let lot_ids = sale.lots.clone();
+        for id in &lot_ids {
+            let lot = self.lots.get(id).expect("a sale's lots exist");
+            if lot.status != LotStatus::Scheduled {
+                return Err(RejectReason::WrongStatus { status: lot.status });
+            }
+        }
+        let sale = self.sales.get_mut(&sale_id).expect("checked");
+        sale.spec.mode = SaleMode::Timed {
+            opens_at_ms,
+            closes_at_ms,
+            stagger_ms,
+        };
+        for id in &lot_ids {
+            let lot = self.lots.get_mut(id).expect("checked");
+            let end = closes_at_ms.saturating_add(stagger_ms.saturating_mul(lot.position as u64));
+            lot.opens_at_ms = Some(opens_at_ms);
+            lot.scheduled_end_ms = Some(end);
+            lot.effective_end_ms = Some(end);
+            // The times are part of a lot's terms, written anew.
+            fx.touched.lots.push(*id);
+            fx.touched.new_lots.push(*id);
+        }
+        fx.touched.sales.push(sale_id);
+        fx.events.push(AuctionEvent::SaleScheduled {
+            sale: sale_id,
+            opens_at_ms,
+            closes_at_ms,
+            stagger_ms,
+        });
+        Ok(Accepted::SaleScheduled { sale: sale_id })
+    }
+
     /// Set or remove a lot's photo. Only its kind, size and version are
     /// kept here; the machine stores the bytes. Allowed in any status (a
     /// catalogue keeps its pictures after the sale).

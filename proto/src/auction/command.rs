@@ -81,6 +81,9 @@ dual_tagged_enum! {
         /// Operator: retract one bid (by its bidder and bid id). The lot's
         /// price and leader are recomputed from the remaining maxes.
         RetractBid { sale: SaleId, lot: LotId, paddle: Paddle, bid_id: BidId },
+        /// Operator: move a timed sale's times (same meaning as in its
+        /// `SaleMode::Timed`) while none of its lots has opened yet.
+        ScheduleSale { sale: SaleId, opens_at_ms: u64, closes_at_ms: u64, stagger_ms: u64 },
         /// Operator: set (or, with `None`, remove) a lot's photo.
         SetLotImage { sale: SaleId, lot: LotId, image: Option<LotImage> },
     }
@@ -108,7 +111,8 @@ impl AuctionCommand {
             | Reopen { sale, .. }
             | WithdrawLot { sale, .. }
             | RetractBid { sale, .. }
-            | SetLotImage { sale, .. } => Some(*sale),
+            | SetLotImage { sale, .. }
+            | ScheduleSale { sale, .. } => Some(*sale),
         }
     }
 }

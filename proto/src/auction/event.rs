@@ -88,6 +88,9 @@ dual_tagged_enum! {
             reserve_met: bool,
             minimum_next: Money,
         },
+        /// A timed sale's times moved before it started: lot `i` now opens
+        /// at `opens_at_ms` and ends at `closes_at_ms + i × stagger_ms`.
+        SaleScheduled { sale: SaleId, opens_at_ms: u64, closes_at_ms: u64, stagger_ms: u64 },
         /// The lot's photo changed: `image` is where to fetch the new one
         /// (`None`: it has none any more).
         LotImageSet { sale: SaleId, lot: LotId, image: Option<String> },
@@ -115,7 +118,8 @@ impl AuctionEvent {
             | Reopened { sale, .. }
             | Withdrawn { sale, .. }
             | Retracted { sale, .. }
-            | LotImageSet { sale, .. } => *sale,
+            | LotImageSet { sale, .. }
+            | SaleScheduled { sale, .. } => *sale,
         }
     }
 }

@@ -40,6 +40,8 @@ dual_tagged_enum! {
         Bid { lot: LotState, leading: bool },
         /// A lot changed (opened, closed, warned, sold, passed, ...).
         Lot { lot: LotState },
+        /// A sale's schedule changed.
+        SaleScheduled { sale: SaleId },
     }
 }
 

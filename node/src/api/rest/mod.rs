@@ -36,6 +36,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(sales::list, sales::create))
         .routes(routes!(sales::get_one))
+        .routes(routes!(sales::schedule))
         .routes(routes!(lots::list, lots::create))
         .routes(routes!(lots::import))
         .routes(routes!(lots::get_one))

@@ -1,4 +1,4 @@
-//! Sales: list, create, get.
+//! Sales: list, create, get, reschedule (timed, before they start).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -198,6 +198,66 @@ pub async fn create(
                 index,
             }),
         )),
+        (_, other) => Err(ApiError::internal(format!("unexpected answer {other:?}"))),
+    }
+}
+
+/// New times for a timed sale (ms since the Unix epoch, like its `mode`).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleIn {
+    /// When every lot opens.
+    pub opens_at_ms: u64,
+    /// When the first lot closes (after `opens_at_ms`).
+    pub closes_at_ms: u64,
+    /// Gap between consecutive lots' closes; the sale's current one when
+    /// absent.
+    #[serde(default)]
+    pub stagger_ms: Option<u64>,
+}
+
+/// A schedule change, and its index.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Scheduled {
+    pub sale: u64,
+    pub index: u64,
+}
+
+/// Move a timed sale's times before it starts (operator): refused with
+/// `wrong_status` once any lot has opened, `wrong_mode` for a live sale.
+#[utoipa::path(post, path = "/api/v1/sales/{sale}/schedule", tag = "sales", request_body = ScheduleIn,
+    params(("sale" = u64, Path, description = "Sale id")), security(("bearer" = [])),
+    responses((status = 200, body = Scheduled), (status = 400, body = crate::api::openapi::ErrorBody),
+              (status = 403, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody),
+              (status = 409, body = crate::api::openapi::ErrorBody, description = "`wrong_status` or `wrong_mode`")))]
+pub async fn schedule(
+    State(s): State<AppState>,
+    Path(sale): Path<u64>,
+    headers: HeaderMap,
+    Body(b): Body<ScheduleIn>,
+) -> Result<Json<Scheduled>, ApiError> {
+    require_operator_role(&s, &headers).await?;
+    let stagger_ms = match b.stagger_ms {
+        Some(ms) => ms,
+        None => match read::sale_record(&s.consensus.view(), SaleId(sale))
+            .map_err(damaged)?
+            .map(|x| x.spec.mode)
+        {
+            Some(SaleMode::Timed { stagger_ms, .. }) => stagger_ms,
+            _ => 0,
+        },
+    };
+    let cmd = AuctionCommand::ScheduleSale {
+        sale: SaleId(sale),
+        opens_at_ms: b.opens_at_ms,
+        closes_at_ms: b.closes_at_ms,
+        stagger_ms,
+    };
+    match propose(&s, cmd).await? {
+        (index, Accepted::SaleScheduled { sale }) => Ok(Json(Scheduled {
+            sale: sale.0,
+            index,
+        })),
         (_, other) => Err(ApiError::internal(format!("unexpected answer {other:?}"))),
     }
 }

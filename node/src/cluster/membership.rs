@@ -123,7 +123,28 @@ pub async fn admit(svc: &ClusterService, id: u64, addr: NodeAddr) -> ClusterResp
         .await
     {
         Ok(_) => ClusterResponse::Admitted { voter: true },
-        Err(e) => ClusterResponse::error("membership", format!("could not promote node {id}: {e}")),
+        Err(e) => membership_error(&e, format!("could not promote node {id}: {e}")),
+    }
+}
+
+/// A failed `change_membership`: leadership moving away while it ran
+/// (`not_leader`) is retried by whoever forwarded the change; anything
+/// else is reported as it is.
+fn membership_error<E>(
+    e: &openraft::error::RaftError<
+        u64,
+        openraft::error::ClientWriteError<u64, paddle_consensus::types::NodeAddr>,
+    >,
+    message: E,
+) -> ClusterResponse
+where
+    E: Into<String>,
+{
+    match e {
+        openraft::error::RaftError::APIError(
+            openraft::error::ClientWriteError::ForwardToLeader(_),
+        ) => ClusterResponse::error("not_leader", message),
+        _ => ClusterResponse::error("membership", message),
     }
 }
 
@@ -272,7 +293,7 @@ pub async fn change(svc: &ClusterService, change: MembershipChange) -> ClusterRe
                 .await
             {
                 Ok(_) => ClusterResponse::Done,
-                Err(e) => ClusterResponse::error("membership", e.to_string()),
+                Err(e) => membership_error(&e, e.to_string()),
             }
         }
         MembershipChange::Demote(_) if !is_voter => ClusterResponse::Done,
@@ -300,7 +321,7 @@ pub async fn change(svc: &ClusterService, change: MembershipChange) -> ClusterRe
             let retain = matches!(change, MembershipChange::Demote(_));
             let addr = f.nodes.get(&id).cloned();
             if let Err(e) = raft.change_membership(op, retain).await {
-                return ClusterResponse::error("membership", e.to_string());
+                return membership_error(&e, e.to_string());
             }
             if let (MembershipChange::Remove(_), Some(addr)) = (change, addr) {
                 if let Err(e) = finish_removal(svc, id, addr).await {

@@ -130,6 +130,22 @@ pub fn bench_consensus(args: &BenchConsensusArgs) -> ExitCode {
         dir: args.common.dir.clone(),
         consensus: paddle_consensus::ConsensusConfig::default(),
     };
+    run_bench(
+        "consensus",
+        args.common.json,
+        crate::bench::consensus::run(settings),
+        |report| report.to_string(),
+    )
+}
+
+/// Run a benchmark on a multi-threaded runtime and print its report: as
+/// JSON with `json`, else as `text` renders it.
+pub(crate) fn run_bench<R: serde::Serialize>(
+    name: &str,
+    json: bool,
+    bench: impl std::future::Future<Output = anyhow::Result<R>>,
+    text: impl FnOnce(&R) -> String,
+) -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -137,24 +153,24 @@ pub fn bench_consensus(args: &BenchConsensusArgs) -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("paddle bench: cannot start the runtime: {e}");
+            eprintln!("paddle bench {name}: cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(crate::bench::consensus::run(settings)) {
+    match runtime.block_on(bench) {
         Ok(report) => {
-            if args.common.json {
+            if json {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&report).unwrap_or_default()
                 );
             } else {
-                print!("{report}");
+                print!("{}", text(&report));
             }
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("paddle bench consensus: {e:#}");
+            eprintln!("paddle bench {name}: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -213,34 +229,12 @@ pub fn bench_join(args: &BenchJoinArgs) -> ExitCode {
             ..Default::default()
         },
     };
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("paddle bench: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(crate::bench::join::run(settings)) {
-        Ok(rows) => {
-            if args.common.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&rows).unwrap_or_default()
-                );
-            } else {
-                print!("{}", crate::bench::join::table(&rows));
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("paddle bench join: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    run_bench(
+        "join",
+        args.common.json,
+        crate::bench::join::run(settings),
+        |rows| crate::bench::join::table(rows),
+    )
 }
 
 /// `paddle bid` (issue 5): one bid through the public API, with its outcome.

@@ -439,31 +439,7 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
 
 /// `paddle bench api`.
 pub fn main(args: &BenchApiArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("paddle bench api: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(report) => {
-            if args.common.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).unwrap_or_default()
-                );
-            } else {
-                print!("{report}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("paddle bench api: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::commands::run_bench("api", args.common.json, run(args), |report| {
+        report.to_string()
+    })
 }

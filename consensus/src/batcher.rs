@@ -13,12 +13,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use openraft::error::{ClientWriteError, RaftError};
 use paddle_proto::{Command, Proposal, Reply};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use crate::clock::ClusterClock;
 use crate::network::ForwardError;
 use crate::types::typ::Raft;
 
@@ -103,11 +104,24 @@ pub(crate) struct Batcher {
     tx: mpsc::Sender<Pending>,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+/// The stamp for the next entry: cluster time, never going backwards. A
+/// leader without cluster time (it never agreed with a majority of the
+/// voters) repeats the last stamp (applying takes the log's previous stamp
+/// when this one is older): time stands still rather than follow one
+/// machine's clock.
+fn next_stamp(clock: &ClusterClock, last: &AtomicU64, warned: &mut Option<Instant>) -> u64 {
+    match clock.cluster_ms() {
+        Some(now) => last.fetch_max(now, Ordering::SeqCst).max(now),
+        None => {
+            if warned.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                tracing::warn!(
+                    "no agreed cluster time yet (too few voters measured): entries repeat the last stamp"
+                );
+                *warned = Some(Instant::now());
+            }
+            last.load(Ordering::SeqCst)
+        }
+    }
 }
 
 impl Batcher {
@@ -117,6 +131,7 @@ impl Batcher {
     pub(crate) fn start(
         raft: Raft,
         last_stamp: Arc<AtomicU64>,
+        clock: Arc<ClusterClock>,
         max_commands: usize,
         max_bytes: usize,
         in_flight: usize,
@@ -125,14 +140,14 @@ impl Batcher {
         let permits = Arc::new(Semaphore::new(in_flight));
         let mut queue = Gather::new(rx, max_commands, max_bytes);
         tokio::spawn(async move {
+            let mut warned = None;
             while let Some(first) = queue.first().await {
                 let Ok(permit) = permits.clone().acquire_owned().await else {
                     return;
                 };
                 // Take everything that queued up meanwhile, within budget.
                 let batch = queue.rest(first, |_, _| true);
-                let now = now_ms();
-                let stamp = last_stamp.fetch_max(now, Ordering::SeqCst).max(now);
+                let stamp = next_stamp(&clock, &last_stamp, &mut warned);
                 let raft = raft.clone();
                 tokio::spawn(async move {
                     let (commands, waiters): (Vec<_>, Vec<_>) =
@@ -163,7 +178,9 @@ impl Batcher {
                                 RaftError::APIError(ClientWriteError::ChangeMembershipError(e)) => {
                                     ForwardError::Refused(e.to_string())
                                 }
-                                RaftError::Fatal(f) => ForwardError::Refused(f.to_string()),
+                                // Raft stopped: the entry may already be
+                                // appended and replicated.
+                                RaftError::Fatal(f) => ForwardError::Unknown(f.to_string()),
                             };
                             for w in waiters {
                                 let _ = w.send(Err(err.clone()));

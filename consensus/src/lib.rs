@@ -17,6 +17,7 @@
 
 pub mod app;
 mod batcher;
+pub mod clock;
 mod forwarder;
 pub mod kv;
 pub mod metrics;
@@ -28,6 +29,7 @@ pub mod tls;
 pub mod types;
 
 pub use app::{Application, AppliedEntry};
+pub use clock::{ClockConfig, ClockStatus, ClusterClock};
 pub use kv::{Bytes, KvTxn, KvView};
 pub use node::{
     ClusterFacts, Committed, Consensus, ConsensusConfig, ProposeError, ReadError, Role,

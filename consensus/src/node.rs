@@ -14,8 +14,10 @@ use openraft::{ServerState, SnapshotPolicy};
 use paddle_proto::{Command, Reply};
 
 use crate::app::Application;
+use crate::clock::{ClockConfig, ClusterClock};
 use crate::kv::KvView;
 use crate::metrics::ProposalMetrics;
+use crate::network::raft_net::Acks;
 use crate::network::{
     server, ForwardError, Handler, Network, Peer, PeerClients, PeerRequest, PeerResponse,
 };
@@ -64,6 +66,8 @@ pub struct ConsensusConfig {
     pub propose_timeout_ms: u64,
     /// How many times `propose` re-sends when leadership moves.
     pub forward_retries: u32,
+    /// Cluster time: skew bound and sampling interval.
+    pub clock: ClockConfig,
 }
 
 impl Default for ConsensusConfig {
@@ -80,6 +84,7 @@ impl Default for ConsensusConfig {
             snapshot_chunk_bytes: 1024 * 1024,
             propose_timeout_ms: 5_000,
             forward_retries: 5,
+            clock: ClockConfig::default(),
         }
     }
 }
@@ -151,6 +156,11 @@ pub enum Role {
     Candidate,
     Learner,
     Shutdown,
+    /// Elected leader, but no quorum has answered it for longer than the
+    /// stale threshold (cut off by a partition): it claims no leadership,
+    /// takes no proposals and serves no leader reads until a quorum answers
+    /// again or it learns of a newer leader.
+    Isolated,
 }
 
 /// Everything an operator or `/metrics` wants to know about this member.
@@ -190,6 +200,12 @@ struct Core {
     metrics: ProposalMetrics,
     /// When a leader last reached this node with an append it accepted.
     last_leader_contact: std::sync::Mutex<Option<Instant>>,
+    /// When each peer last accepted this node's appends (as leader).
+    acks: Arc<Acks>,
+    /// Since when this node leads (its current term), if it does.
+    leader_since: std::sync::Mutex<Option<(u64, Instant)>>,
+    /// The cluster's agreed time, as measured from here.
+    clock: Arc<ClusterClock>,
     /// False while leadership is being handed over: the leader appends
     /// nothing new, so followers' leases can expire and the successor win.
     accepting: std::sync::atomic::AtomicBool,
@@ -242,9 +258,12 @@ impl Consensus {
             identity,
             cfg.frame_cap_bytes,
         )?);
+        let acks = Arc::new(Acks::default());
         let network = Network {
             clients: clients.clone(),
+            acks: acks.clone(),
         };
+        let clock = Arc::new(ClusterClock::new(identity.node_id, cfg.clock.clone()));
         let raft = Raft::new(identity.node_id, Arc::new(raft_config), network, log, sm)
             .await
             .map_err(|e| StartError::Raft(e.to_string()))?;
@@ -257,6 +276,7 @@ impl Consensus {
         let batcher = crate::batcher::Batcher::start(
             raft.clone(),
             last_stamp.clone(),
+            clock.clone(),
             BATCH_COMMANDS,
             cfg.frame_cap_bytes / BATCH_BYTES_PER_FRAME,
             BATCHES_IN_FLIGHT,
@@ -274,6 +294,9 @@ impl Consensus {
             metrics: ProposalMetrics::default(),
             last_leader_contact: std::sync::Mutex::new(None),
             accepting: std::sync::atomic::AtomicBool::new(true),
+            acks,
+            leader_since: std::sync::Mutex::new(None),
+            clock,
             cfg,
         });
         tokio::spawn(server::serve(
@@ -282,6 +305,7 @@ impl Consensus {
             core.cfg.frame_cap_bytes,
         ));
         tokio::spawn(leader_watchdog(Arc::downgrade(&core)));
+        tokio::spawn(clock_sampler(Arc::downgrade(&core)));
         tracing::info!(node = core.id, %bind, "raft member started");
         Ok(Consensus { core })
     }
@@ -294,6 +318,12 @@ impl Consensus {
     /// The underlying openraft handle, for membership changes.
     pub fn raft(&self) -> &Raft {
         &self.core.raft
+    }
+
+    /// The cluster's agreed time: what stamps entries, decides deadlines
+    /// and is given to pages as server time.
+    pub fn clock(&self) -> &ClusterClock {
+        &self.core.clock
     }
 
     /// The peer clients (to call other members directly).
@@ -380,12 +410,19 @@ impl Consensus {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            // A node cut off from the leader fails at once rather than
+            // hanging until the partition heals.
+            let cut_off = self
+                .leader_contact_age()
+                .is_some_and(|a| a > self.stale_after());
+            if left.is_zero() || cut_off {
                 return Err(ReadError::NoLeader);
             }
             match self.current_leader() {
                 Some(l) if l == self.core.id => {
-                    if let Ok(i) = self.core.local_read_index().await {
+                    if let Ok(Ok(i)) =
+                        tokio::time::timeout(left, self.core.local_read_index()).await
+                    {
                         return Ok(i);
                     }
                 }
@@ -407,9 +444,15 @@ impl Consensus {
         }
     }
 
-    /// The leader this node currently knows, if any.
+    /// The leader this node currently knows, if any. A leader that no
+    /// quorum has answered for longer than the stale threshold does not
+    /// count itself (see [`Role::Isolated`]).
     pub fn current_leader(&self) -> Option<NodeId> {
-        self.core.raft.metrics().borrow().current_leader
+        let leader = self.core.raft.metrics().borrow().current_leader;
+        if leader == Some(self.core.id) && self.core.isolated() {
+            return None;
+        }
+        leader
     }
 
     /// The address of a member (voter or learner) from the membership.
@@ -444,6 +487,43 @@ impl Consensus {
             }
         }
         result
+    }
+
+    /// Propose a command that carries its own idempotency key (a bid id):
+    /// while its outcome is unknown, propose it again until `deadline` has
+    /// passed; the application answers a repeat with the first outcome.
+    ///
+    /// An answer is definite only when it is known. Once an attempt may have
+    /// reached a leader, a later attempt that finds no leader (or is refused)
+    /// says nothing about the first, which may still commit: the result is
+    /// then `Unknown`, never `NoLeader`. Only a command that certainly never
+    /// left this node is answered `NoLeader` or `Refused`.
+    pub async fn propose_idempotent(
+        &self,
+        command: Command,
+        deadline: Duration,
+    ) -> Result<Committed, ProposeError> {
+        let started = Instant::now();
+        let mut unknown: Option<String> = None;
+        loop {
+            match self.propose(command.clone()).await {
+                Ok(c) => return Ok(c),
+                Err(ProposeError::Unknown(why)) => unknown = Some(why),
+                Err(definite) => match &unknown {
+                    None => return Err(definite),
+                    Some(why) => tracing::debug!(
+                        first = %why, now = %definite,
+                        "a retry of an unknown outcome found no leader; the first attempt may still commit"
+                    ),
+                },
+            }
+            if started.elapsed() >= deadline {
+                let why = unknown.unwrap_or_default();
+                return Err(ProposeError::Unknown(why));
+            }
+            tracing::debug!("outcome unknown; proposing the same command again");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn propose_inner(
@@ -541,6 +621,8 @@ impl Consensus {
             ServerState::Learner => Role::Learner,
             ServerState::Shutdown => Role::Shutdown,
         };
+        let isolated = role == Role::Leader && self.core.isolated();
+        let role = if isolated { Role::Isolated } else { role };
         let matched = m
             .replication
             .as_ref()
@@ -550,7 +632,7 @@ impl Consensus {
             id: m.id,
             role,
             term: m.current_term,
-            leader: m.current_leader,
+            leader: m.current_leader.filter(|_| !isolated),
             last_log: m.last_log_index,
             committed: self.core.committed.load(Ordering::Relaxed),
             applied: m.last_applied.map(|l| l.index).unwrap_or(0),
@@ -566,18 +648,28 @@ impl Consensus {
     }
 
     /// How long since this node last heard from a working leader: on the
-    /// leader, since a quorum acknowledged it; elsewhere, since the leader's
-    /// last accepted append (heartbeats included). `None` = never.
+    /// leader, since a quorum accepted its appends (heartbeats included);
+    /// elsewhere, since the leader's last accepted append. `None` = never.
     pub fn leader_contact_age(&self) -> Option<Duration> {
-        let m = self.core.raft.metrics().borrow().clone();
-        if m.state == ServerState::Leader {
-            return m.millis_since_quorum_ack.map(Duration::from_millis);
+        self.core.leader_contact_age()
+    }
+
+    /// How long without a leader's contact before this node calls itself
+    /// stale (and a leader calls itself isolated): three election timeouts
+    /// (a healthy cluster elects within one), at least two seconds (a loaded
+    /// machine can delay heartbeats past one).
+    pub fn stale_after(&self) -> Duration {
+        self.core.stale_after()
+    }
+
+    /// No leader known, or none heard from within [`Consensus::stale_after`]:
+    /// reads are "as of" the applied index and writes are refused.
+    pub fn is_stale(&self) -> bool {
+        if self.current_leader().is_none() {
+            return true;
         }
-        self.core
-            .last_leader_contact
-            .lock()
-            .expect("lock")
-            .map(|t| t.elapsed())
+        self.leader_contact_age()
+            .is_none_or(|a| a > self.stale_after())
     }
 
     /// Stop (false) or resume (true) appending new proposals and sending
@@ -607,12 +699,51 @@ impl Consensus {
 }
 
 impl Core {
+    fn stale_after(&self) -> Duration {
+        Duration::from_millis((3 * self.cfg.election_timeout_max_ms).max(2_000))
+    }
+
+    fn leader_contact_age(&self) -> Option<Duration> {
+        let m = self.raft.metrics().borrow().clone();
+        if m.state == ServerState::Leader {
+            let voters: BTreeSet<NodeId> = m.membership_config.membership().voter_ids().collect();
+            if voters.len() <= 1 {
+                return Some(Duration::ZERO);
+            }
+            let since = self
+                .leader_since
+                .lock()
+                .expect("lock")
+                .filter(|(term, _)| *term == m.current_term)
+                .map(|(_, at)| at.elapsed());
+            return match self.acks.quorum_age(self.id, &voters, m.current_term) {
+                // Winning the election was a quorum's answer too.
+                Some(age) => Some(since.map_or(age, |s| age.min(s))),
+                None => since,
+            };
+        }
+        self.last_leader_contact
+            .lock()
+            .expect("lock")
+            .map(|t| t.elapsed())
+    }
+
+    /// Leading, but no quorum has answered for longer than the stale
+    /// threshold: a partition has cut this node off.
+    fn isolated(&self) -> bool {
+        if self.raft.metrics().borrow().state != ServerState::Leader {
+            return false;
+        }
+        self.leader_contact_age()
+            .is_some_and(|a| a > self.stale_after())
+    }
+
     async fn propose_local(
         &self,
         command: Command,
         timeout: Duration,
     ) -> Result<(u64, Reply), ForwardError> {
-        if !self.accepting.load(Ordering::SeqCst) {
+        if !self.accepting.load(Ordering::SeqCst) || self.isolated() {
             return Err(ForwardError::NotLeader { leader: None });
         }
         let rx = self.batcher.submit(command).await?;
@@ -655,6 +786,14 @@ async fn leader_watchdog(core: std::sync::Weak<Core>) {
         let hb = Duration::from_millis(core.cfg.heartbeat_ms);
         let lease = Duration::from_millis(core.cfg.election_timeout_max_ms);
         let m = core.raft.metrics().borrow().clone();
+        {
+            let mut since = core.leader_since.lock().expect("lock");
+            match (m.state, *since) {
+                (ServerState::Leader, Some((term, _))) if term == m.current_term => {}
+                (ServerState::Leader, _) => *since = Some((m.current_term, Instant::now())),
+                _ => *since = None,
+            }
+        }
         if m.state == ServerState::Follower
             && m.membership_config
                 .membership()
@@ -675,6 +814,58 @@ async fn leader_watchdog(core: std::sync::Weak<Core>) {
         }
         drop(core);
         tokio::time::sleep(hb / 2).await;
+    }
+}
+
+/// Measure every other member's clock once per sampling interval, and at
+/// once when the membership changes (a new voter changes the median), and
+/// recompute the cluster's time (see `clock.rs`).
+async fn clock_sampler(core: std::sync::Weak<Core>) {
+    loop {
+        let Some(core) = core.upgrade() else { return };
+        let interval = core.clock.sample_interval();
+        let mut metrics = core.raft.metrics();
+        let m = metrics.borrow_and_update().clone();
+        let membership = m.membership_config.membership();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        let members: BTreeMap<NodeId, NodeAddr> =
+            membership.nodes().map(|(id, n)| (*id, n.clone())).collect();
+        let timeout = interval.max(Duration::from_secs(1));
+        let asks = members
+            .iter()
+            .filter(|(id, _)| **id != core.id)
+            .map(|(id, addr)| {
+                let core = core.clone();
+                let (id, addr) = (*id, addr.raft.clone());
+                async move {
+                    let sent = Instant::now();
+                    let r = core
+                        .clients
+                        .call(id, &addr, &PeerRequest::Clock, timeout)
+                        .await;
+                    if let Ok(PeerResponse::Clock {
+                        received_us,
+                        sent_us,
+                    }) = r
+                    {
+                        core.clock
+                            .record(id, sent, Instant::now(), received_us, sent_us);
+                    }
+                }
+            });
+        futures::future::join_all(asks).await;
+        core.clock
+            .update(voters, &members.keys().copied().collect());
+        drop(core);
+        let seen = *m.membership_config.log_id();
+        let _ = tokio::time::timeout(interval, async {
+            while metrics.changed().await.is_ok() {
+                if *metrics.borrow_and_update().membership_config.log_id() != seen {
+                    return;
+                }
+            }
+        })
+        .await;
     }
 }
 
@@ -748,6 +939,18 @@ impl Handler for Core {
                         return PeerResponse::Refused("reads need a member certificate".into());
                     }
                     PeerResponse::ReadIndex(self.local_read_index().await)
+                }
+                PeerRequest::Clock => {
+                    let received_us = self.clock.answer();
+                    if peer == Peer::Anonymous {
+                        return PeerResponse::Refused(
+                            "clock requests need a member certificate".into(),
+                        );
+                    }
+                    PeerResponse::Clock {
+                        received_us,
+                        sent_us: self.clock.answer(),
+                    }
                 }
                 PeerRequest::App(body) => match self.app_rpc.get() {
                     Some(h) => PeerResponse::App(h.handle(peer, body).await),

@@ -8,17 +8,27 @@
 //! accepting side reads the caller's id out of its client certificate and
 //! checks it against every Raft message. A connection without a client
 //! certificate is allowed only to ask to join.
+//!
+//! Certificates are checked without the wall clock: every check runs as of
+//! [`VERIFY_AT`], inside the validity every Paddle certificate has (2024 to
+//! 2074). A venue machine whose clock is years off (a flat clock battery)
+//! must still reach its peers, so that cluster time can be agreed and the
+//! machine flagged; expiry would add nothing here, as the CA is the
+//! cluster's own and removed nodes are refused by id.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName,
     DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
 };
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use sha2::{Digest, Sha256};
@@ -42,6 +52,10 @@ pub enum TlsError {
     #[error("client verifier: {0}")]
     Verifier(String),
 }
+
+/// The instant every certificate check is made as of (2026-01-01), instead
+/// of this machine's clock; see the module docs.
+pub const VERIFY_AT: UnixTime = UnixTime::since_unix_epoch(Duration::from_secs(1_767_225_600));
 
 /// The DNS name that identifies node `id` in its certificate.
 pub fn node_name(id: NodeId) -> String {
@@ -215,7 +229,7 @@ impl NodeIdentity {
                 .map_err(|e| TlsError::Verifier(e.to_string()))?;
         let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13])?
-            .with_client_cert_verifier(verifier)
+            .with_client_cert_verifier(Arc::new(ClockFreeClientVerifier(verifier)))
             .with_single_cert(self.chain()?, key_from_pem(&self.key_pem)?)?;
         cfg.alpn_protocols = vec![ALPN.to_vec()];
         Ok(cfg)
@@ -223,9 +237,15 @@ impl NodeIdentity {
 
     /// Client side for peers: trust only the CA, present our certificate.
     pub fn client_config(&self) -> Result<rustls::ClientConfig, TlsError> {
-        let mut cfg = rustls::ClientConfig::builder_with_provider(provider())
+        let provider = provider();
+        let inner =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(self.roots()?), provider.clone())
+                .build()
+                .map_err(|e| TlsError::Verifier(e.to_string()))?;
+        let mut cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13])?
-            .with_root_certificates(self.roots()?)
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(ClockFreeServerVerifier { inner, provider }))
             .with_client_auth_cert(self.chain()?, key_from_pem(&self.key_pem)?)?;
         cfg.alpn_protocols = vec![ALPN.to_vec()];
         Ok(cfg)
@@ -277,13 +297,12 @@ impl ServerCertVerifier for PinnedCaVerifier {
             })?;
         let mut roots = RootCertStore::empty();
         roots.add(ca.clone().into_owned())?;
-        let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
-            Arc::new(roots),
-            self.provider.clone(),
-        )
-        .build()
-        .map_err(|e| rustls::Error::General(e.to_string()))?;
-        inner.verify_server_cert(end_entity, &[], server_name, ocsp_response, now)
+        let inner =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
+                .build()
+                .map_err(|e| rustls::Error::General(e.to_string()))?;
+        let _ = now;
+        inner.verify_server_cert(end_entity, &[], server_name, ocsp_response, VERIFY_AT)
     }
 
     fn verify_tls12_signature(
@@ -318,6 +337,108 @@ impl ServerCertVerifier for PinnedCaVerifier {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
+    }
+}
+
+/// A member's check of a peer's server certificate: the CA's signature and
+/// the name, as of [`VERIFY_AT`] rather than this machine's clock.
+#[derive(Debug)]
+struct ClockFreeServerVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for ClockFreeServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            VERIFY_AT,
+        )
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// The accepting side's check of a client certificate, as of
+/// [`VERIFY_AT`] rather than this machine's clock.
+#[derive(Debug)]
+struct ClockFreeClientVerifier(Arc<dyn ClientCertVerifier>);
+
+impl ClientCertVerifier for ClockFreeClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        self.0.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.0.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        self.0.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        self.0
+            .verify_client_cert(end_entity, intermediates, VERIFY_AT)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
     }
 }
 

@@ -101,6 +101,8 @@ pub enum ClusterCommand {
     Promote(MemberArgs),
     /// Make a voter a learner: it keeps serving bidders but stops voting (operator)
     Demote(MemberArgs),
+    /// Hand leadership to this voter, e.g. before maintenance on the leader's machine (operator)
+    Lead(MemberArgs),
 }
 
 /// Which node a client command talks to.

@@ -6,7 +6,7 @@
 //!
 //! 1. the defaults below (a newcomer runs `paddle serve` with no flags);
 //! 2. an optional TOML file (`--config FILE` or `PADDLE_CONFIG`), grouped in
-//!    sections `[raft]` and `[limits]`; unknown keys are errors, so a typo
+//!    sections `[raft]`, `[clock]` and `[limits]`; unknown keys are errors, so a typo
 //!    never silently falls back to a default;
 //! 3. environment variables `PADDLE_<SECTION>_<KEY>` (`PADDLE_HTTP_ADDR`,
 //!    `PADDLE_RAFT_HEARTBEAT_MS`, `PADDLE_LIMITS_MAX_CONNECTIONS`); for the
@@ -35,7 +35,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use addr::{AddrError, PeerAddr};
-pub use args::{ConfigArgs, LimitsArgs, RaftArgs};
+pub use args::{ClockArgs, ConfigArgs, LimitsArgs, RaftArgs};
+pub use paddle_consensus::ClockConfig;
 pub use secret::{Secret, SecretError, OPERATOR_TOKEN_FILE, REDACTED};
 pub use validate::{ConfigError, Problem};
 
@@ -76,6 +77,9 @@ pub struct Config {
     pub log: String,
     /// Consensus timing and batching.
     pub raft: RaftConfig,
+    /// Cluster time: how far a node's clock may be off before it is flagged,
+    /// and how often the nodes measure each other's clocks.
+    pub clock: ClockConfig,
     /// Caps on what the public API accepts.
     pub limits: LimitsConfig,
 }
@@ -164,6 +168,7 @@ impl Default for Config {
             log_format: LogFormat::Human,
             log: "info,openraft=warn".to_owned(),
             raft: RaftConfig::default(),
+            clock: ClockConfig::default(),
             limits: LimitsConfig::default(),
         }
     }

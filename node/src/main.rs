@@ -55,6 +55,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Cluster(ClusterCommand::Remove(args)) => commands::cluster_remove(&args),
         Command::Cluster(ClusterCommand::Promote(args)) => commands::cluster_promote(&args),
         Command::Cluster(ClusterCommand::Demote(args)) => commands::cluster_demote(&args),
+        Command::Cluster(ClusterCommand::Lead(args)) => commands::cluster_lead(&args),
         Command::Demo(args) => commands::demo(&args),
         Command::Backup(args) => commands::backup(&args),
         Command::Restore(args) => commands::restore(&args),

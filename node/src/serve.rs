@@ -33,6 +33,7 @@ pub fn consensus_config(cfg: &Config) -> ConsensusConfig {
         snapshot_chunk_bytes: r.snapshot_chunk_bytes,
         propose_timeout_ms: r.propose_timeout_ms,
         forward_retries: r.forward_retries,
+        clock: cfg.clock.clone(),
     }
 }
 

@@ -1,10 +1,12 @@
-//! The leader's clock for timed sales: it proposes `OpenLot` and `CloseLot`
-//! when their time comes. Only the leader does this; every node re-checks
-//! each command against the entry's stamp when applying it, so an early or
-//! repeated proposal is refused harmlessly and a late one still closes the
-//! lot at the right moment (bids stamped after the end were refused anyway).
+//! The leader's timer for timed sales: it proposes `OpenLot` and `CloseLot`
+//! when their time comes by cluster time (never this machine's own clock;
+//! see `paddle_consensus::clock`). Only the leader does this; every node
+//! re-checks each command against the entry's stamp when applying it, so an
+//! early or repeated proposal is refused harmlessly and a late one still
+//! closes the lot at the right moment (bids stamped after the end were
+//! refused anyway).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use paddle_consensus::Consensus;
 use paddle_proto::Command;
@@ -15,20 +17,13 @@ use crate::auction::read;
 /// deadline earlier while we sleep.
 const MAX_SLEEP: Duration = Duration::from_millis(250);
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// Run until the process stops.
 pub async fn run(consensus: Consensus) {
     loop {
         let mut sleep = MAX_SLEEP;
         if consensus.current_leader() == Some(consensus.id()) {
             let view = consensus.view();
-            let now = now_ms();
+            let now = consensus.clock().now_ms();
             match read::due(&view, now) {
                 Ok(due) => {
                     for cmd in due.commands {
@@ -38,7 +33,9 @@ pub async fn run(consensus: Consensus) {
                         }
                     }
                     if let Some(next) = due.next_deadline_ms {
-                        sleep = sleep.min(Duration::from_millis(next.saturating_sub(now_ms())));
+                        sleep = sleep.min(Duration::from_millis(
+                            next.saturating_sub(consensus.clock().now_ms()),
+                        ));
                     }
                 }
                 Err(e) => {

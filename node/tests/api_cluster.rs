@@ -213,3 +213,86 @@ async fn a_cut_off_node_reports_stale_and_refuses_bids_with_no_quorum() {
     assert_eq!(later["stale"], true);
     c.pass();
 }
+
+/// A write through one follower is never judged on a view older than what
+/// another node just committed (issue 10): create a sale through one node
+/// and at once add lots, register a bidder and bid through the others, ten
+/// times over, with and without the client's last index
+/// (`Paddle-Min-Index`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_through_followers_see_what_another_node_just_created() {
+    let c = Cluster::start(3, FAST_BIDDERS).await;
+    let op = Some(c.operator.as_str());
+    for round in 0..10 {
+        let (a, b, d) = (round % 3, (round + 1) % 3, (round + 2) % 3);
+        let (s, v) = c
+            .post(
+                &format!("{}/api/v1/sales", c.url(a)),
+                op,
+                json!({"title": format!("Race {round}"), "currency": "EUR", "mode": {"type": "live"},
+                       "increments": [{"from": "0", "increment": "1.00"}]}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        let sale = v["sale"].as_u64().unwrap();
+        let created_at = v["index"].as_u64().unwrap();
+        // Half the rounds carry the index the client saw; half rely on the
+        // node looking again before it refuses.
+        let mut req = c
+            .http
+            .post(format!("{}/api/v1/sales/{sale}/lots", c.url(b)))
+            .bearer_auth(&c.operator)
+            .json(&json!({"lots": [{"title": "Lot", "start": "10.00"}]}));
+        if round % 2 == 0 {
+            req = req.header("Paddle-Min-Index", created_at.to_string());
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(status, 201, "round {round}: lots added through node {b} right after the sale was made through node {a}: {v}");
+        let lot = v["lots"][0].as_u64().unwrap();
+        let (s, v) = c
+            .post(
+                &format!("{}/api/v1/sales/{sale}/bidders", c.url(d)),
+                op,
+                json!({"name": "Racer", "approved": true}),
+            )
+            .await;
+        assert_eq!(s, 201, "round {round}: {v}");
+        let token = v["token"].as_str().unwrap().to_string();
+        let (s, v) = c
+            .post(
+                &format!("{}/api/v1/lots/{lot}/open", c.url(a)),
+                op,
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, 200, "round {round}: {v}");
+        // The new bidder's token, at once, on a node that did not register it.
+        let (s, v) = c
+            .post(
+                &format!("{}/api/v1/lots/{lot}/bids", c.url(b)),
+                Some(&token),
+                json!({"bid_id": format!("race-{round}"), "max": "10.00"}),
+            )
+            .await;
+        assert_eq!(
+            s, 200,
+            "round {round}: bid through node {b} with a token registered through node {d}: {v}"
+        );
+    }
+    // Bad input changes nothing: a malformed index is refused.
+    let (s, _) = c
+        .call(
+            reqwest::Method::POST,
+            &format!("{}/api/v1/sales?min_index=soon", c.url(0)),
+            op,
+            Some(
+                json!({"title": "x", "currency": "EUR", "mode": {"type": "live"},
+                        "increments": [{"from": "0", "increment": "1.00"}]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 400);
+    c.pass();
+}

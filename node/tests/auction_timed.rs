@@ -554,3 +554,26 @@ fn a_timed_sale_moves_until_its_first_lot_opens() {
         RejectReason::UnknownSale
     );
 }
+
+#[test]
+fn bids_of_one_entry_are_simultaneous_but_a_clock_standing_still_is_not() {
+    let mut h = H::new();
+    let s = h.timed(10_000, 0, None);
+    let lot = h.lot(s, 1_000, None, None);
+    let (a, b, c) = (h.bidder(s), h.bidder(s), h.bidder(s));
+    accepted_bid(&h.bid(100, s, lot, a, "a1", 1_000));
+    // b and c both accept the asking price (10.50) in one entry: neither
+    // could see the other, so neither is refused.
+    accepted_bid(&h.bid(200, s, lot, b, "b1", 1_050));
+    h.index -= 1; // the next command joins the same log entry
+    let (st, _) = accepted_bid(&h.bid(200, s, lot, c, "c1", 1_050));
+    assert_eq!((st.price, st.leader), (Some(m(1_050)), Some(b)));
+    // The next entry carries the same stamp (a clock standing still), yet
+    // it came later: it must reach the asking price that stands now.
+    assert_eq!(
+        reason(&h.bid(200, s, lot, a, "a2", 1_050)),
+        RejectReason::TooLow { minimum: m(1_100) }
+    );
+    let (st, _) = accepted_bid(&h.bid(200, s, lot, a, "a3", 1_100));
+    assert_eq!((st.price, st.leader), (Some(m(1_100)), Some(a)));
+}

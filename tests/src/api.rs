@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
 /// One row of `GET /api/v1/cluster`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub struct NodeRow {
     pub id: u64,
     pub raft_addr: String,
@@ -19,6 +19,24 @@ pub struct NodeRow {
     pub applied: Option<u64>,
     pub lag: Option<u64>,
     pub healthy: bool,
+    /// The node's wall clock minus cluster time (ms), as measured by the
+    /// answering node.
+    #[serde(default)]
+    pub clock_offset_ms: Option<f64>,
+    #[serde(default)]
+    pub clock_skewed: bool,
+}
+
+/// `GET /api/v1/time`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct TimeReply {
+    pub server_time_ms: u64,
+    pub node_id: u64,
+    pub synced: bool,
+    pub agreed: bool,
+    pub offset_ms: Option<f64>,
+    pub skewed: bool,
+    pub max_skew_ms: u64,
 }
 
 /// `GET /api/v1/cluster`.
@@ -227,6 +245,17 @@ impl Api {
             .with_context(|| format!("{name} missing from {base}/metrics"))
     }
 
+    /// `GET /api/v1/time`, with how far its `server_time_ms` is from this
+    /// process's own wall clock at the request's midpoint (ms; the test
+    /// process's clock is the true one).
+    pub async fn time(&self, base: &str) -> anyhow::Result<(TimeReply, f64)> {
+        let before = wall_ms();
+        let reply: TimeReply = self.get(&format!("{base}/api/v1/time")).await?.ok("time")?;
+        let after = wall_ms();
+        let skew = reply.server_time_ms as f64 - (before + after) / 2.0;
+        Ok((reply, skew))
+    }
+
     /// True when `/ready` answers 200.
     pub async fn ready(&self, base: &str) -> bool {
         match self.http.get(format!("{base}/ready")).send().await {
@@ -234,4 +263,12 @@ impl Api {
             Err(_) => false,
         }
     }
+}
+
+/// This process's wall clock, ms since the epoch (fractional).
+pub fn wall_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
 }

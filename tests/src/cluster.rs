@@ -93,7 +93,19 @@ impl Cluster {
     /// Add a node that joins through node `via`, wait until it is ready and
     /// learn its id; returns its index.
     pub async fn join(&mut self, via: usize, args: &[&str]) -> anyhow::Result<usize> {
+        self.join_with_env(via, args, Vec::new()).await
+    }
+
+    /// [`Cluster::join`] with extra environment for the new node (e.g. a
+    /// skewed clock, [`crate::process::faketime_env`]).
+    pub async fn join_with_env(
+        &mut self,
+        via: usize,
+        args: &[&str],
+        env: Vec<(String, String)>,
+    ) -> anyhow::Result<usize> {
         let i = self.add_node(args);
+        self.nodes[i].env = env;
         self.start_join(i, via)?;
         self.nodes[i].wait_ready(&self.api, READY).await?;
         self.learn_id(i).await?;

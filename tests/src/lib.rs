@@ -29,16 +29,22 @@
 //! dependencies.)
 
 pub mod api;
+pub mod bids;
 pub mod browser;
 pub mod cluster;
 pub mod history;
+pub mod netns;
 pub mod process;
 pub mod strace;
 
-pub use api::{Api, ClusterStatus, NodeRow, ProbeAck, ProbeList, Reply, StateHash};
+pub use api::{
+    wall_ms, Api, ClusterStatus, NodeRow, ProbeAck, ProbeList, Reply, StateHash, TimeReply,
+};
+pub use bids::{check_answers, AnswerCheck, BidLoad, BidRecord, PickLot};
 pub use cluster::{Cluster, READY, SETTLE};
 pub use history::{History, Load};
-pub use process::{free_port, free_port_range, paddle_cli, CliOutput, NodeProc};
+pub use netns::Netns;
+pub use process::{faketime_env, free_port, free_port_range, paddle_cli, CliOutput, NodeProc};
 
 /// A real 8×6 PNG (a red rectangle), for lot photo tests.
 pub const TINY_PNG: &[u8] = b"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x08\x00\x00\x00\x06\x08\x02\x00\x00\x00\x71\x67\x48\xac\x00\x00\x00\x11\x49\x44\x41\x54\x78\x9c\x63\x38\x61\xa3\x81\x15\x31\x0c\xa4\x04\x00\x9a\x46\x38\x41\x78\xff\xa6\xbe\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82";

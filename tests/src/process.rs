@@ -73,6 +73,33 @@ pub fn free_port_range(n: u16) -> u16 {
     }
 }
 
+/// Where Debian's `faketime` package puts libfaketime.
+const FAKETIME_LIBS: &[&str] = &[
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/faketime/libfaketime.so.1",
+];
+
+/// Environment that makes a node's wall clock lie (libfaketime, preloaded
+/// into the node itself so the pid the harness holds is the node's):
+/// `spec` is a libfaketime `FAKETIME` value, `"+600s"`, `"-600s"` or
+/// `"@2001-01-01 00:00:00"` (starts then, and runs). Only the wall clock
+/// moves; the monotonic clock (tokio's timers, QUIC) stays true. Fails when
+/// Debian's `faketime` is not installed (the README's test command installs
+/// it).
+pub fn faketime_env(spec: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let lib = FAKETIME_LIBS
+        .iter()
+        .find(|p| Path::new(p).exists())
+        .context("libfaketime not found: apt-get install faketime")?;
+    Ok(vec![
+        ("LD_PRELOAD".into(), lib.to_string()),
+        ("FAKETIME".into(), spec.into()),
+        ("FAKETIME_DONT_FAKE_MONOTONIC".into(), "1".into()),
+        ("FAKETIME_DONT_RESET".into(), "1".into()),
+    ])
+}
+
 /// A `paddle serve` process (running or not) with everything needed to
 /// start it again the same way.
 pub struct NodeProc {
@@ -83,6 +110,9 @@ pub struct NodeProc {
     pub raft: SocketAddr,
     /// Extra `serve` flags, used on every start.
     pub args: Vec<String>,
+    /// Extra environment variables, used on every start (a skewed clock:
+    /// [`faketime_env`]).
+    pub env: Vec<(String, String)>,
     log: PathBuf,
     child: Option<Child>,
     /// The node id, once known.
@@ -99,6 +129,7 @@ impl NodeProc {
             http: SocketAddr::from((Ipv4Addr::LOCALHOST, free_port())),
             raft: SocketAddr::from((Ipv4Addr::LOCALHOST, free_port())),
             args: args.iter().map(|a| a.to_string()).collect(),
+            env: Vec::new(),
             log: root.join(format!("{name}.log")),
             child: None,
             id: None,
@@ -150,6 +181,7 @@ impl NodeProc {
         if let Ok(filter) = std::env::var("PADDLE_TEST_LOG") {
             cmd.arg("--log").arg(filter);
         }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

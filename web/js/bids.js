@@ -4,6 +4,12 @@
 // sent again with the SAME bid id until an answer comes: the cluster keeps
 // the first outcome of a bid id, so a retry can never make a second bid.
 // Pending bids survive a reload (localStorage), for the same reason.
+//
+// A refusal without a log index ("no_quorum": the node could not reach the
+// leader) speaks only for that one request. Once an earlier send of the
+// same bid may have reached a leader (it was sent more than once, or
+// before a reload), such a refusal settles nothing: the bid stays
+// "checking" and is sent again until a node that can tell answers.
 
 import { store } from "./rest.js";
 
@@ -20,7 +26,7 @@ export class BidDesk {
     this.counter = 0;
     this.prefix = `web-${randomTag()}`;
     for (const b of store.get(`pending.${sale}`) || []) {
-      this.bids.set(b.bid_id, { ...b, state: "unknown", message: "checking the outcome of a bid sent before the reload" });
+      this.bids.set(b.bid_id, { ...b, state: "unknown", tries: 1, message: "checking the outcome of a bid sent before the reload" });
     }
     setInterval(() => this.tick(), 1000);
   }
@@ -55,6 +61,12 @@ export class BidDesk {
       bid.state = "accepted";
       bid.leading = msg.leading;
       bid.lotState = msg.lot;
+    } else if (msg.outcome === "rejected" && msg.index == null && bid.tries > 1) {
+      // This request was refused before reaching the log, but an earlier one
+      // may have got there: still unknown.
+      bid.state = "unknown";
+      bid.message = `${msg.message} — still checking an earlier send of this bid`;
+      bid.retryAt = performance.now() + RESEND_MS;
     } else if (msg.outcome === "rejected") {
       bid.state = "rejected";
     } else {

@@ -2,6 +2,8 @@
 // index, lag and health; membership changes; the exact join command for a
 // new node; and live metrics (bids/s from the committed bid events'
 // stamps, clients per node from the cluster list, leader, commit index).
+// Each node's clock is shown against cluster time; a node off by more than
+// the skew bound is flagged (its pages and stamps still use cluster time).
 
 import { $, h, setText, show } from "./dom.js";
 
@@ -49,6 +51,34 @@ export class Cluster {
     setText($("#m-commit"), String(status.committed));
     $("#node-rows").replaceChildren(...status.nodes.map((n) => this.row(n, status)));
     this.clients(status.nodes);
+    this.clockNote(status);
+  }
+
+  // A node's clock against cluster time: "+0.002 s", or a warning.
+  clockCell(n, status) {
+    if (n.clock_offset_ms == null) return h("td", { class: "muted" }, "—");
+    const secs = n.clock_offset_ms / 1000;
+    const text = `${secs >= 0 ? "+" : "−"}${Math.abs(secs).toFixed(3)} s`;
+    if (!n.clock_skewed) return h("td", { class: "num", dataset: { clock: "ok" } }, text);
+    const bound = (status.max_skew_ms / 1000).toFixed(1);
+    return h(
+      "td",
+      { class: "num health-bad", dataset: { clock: "skewed" }, title: `More than ${bound} s from cluster time: fix this machine's clock` },
+      `⚠ ${text}`,
+    );
+  }
+
+  clockNote(status) {
+    const skewed = status.nodes.filter((n) => n.clock_skewed).map((n) => `node ${n.id}`);
+    const note = $("#clock-note");
+    if (!status.clock_agreed) {
+      setText(note, "⚠ The voters' clocks are not in agreement (too few measured, or two disagree): cluster time carries on from the last agreement.");
+    } else if (skewed.length) {
+      setText(note, `⚠ Clock off on ${skewed.join(", ")}: deadlines follow cluster time (the voters' median), not those machines' clocks. Set their clocks right.`);
+    } else {
+      setText(note, "");
+    }
+    show(note, !status.clock_agreed || skewed.length > 0);
   }
 
   row(n, status) {
@@ -62,7 +92,15 @@ export class Cluster {
       h("td", { class: "num" }, n.applied ?? "—"),
       h("td", { class: "num" }, n.lag ?? "—"),
       h("td", { class: n.healthy ? "health-ok" : "health-bad" }, n.healthy ? "✓ healthy" : "✕ unhealthy"),
-      h("td", {}, n.voter ? act("demote", "Demote") : act("promote", "Promote"), " ", act("remove", "Remove", "danger")),
+      this.clockCell(n, status),
+      h(
+        "td",
+        {},
+        n.voter && n.id !== status.leader ? [act("lead", "Make leader"), " "] : [],
+        n.voter ? act("demote", "Demote") : act("promote", "Promote"),
+        " ",
+        act("remove", "Remove", "danger"),
+      ),
     );
   }
 

@@ -4,9 +4,16 @@
 //! first RPC. Our deadline is a little under openraft's own TTL so that we,
 //! not openraft's cancellation, end a slow call, and the cached connection
 //! is dropped cleanly.
+//!
+//! Every accepted append (heartbeats included) is noted in [`Acks`]: the
+//! leader's own measure of when a quorum last answered it. openraft's
+//! `millis_since_quorum_ack` is computed only when its metrics are
+//! reported, which an isolated leader stops doing, so it cannot tell a
+//! cut-off leader from a healthy one.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use openraft::error::{
     InstallSnapshotError, NetworkError, PayloadTooLarge, RPCError, RemoteError, Unreachable,
@@ -21,10 +28,48 @@ use crate::types::typ::{
 };
 use crate::types::{NodeAddr, NodeId, TypeConfig};
 
+/// When each peer last accepted an append from this node, and in which term.
+#[derive(Default)]
+pub struct Acks {
+    last: Mutex<HashMap<NodeId, (u64, Instant)>>,
+}
+
+impl Acks {
+    fn note(&self, peer: NodeId, term: u64) {
+        self.last
+            .lock()
+            .expect("acks lock")
+            .insert(peer, (term, Instant::now()));
+    }
+
+    /// How long ago a majority of `voters` (this node, `me`, counting as
+    /// now) last accepted an append of `term`; `None` if they never did.
+    pub fn quorum_age(&self, me: NodeId, voters: &BTreeSet<NodeId>, term: u64) -> Option<Duration> {
+        let now = Instant::now();
+        let last = self.last.lock().expect("acks lock");
+        let mut ages: Vec<Duration> = voters
+            .iter()
+            .filter_map(|v| {
+                if *v == me {
+                    return Some(Duration::ZERO);
+                }
+                match last.get(v) {
+                    Some((t, at)) if *t == term => Some(now.saturating_duration_since(*at)),
+                    _ => None,
+                }
+            })
+            .collect();
+        ages.sort();
+        let majority = voters.len() / 2 + 1;
+        ages.get(majority.checked_sub(1)?).copied()
+    }
+}
+
 /// Hands openraft a client per peer.
 #[derive(Clone)]
 pub struct Network {
     pub(crate) clients: Arc<PeerClients>,
+    pub(crate) acks: Arc<Acks>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -35,6 +80,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             target,
             node: node.clone(),
             clients: self.clients.clone(),
+            acks: self.acks.clone(),
         }
     }
 }
@@ -44,6 +90,7 @@ pub struct PeerLink {
     target: NodeId,
     node: NodeAddr,
     clients: Arc<PeerClients>,
+    acks: Arc<Acks>,
 }
 
 fn rpc_error<E: std::error::Error>(e: TransportError) -> RPCError<NodeId, NodeAddr, RaftError<E>> {
@@ -100,13 +147,19 @@ impl RaftNetwork<TypeConfig> for PeerLink {
         option: RPCOption,
     ) -> Result<AppendEntriesResponse, RPCError<NodeId, NodeAddr, RaftError>> {
         let entries = rpc.entries.len() as u64;
+        let term = rpc.vote.leader_id().get_term();
         let req = PeerRequest::AppendEntries(rpc);
         match self
             .clients
             .call(self.target, &self.node.raft, &req, deadline(&option))
             .await
         {
-            Ok(PeerResponse::AppendEntries(r)) => r.map_err(|e| self.remote(e)),
+            Ok(PeerResponse::AppendEntries(r)) => {
+                if matches!(&r, Ok(ok) if !matches!(ok, AppendEntriesResponse::HigherVote(_))) {
+                    self.acks.note(self.target, term);
+                }
+                r.map_err(|e| self.remote(e))
+            }
             Ok(other) => Err(self.unexpected(other)),
             // Entries that do not fit one frame together: openraft retries
             // at once with fewer (each entry alone fits: the batcher keeps

@@ -23,6 +23,8 @@ pub enum PeerRequest {
     ReadIndex,
     /// An application request (joining, status); the node interprets it.
     App(Vec<u8>),
+    /// What time is it on your wall clock? (cluster time, `clock.rs`)
+    Clock,
 }
 
 impl PeerRequest {
@@ -35,6 +37,7 @@ impl PeerRequest {
             PeerRequest::ProposeMany(_) => "propose_many",
             PeerRequest::ReadIndex => "read_index",
             PeerRequest::App(_) => "app",
+            PeerRequest::Clock => "clock",
         }
     }
 }
@@ -69,4 +72,10 @@ pub enum PeerResponse {
     /// The request was refused before being looked at (wrong identity,
     /// not a member, malformed); the reason says why.
     Refused(String),
+    /// The answerer's wall clock (µs since the epoch) when it received the
+    /// clock request and when it answered.
+    Clock {
+        received_us: i64,
+        sent_us: i64,
+    },
 }

@@ -147,24 +147,17 @@ pub fn resolve_in(view: &KvView, token: &str) -> Option<Caller> {
         .map(Caller::Bidder)
 }
 
-/// Look a token up; when this node does not know it yet, give it a moment
-/// to apply what is already committed (a bidder who registered through
-/// another node a few milliseconds ago).
+/// Look a token up; when this node does not know it yet, look again at the
+/// leader's read index (a bidder who registered through another node a few
+/// milliseconds ago, whose registration this node has not applied yet).
 pub async fn resolve(s: &AppState, token: &str) -> Option<Caller> {
     if let Some(c) = resolve_in(&s.consensus.view(), token) {
         return Some(c);
     }
-    let committed = s.consensus.facts().committed;
-    if committed > s.consensus.applied_index() {
-        if let Ok(view) = s
-            .consensus
-            .wait_applied(committed, Duration::from_secs(1))
-            .await
-        {
-            return resolve_in(&view, token);
-        }
+    match s.consensus.linearizable_view(Duration::from_secs(2)).await {
+        Ok(view) => resolve_in(&view, token),
+        Err(_) => None,
     }
-    None
 }
 
 /// The caller of a REST request: `None` without a token, 401 for a token

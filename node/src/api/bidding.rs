@@ -4,13 +4,18 @@
 //!
 //! Order of checks (each refusal changes nothing): bid id, sale, rate
 //! (connection, then bidder), lot, amount, an outcome already known for
-//! this bid id, freshness. Then the bid is proposed, forwarded to the
-//! leader if need be. An outcome that cannot be learned (timeout while
-//! leadership moves) is proposed again with the same bid id until the
-//! deadline: the engine keeps the first outcome per bid id, so a retry
-//! never makes a second bid. Past the deadline the answer is `unknown`.
+//! this bid id, freshness. A sale or lot this node does not know yet is
+//! looked up again at the leader's read index before it is refused (it may
+//! have been created through another node a moment ago). Then the bid is
+//! proposed, forwarded to the leader if need be. An outcome that cannot be
+//! learned (timeout while leadership moves) is proposed again with the same
+//! bid id until the deadline: the engine keeps the first outcome per bid
+//! id, so a retry never makes a second bid. Past the deadline the answer is
+//! `unknown` — also when a later retry found no leader: once a bid may have
+//! reached a leader it may still commit, so only a bid that certainly never
+//! left this node is refused `no_quorum`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use governor::DefaultDirectRateLimiter;
@@ -21,7 +26,7 @@ use paddle_proto::auction::{
 use paddle_proto::{Command, Reply};
 use serde::{Deserialize, Serialize};
 
-use super::reads::freshness;
+use super::reads::{fresh_view, freshness};
 use super::{ApiError, AppState};
 use crate::auction::read;
 
@@ -148,7 +153,7 @@ impl BidResult {
     pub fn status(&self) -> StatusCode {
         match (self.outcome, self.code) {
             (Outcome::Accepted, _) => StatusCode::OK,
-            (Outcome::Unknown, _) => StatusCode::GATEWAY_TIMEOUT,
+            (Outcome::Unknown, _) | (_, Some("not_caught_up")) => StatusCode::GATEWAY_TIMEOUT,
             (_, Some("rate_limited")) => StatusCode::TOO_MANY_REQUESTS,
             (_, Some("no_quorum" | "unavailable")) => StatusCode::SERVICE_UNAVAILABLE,
             (_, Some("unauthorized")) => StatusCode::UNAUTHORIZED,
@@ -217,7 +222,11 @@ pub async fn place(
             "too many bids too fast; wait a moment and send it again (same bid id)",
         );
     }
-    let view = s.consensus.view();
+    let in_sale = |v: &paddle_consensus::KvView| matches!(read::lot_record(v, LotId(lot)), Ok(Some(l)) if l.sale == sale);
+    let view = match fresh_view(s, in_sale).await {
+        Ok(v) => v,
+        Err(e) => return BidResult::refused(&raw_id, e.code, e.message),
+    };
     let lot_record = read::lot_record(&view, LotId(lot)).ok().flatten();
     let Some(sale_record) = read::sale_record(&view, sale).ok().flatten() else {
         return BidResult::refused(&raw_id, "unknown_sale", "there is no such sale");
@@ -254,7 +263,8 @@ pub async fn place(
         return BidResult::refused(
             &raw_id,
             "no_quorum",
-            "this node has lost contact with the cluster's leader; bids are refused until it is back (try another node)",
+            "this node has lost contact with the cluster's leader, so it did not send this bid (try another node); \
+             a bid sent before with the same id keeps its outcome: send it again to a node in contact to learn it",
         );
     }
     let cmd = Command::Auction(AuctionCommand::PlaceBid {
@@ -268,39 +278,26 @@ pub async fn place(
     propose_bid(s, &raw_id, cmd).await
 }
 
-/// Propose until the outcome is known or the deadline passes.
+/// Propose until the outcome is known or the deadline passes; see
+/// [`paddle_consensus::Consensus::propose_idempotent`] for why a refusal
+/// after an unknown attempt is still `unknown`.
 async fn propose_bid(s: &AppState, raw_id: &str, cmd: Command) -> BidResult {
-    let started = Instant::now();
-    loop {
-        match s.consensus.propose(cmd.clone()).await {
-            Ok(c) => {
-                return match c.reply {
-                    Reply::Auction(r) => BidResult::from_reply(raw_id, c.index, r),
-                    other => BidResult::unknown(raw_id, &format!("unexpected reply {other:?}")),
-                }
-            }
-            Err(ProposeError::NoLeader) => {
-                return BidResult::refused(
-                    raw_id,
-                    "no_quorum",
-                    "no leader is reachable right now; the bid was not placed",
-                )
-            }
-            Err(ProposeError::Refused(m)) => {
-                return BidResult::refused(
-                    raw_id,
-                    "unavailable",
-                    format!("the cluster refused the bid for now ({m}); it was not placed"),
-                )
-            }
-            Err(ProposeError::Unknown(m)) => {
-                if started.elapsed() >= BID_DEADLINE {
-                    return BidResult::unknown(raw_id, &m);
-                }
-                tracing::debug!(error = %m, "bid outcome unknown; proposing the same bid id again");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
+    match s.consensus.propose_idempotent(cmd, BID_DEADLINE).await {
+        Ok(c) => match c.reply {
+            Reply::Auction(r) => BidResult::from_reply(raw_id, c.index, r),
+            other => BidResult::unknown(raw_id, &format!("unexpected reply {other:?}")),
+        },
+        Err(ProposeError::NoLeader) => BidResult::refused(
+            raw_id,
+            "no_quorum",
+            "no leader is reachable right now; this bid never left this node, so it was not placed",
+        ),
+        Err(ProposeError::Refused(m)) => BidResult::refused(
+            raw_id,
+            "unavailable",
+            format!("the cluster refused the bid before it was appended ({m}); it was not placed"),
+        ),
+        Err(ProposeError::Unknown(m)) => BidResult::unknown(raw_id, &m),
     }
 }
 

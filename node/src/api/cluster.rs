@@ -26,6 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(remove))
         .routes(routes!(promote))
         .routes(routes!(demote))
+        .routes(routes!(lead))
         .routes(routes!(join_token))
         .routes(routes!(rotate_join_token))
         .routes(routes!(backup))
@@ -38,7 +39,8 @@ pub struct NodeRow {
     pub raft_addr: String,
     pub http_addr: String,
     pub voter: bool,
-    /// leader, follower, learner, candidate; `unreachable` when it did not answer.
+    /// leader, follower, learner, candidate, isolated (a leader no quorum
+    /// answers); `unreachable` when it did not answer.
     pub role: String,
     pub term: Option<u64>,
     pub applied: Option<u64>,
@@ -47,6 +49,14 @@ pub struct NodeRow {
     pub healthy: bool,
     /// Open WebSocket connections on that node; absent when it did not answer.
     pub clients: Option<u64>,
+    /// Its wall clock minus cluster time (ms), as measured by the answering
+    /// node; absent before it was measured or before cluster time is agreed.
+    #[serde(default)]
+    pub clock_offset_ms: Option<f64>,
+    /// Its clock is further than `clock.max_skew_ms` from cluster time: it
+    /// stamps and shows cluster time, but its clock needs fixing.
+    #[serde(default)]
+    pub clock_skewed: bool,
 }
 
 /// The whole cluster as seen from this node.
@@ -57,6 +67,16 @@ pub struct ClusterStatus {
     pub term: u64,
     pub committed: u64,
     pub joint: bool,
+    /// Cluster time (ms) on the answering node.
+    #[serde(default)]
+    pub server_time_ms: u64,
+    /// The answering node has a majority of the voters' clocks measured and
+    /// in agreement right now.
+    #[serde(default)]
+    pub clock_agreed: bool,
+    /// The skew bound (`clock.max_skew_ms`).
+    #[serde(default)]
+    pub max_skew_ms: u64,
     pub nodes: Vec<NodeRow>,
 }
 
@@ -102,10 +122,20 @@ async fn status(State(s): State<AppState>) -> Json<ClusterStatus> {
         .and_then(|st| st.facts.last_log)
         .or(f.last_log)
         .unwrap_or(0);
+    let clock = s.consensus.clock().status();
     let nodes = f
         .nodes
         .iter()
         .map(|(id, addr)| {
+            let (clock_offset_ms, clock_skewed) = if *id == me {
+                (clock.offset_ms, clock.skewed)
+            } else {
+                clock
+                    .peers
+                    .iter()
+                    .find(|p| p.id == *id)
+                    .map_or((None, false), |p| (p.offset_ms, p.skewed))
+            };
             let st = answers.get(id).cloned().flatten();
             let applied = st.as_ref().map(|st| st.facts.applied);
             let lag = applied.map(|a| leader_last.saturating_sub(a));
@@ -126,6 +156,8 @@ async fn status(State(s): State<AppState>) -> Json<ClusterStatus> {
                 lag,
                 healthy: contact_ok && lag.is_some_and(|l| l <= UNHEALTHY_LAG),
                 clients: st.as_ref().map(|st| st.clients),
+                clock_offset_ms,
+                clock_skewed,
             }
         })
         .collect();
@@ -135,6 +167,9 @@ async fn status(State(s): State<AppState>) -> Json<ClusterStatus> {
         term: f.term,
         committed: f.committed,
         joint: f.joint,
+        server_time_ms: clock.now_ms,
+        clock_agreed: clock.agreed,
+        max_skew_ms: clock.max_skew_ms,
         nodes,
     })
 }
@@ -192,6 +227,7 @@ async fn wait_until_gone(s: &AppState, id: u64) -> bool {
 fn cluster_error(code: &str, message: String) -> ApiError {
     match code {
         "not_member" => ApiError::not_found("not_member", message),
+        "not_voter" => ApiError::conflict("not_voter", message),
         "would_lose_quorum" => ApiError::conflict("would_lose_quorum", message),
         "no_quorum" => ApiError::unavailable("no_quorum", message),
         "no_successor" => ApiError::conflict("no_successor", message),
@@ -235,6 +271,21 @@ async fn demote(
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
     membership_change(&s, &headers, MembershipChange::Demote(id)).await
+}
+
+/// Hand leadership to this voter (operator): before maintenance on the
+/// leader's machine, or to choose which machine runs the sale's timer.
+#[utoipa::path(post, path = "/api/v1/cluster/nodes/{id}/lead", tag = "cluster", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "Node id")),
+    responses((status = 200, description = "That node leads"), (status = 403, description = "Not the operator token"),
+              (status = 404, description = "`not_member`"), (status = 409, description = "`not_voter` or `no_successor` (not a healthy voter)"),
+              (status = 503, description = "`handover_failed` or `no_quorum`")))]
+async fn lead(
+    State(s): State<AppState>,
+    Path(id): Path<u64>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    membership_change(&s, &headers, MembershipChange::Lead(id)).await
 }
 
 #[derive(Serialize)]

@@ -120,7 +120,11 @@ impl Limits {
                     .is_ok_and(|o| limits.origin_listed(o, &members()))
             }))
             .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::HeaderName::from_static(super::MIN_INDEX_HEADER),
+            ])
             .expose_headers([
                 super::reads::APPLIED_INDEX_HEADER,
                 super::reads::STALE_HEADER,

@@ -99,11 +99,12 @@ impl PublicApi {
 pub fn start_tasks(state: &AppState) {
     let hub = state.api.hub.clone();
     let c = state.consensus.clone();
+    let clock = state.consensus.clone();
     tokio::spawn(ws::hub::run(
         hub,
         state.events.subscribe(),
         move || c.view(),
-        |view, sale| ws::snapshot_text(view, sale, "resync"),
+        move |view, sale| ws::snapshot_text(view, sale, "resync", clock.clock().now_ms()),
     ));
     tokio::spawn(ws::run_presence(state.clone()));
 }
@@ -150,6 +151,46 @@ async fn coded_errors(req: Request, next: Next) -> Response {
     }
 }
 
+/// Header a write may carry with the last index its client has seen.
+pub const MIN_INDEX_HEADER: &str = "paddle-min-index";
+
+/// Read-your-writes for writes: a `POST` carrying `Paddle-Min-Index: N` (or
+/// `?min_index=N`) is checked only once this node has applied index N, so it
+/// is never judged on a state older than what its client has already seen
+/// (`504 not_caught_up` if the node does not get there in 10 s).
+async fn honour_min_index(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    use axum::http::Method;
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let from_header = req
+        .headers()
+        .get(MIN_INDEX_HEADER)
+        .map(|v| v.to_str().unwrap_or("").trim().to_string());
+    let from_query = req.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("min_index="))
+            .map(str::to_string)
+    });
+    if let Some(text) = from_header.or(from_query) {
+        let Ok(index) = text.parse::<u64>() else {
+            return ApiError::bad_request(
+                "bad_request",
+                format!("min_index must be a log index (an unsigned integer), not `{text}`"),
+            )
+            .into_response();
+        };
+        if let Err(e) = s.consensus.wait_applied(index, reads::READ_WAIT).await {
+            return ApiError::from(e).into_response();
+        }
+    }
+    next.run(req).await
+}
+
 /// The advertised HTTP addresses of the cluster's members: their pages may
 /// use this node's API (a page fails over to another node of the venue).
 pub fn member_http_addrs(consensus: &Consensus) -> Vec<String> {
@@ -170,6 +211,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(cfg.http_body_bytes))
         .layer(RequestBodyLimitLayer::new(cfg.http_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            honour_min_index,
+        ))
         .layer(axum::middleware::from_fn(coded_errors))
         .layer(state.api.limits.cors({
             let consensus = state.consensus.clone();

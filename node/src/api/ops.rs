@@ -36,13 +36,17 @@ pub struct Readiness {
     pub member: bool,
     pub leader_known: bool,
     pub caught_up: bool,
+    /// This node has agreed cluster time with a majority of the voters, so
+    /// the time it gives pages is the cluster's, not its own clock.
+    pub clock_synced: bool,
     pub applied: u64,
     pub committed: u64,
     pub reasons: Vec<String>,
 }
 
-/// Judge readiness from the cluster facts.
-pub fn readiness(f: &ClusterFacts) -> Readiness {
+/// Judge readiness from the cluster facts and whether this node has
+/// cluster time.
+pub fn readiness(f: &ClusterFacts, clock_synced: bool) -> Readiness {
     let member = f.nodes.contains_key(&f.id);
     let leader_known = f.leader.is_some();
     let caught_up = f.applied + READY_LAG >= f.committed;
@@ -50,7 +54,13 @@ pub fn readiness(f: &ClusterFacts) -> Readiness {
     if !member {
         reasons.push("this node is not a member of the cluster (yet)".to_string());
     }
-    if !leader_known {
+    if f.role == Role::Isolated {
+        reasons.push(
+            "this node was elected leader but no quorum has answered it within the stale \
+             threshold (cut off by a partition?)"
+                .to_string(),
+        );
+    } else if !leader_known {
         reasons.push("no leader is known".to_string());
     }
     if !caught_up {
@@ -59,11 +69,18 @@ pub fn readiness(f: &ClusterFacts) -> Readiness {
             f.applied, f.committed
         ));
     }
+    if !clock_synced {
+        reasons.push(
+            "no cluster time yet: too few voters' clocks measured (it would show pages its own clock)"
+                .to_string(),
+        );
+    }
     Readiness {
-        ready: member && leader_known && caught_up,
+        ready: member && leader_known && caught_up && clock_synced,
         member,
         leader_known,
         caught_up,
+        clock_synced,
         applied: f.applied,
         committed: f.committed,
         reasons,
@@ -73,7 +90,7 @@ pub fn readiness(f: &ClusterFacts) -> Readiness {
 /// Readiness: a member, a leader known, caught up.
 #[utoipa::path(get, path = "/ready", tag = "ops", responses((status = 200, description = "Ready"), (status = 503, description = "Not ready, with reasons")))]
 async fn ready(State(s): State<AppState>) -> impl IntoResponse {
-    let r = readiness(&s.consensus.facts());
+    let r = readiness(&s.consensus.facts(), s.consensus.clock().status().synced);
     let status = if r.ready {
         StatusCode::OK
     } else {
@@ -89,6 +106,7 @@ fn role_name(r: Role) -> &'static str {
         Role::Candidate => "candidate",
         Role::Learner => "learner",
         Role::Shutdown => "shutdown",
+        Role::Isolated => "isolated",
     }
 }
 
@@ -154,6 +172,7 @@ pub fn render_metrics(s: &AppState) -> String {
         Role::Candidate,
         Role::Learner,
         Role::Shutdown,
+        Role::Isolated,
     ] {
         let _ = writeln!(
             out,
@@ -215,10 +234,81 @@ pub fn render_metrics(s: &AppState) -> String {
     );
     let _ = writeln!(out, "paddle_commit_latency_seconds_sum {sum}");
     let _ = writeln!(out, "paddle_commit_latency_seconds_count {count}");
+    render_clock(s, &mut out);
     for extra in s.extra_metrics.iter() {
         out.push_str(&extra(s));
     }
     out
+}
+
+/// Cluster time: this node's skew and every peer's, as measured here.
+fn render_clock(s: &AppState, out: &mut String) {
+    let c = s.consensus.clock().status();
+    let _ = writeln!(
+        out,
+        "# HELP paddle_clock_synced 1 once this node agreed on cluster time with a majority of the voters.\n\
+         # TYPE paddle_clock_synced gauge\npaddle_clock_synced {}\n\
+         # HELP paddle_clock_agreed 1 while a majority of the voters' clocks is measured and agrees.\n\
+         # TYPE paddle_clock_agreed gauge\npaddle_clock_agreed {}\n\
+         # HELP paddle_clock_skewed 1 when this node's wall clock is further than clock.max_skew_ms from cluster time.\n\
+         # TYPE paddle_clock_skewed gauge\npaddle_clock_skewed {}\n\
+         # HELP paddle_clock_max_skew_seconds The skew bound (clock.max_skew_ms).\n\
+         # TYPE paddle_clock_max_skew_seconds gauge\npaddle_clock_max_skew_seconds {}",
+        u8::from(c.synced),
+        u8::from(c.agreed),
+        u8::from(c.skewed),
+        c.max_skew_ms as f64 / 1000.0,
+    );
+    if let Some(off) = c.offset_ms {
+        let _ = writeln!(
+            out,
+            "# HELP paddle_clock_offset_seconds This node's wall clock minus cluster time.\n\
+             # TYPE paddle_clock_offset_seconds gauge\npaddle_clock_offset_seconds {}",
+            off / 1000.0
+        );
+    }
+    if c.peers.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "# HELP paddle_clock_peer_offset_seconds A member's wall clock minus cluster time, measured here.\n\
+         # TYPE paddle_clock_peer_offset_seconds gauge"
+    );
+    for p in c.peers.iter().filter(|p| p.offset_ms.is_some()) {
+        let _ = writeln!(
+            out,
+            "paddle_clock_peer_offset_seconds{{peer=\"{}\"}} {}",
+            p.id,
+            p.offset_ms.unwrap_or(0.0) / 1000.0
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP paddle_clock_peer_skewed 1 when a member's clock is further than clock.max_skew_ms from cluster time.\n\
+         # TYPE paddle_clock_peer_skewed gauge"
+    );
+    for p in &c.peers {
+        let _ = writeln!(
+            out,
+            "paddle_clock_peer_skewed{{peer=\"{}\"}} {}",
+            p.id,
+            u8::from(p.skewed)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP paddle_clock_peer_rtt_seconds Round trip of the clock sample used for a member.\n\
+         # TYPE paddle_clock_peer_rtt_seconds gauge"
+    );
+    for p in &c.peers {
+        let _ = writeln!(
+            out,
+            "paddle_clock_peer_rtt_seconds{{peer=\"{}\"}} {}",
+            p.id,
+            p.rtt_ms / 1000.0
+        );
+    }
 }
 
 /// Prometheus metrics.

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue};
-use paddle_consensus::{Consensus, KvView, Role};
+use paddle_consensus::{Consensus, KvView};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState};
@@ -53,6 +53,24 @@ pub async fn view_for(s: &AppState, q: &ReadQuery) -> Result<KvView, ApiError> {
     }
 }
 
+/// Longest a write's pre-check waits for the leader's read index.
+pub const WRITE_CHECK_WAIT: Duration = Duration::from_secs(3);
+
+/// The view a write is checked against before it is proposed: this node's,
+/// unless `found` says it lacks what the write needs (a sale created
+/// through another node a moment ago). Then the view is brought up to the
+/// leader's read index once, so a write is never refused on a view older
+/// than what the cluster has committed; without a leader the answer is
+/// `503 no_quorum` (nothing was changed), not a refusal this node cannot
+/// stand behind.
+pub async fn fresh_view(s: &AppState, found: impl Fn(&KvView) -> bool) -> Result<KvView, ApiError> {
+    let view = s.consensus.view();
+    if found(&view) {
+        return Ok(view);
+    }
+    Ok(s.consensus.linearizable_view(WRITE_CHECK_WAIT).await?)
+}
+
 /// Whether this node is in touch with a leader, as shown to clients.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Freshness {
@@ -67,28 +85,15 @@ pub struct Freshness {
     pub leader_contact_secs: Option<f64>,
 }
 
-/// How long without a leader's contact before a node calls itself stale:
-/// three election timeouts (a healthy cluster elects within one), at least
-/// two seconds (a loaded machine can delay heartbeats past one).
-pub fn stale_after(c: &Consensus) -> Duration {
-    Duration::from_millis((3 * c.config().election_timeout_max_ms).max(2_000))
-}
-
-/// This node's freshness now.
+/// This node's freshness now (the threshold is
+/// [`Consensus::stale_after`]: three election timeouts, at least 2 s). A
+/// leader that no quorum has answered within it is stale too.
 pub fn freshness(c: &Consensus) -> Freshness {
-    let f = c.facts();
-    let limit = stale_after(c);
-    let alone = f.role == Role::Leader && f.voters.len() <= 1;
-    let age = if alone {
-        Some(Duration::ZERO)
-    } else {
-        c.leader_contact_age()
-    };
-    let leader_known = f.leader.is_some();
+    let age = c.leader_contact_age();
     Freshness {
-        stale: !leader_known || age.is_none_or(|a| a > limit),
-        applied_index: f.applied,
-        leader_known,
+        stale: c.is_stale(),
+        applied_index: c.applied_index(),
+        leader_known: c.current_leader().is_some(),
         leader_contact_secs: age.map(|a| (a.as_secs_f64() * 1000.0).round() / 1000.0),
     }
 }
@@ -108,10 +113,8 @@ pub fn read_headers(s: &AppState, view: &KvView) -> [(HeaderName, HeaderValue); 
     ]
 }
 
-/// Milliseconds since the Unix epoch on this node's clock.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+/// Server time for clients: the cluster's agreed time (ms since the Unix
+/// epoch), the same on every node whatever this machine's clock says.
+pub fn server_time_ms(c: &Consensus) -> u64 {
+    c.clock().now_ms()
 }

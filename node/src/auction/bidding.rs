@@ -7,10 +7,12 @@
 //! then unknown sale or lot, mode, registration, approval, seller's own lot,
 //! lot finished, the deadline by stamp (`opens_at ≤ stamp < effective end`),
 //! amount range, buy-now, the minimum (or, for the leader, above their own
-//! max), and the limit. Bids with the same stamp are simultaneous: each is
-//! held to the minimum that stood before that stamp (see
+//! max), and the limit. Bids committed in one log entry (one stamp) are
+//! simultaneous: each is held to the minimum that stood before them (see
 //! `Lot::minimum_at`), so of two bidders who accept the same asking price in
-//! the same millisecond neither is refused; the earlier leads on a tie.
+//! the same instant neither is refused; the earlier leads on a tie. Bids of
+//! different entries never are, even with equal stamps, so a clock that
+//! stands still cannot let bids in below the asking price.
 
 use paddle_proto::auction::{
     Accepted, AuctionEvent, AuctionReply, BidId, BidKind, ExtendRule, LotId, LotStatus, Paddle,
@@ -76,7 +78,7 @@ impl AuctionState {
             self.key_buf = key;
             return self.reject(Some(bid.sale), RejectReason::UnknownSale);
         }
-        let reply = match self.check_bid(stamp_ms, bid) {
+        let reply = match self.check_bid(index, stamp_ms, bid) {
             Ok(plan) => {
                 let accepted = self.apply_bid(index, stamp_ms, bid, &plan, fx);
                 AuctionReply::Accepted { accepted }
@@ -114,7 +116,7 @@ impl AuctionState {
         self.place(index, stamp_ms, &bid, fx)
     }
 
-    fn check_bid(&self, stamp_ms: u64, bid: &Bid<'_>) -> Outcome<Plan> {
+    fn check_bid(&self, index: u64, stamp_ms: u64, bid: &Bid<'_>) -> Outcome<Plan> {
         let (sale, lot) = self.lot_of(bid.sale, bid.lot)?;
         let timed = matches!(sale.spec.mode, SaleMode::Timed { .. });
         if bid.floor && timed {
@@ -183,7 +185,7 @@ impl AuctionState {
                     }
                 }
                 _ => {
-                    let minimum = lot.minimum_at(sale, stamp_ms);
+                    let minimum = lot.minimum_at(sale, index, stamp_ms);
                     if max < minimum {
                         return Err(RejectReason::TooLow { minimum });
                     }
@@ -219,6 +221,7 @@ impl AuctionState {
     ) -> Accepted {
         let sale = self.sales.get(&bid.sale).expect("checked");
         let lot = self.lots.get_mut(&bid.lot).expect("checked");
+        let simultaneous = lot.simultaneous(index, stamp_ms);
         let seq = lot.bids.len() as u32;
         let kind = match (bid.floor, plan.absentee) {
             (true, _) => BidKind::Floor,
@@ -262,7 +265,7 @@ impl AuctionState {
         let prev_price = lot.book.price;
         let prev_leader = lot.book.top.map(|t| t.paddle);
         let raise = prev_leader == Some(bid.paddle) && !(bid.floor && bid.paddle == Paddle::HOUSE);
-        if lot.book.last_stamp_ms != Some(stamp_ms) {
+        if !simultaneous {
             lot.book.stamp_minimum = lot.minimum_next(sale);
             lot.book.last_stamp_ms = Some(stamp_ms);
         }

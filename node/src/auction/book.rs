@@ -47,9 +47,9 @@ pub struct Book {
     /// Counted bids (applied, not retracted).
     pub bids: u32,
     /// Stamp of the last counted bid, and the minimum next bid that stood
-    /// just before that stamp. Bids with the same stamp are simultaneous:
-    /// each is held to that earlier minimum, so nobody is refused for losing
-    /// a race inside one millisecond that they could not have seen.
+    /// just before it. Bids of the same log entry (hence the same stamp) are
+    /// simultaneous: each is held to that earlier minimum, so nobody is
+    /// refused for losing a race they could not have seen.
     pub last_stamp_ms: Option<u64>,
     pub stamp_minimum: Money,
 }

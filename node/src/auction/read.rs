@@ -184,6 +184,28 @@ pub fn own_maxes(
     Ok(out)
 }
 
+/// Every bid a bidder has in a sale (counted, absentee or retracted), lot
+/// by lot in history order. Only ever shown to that bidder (or staff).
+pub fn own_bids(
+    s: &(impl KvRead + ?Sized),
+    sale: SaleId,
+    paddle: Paddle,
+) -> R<Vec<(LotId, BidEntry)>> {
+    let Some(sale) = sale_record(s, sale)? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for lot in &sale.lots {
+        out.extend(
+            bids_of(s, *lot)?
+                .into_iter()
+                .filter(|b| b.paddle == paddle)
+                .map(|b| (*lot, b)),
+        );
+    }
+    Ok(out)
+}
+
 /// A lot's photo: what it is and its bytes (`None`: no such lot, or no photo).
 pub fn lot_image(
     s: &(impl KvRead + ?Sized),

@@ -7,9 +7,10 @@
 //! extra columns are ignored). Each auction gets a fresh timed sale in USD
 //! with start price `openbid`; its bids are replayed as max bids in time
 //! order; the lot closes at the listing's end (`N day auction`, else just
-//! after the last bid). Bids with the same recorded time get the same stamp,
-//! so the engine judges them alike (each against the minimum that stood
-//! before that instant): auction 8212610170 ends with two bids in the same
+//! after the last bid). Bids with the same recorded time get the same stamp
+//! and the same log entry, as they would under group commit, so the engine
+//! judges them alike (each against the minimum that stood before that
+//! instant): auction 8212610170 ends with two bids in the same
 //! instant, 133.04 and 132.50, both accepted by eBay, which only that rule
 //! reproduces.
 //!
@@ -147,9 +148,15 @@ fn replay_one(
         .max(last + 1);
     let mut st = AuctionState::new();
     let mut fx = Effects::new();
+    // Commands of one instant share a log entry (index), as group commit
+    // would put them.
     let mut index = 0u64;
+    let mut last_stamp = None;
     let mut run = |st: &mut AuctionState, stamp: u64, cmd: AuctionCommand| {
-        index += 1;
+        if last_stamp != Some(stamp) {
+            index += 1;
+            last_stamp = Some(stamp);
+        }
         fx.clear();
         st.apply(index, stamp, &cmd, &mut fx)
     };

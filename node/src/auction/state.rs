@@ -331,13 +331,28 @@ impl Lot {
         }
     }
 
-    /// The minimum a bid stamped `stamp_ms` must reach: the current
-    /// minimum, or, for a bid with the same stamp as the last counted one,
-    /// the minimum that stood before that stamp (simultaneous bids are
-    /// judged alike).
-    pub fn minimum_at(&self, sale: &Sale, stamp_ms: u64) -> Money {
+    /// Whether a bid in log entry `index`, stamped `stamp_ms`, is
+    /// simultaneous with the last counted bid: the same stamp *and* the same
+    /// entry. Bids of one entry were committed together, and nobody could
+    /// have seen the others; bids of different entries were not, even if a
+    /// clock that stood still gave them one stamp.
+    pub fn simultaneous(&self, index: u64, stamp_ms: u64) -> bool {
+        self.book.last_stamp_ms == Some(stamp_ms)
+            && self
+                .bids
+                .iter()
+                .rev()
+                .find(|b| b.applied && !b.retracted)
+                .is_some_and(|b| b.index == index)
+    }
+
+    /// The minimum a bid in entry `index` stamped `stamp_ms` must reach:
+    /// the current minimum, or, for a bid simultaneous with the last counted
+    /// one (see [`Lot::simultaneous`]), the minimum that stood before them
+    /// (simultaneous bids are judged alike).
+    pub fn minimum_at(&self, sale: &Sale, index: u64, stamp_ms: u64) -> Money {
         let now = self.minimum_next(sale);
-        if self.book.last_stamp_ms == Some(stamp_ms) {
+        if self.simultaneous(index, stamp_ms) {
             now.min(self.book.stamp_minimum)
         } else {
             now

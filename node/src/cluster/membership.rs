@@ -195,11 +195,16 @@ async fn check_quorum_after(
     Ok(())
 }
 
-/// Move leadership from this node to the most caught-up healthy voter.
-async fn hand_over(svc: &ClusterService, f: &ClusterFacts) -> Result<u64, ClusterResponse> {
+/// Move leadership from this node to `chosen`, or to the most caught-up
+/// healthy voter.
+async fn hand_over(
+    svc: &ClusterService,
+    f: &ClusterFacts,
+    chosen: Option<u64>,
+) -> Result<u64, ClusterResponse> {
     let mut candidates = Vec::new();
     for v in f.voters.iter().copied().filter(|v| *v != f.id) {
-        if healthy(svc, f, v).await {
+        if chosen.is_none_or(|c| c == v) && healthy(svc, f, v).await {
             candidates.push((lag(f, v).unwrap_or(u64::MAX), v));
         }
     }
@@ -207,7 +212,12 @@ async fn hand_over(svc: &ClusterService, f: &ClusterFacts) -> Result<u64, Cluste
     let Some(&(_, successor)) = candidates.first() else {
         return Err(ClusterResponse::error(
             "no_successor",
-            "no healthy voter can take over leadership",
+            match chosen {
+                Some(c) => {
+                    format!("node {c} is not a healthy voter; it cannot take over leadership")
+                }
+                None => "no healthy voter can take over leadership".to_string(),
+            },
         ));
     };
     tracing::info!(successor, "handing leadership over");
@@ -237,7 +247,9 @@ async fn hand_over(svc: &ClusterService, f: &ClusterFacts) -> Result<u64, Cluste
         }
         for _ in 0..3 {
             if let Some(l) = svc.consensus.current_leader().filter(|l| *l != f.id) {
-                return Ok(l);
+                if chosen.is_none_or(|c| c == l) {
+                    return Ok(l);
+                }
             }
             let _ = call_member(
                 &svc.consensus,
@@ -249,7 +261,7 @@ async fn hand_over(svc: &ClusterService, f: &ClusterFacts) -> Result<u64, Cluste
             let deadline = Instant::now() + Duration::from_millis(cfg.election_timeout_max_ms * 3);
             while Instant::now() < deadline {
                 match svc.consensus.current_leader() {
-                    Some(l) if l != f.id => return Ok(l),
+                    Some(l) if l != f.id && chosen.is_none_or(|c| c == l) => return Ok(l),
                     _ => tokio::time::sleep(Duration::from_millis(20)).await,
                 }
             }
@@ -273,7 +285,8 @@ pub async fn change(svc: &ClusterService, change: MembershipChange) -> ClusterRe
     let id = match change {
         MembershipChange::Remove(id)
         | MembershipChange::Promote(id)
-        | MembershipChange::Demote(id) => id,
+        | MembershipChange::Demote(id)
+        | MembershipChange::Lead(id) => id,
     };
     if !f.nodes.contains_key(&id) {
         return ClusterResponse::error(
@@ -283,6 +296,15 @@ pub async fn change(svc: &ClusterService, change: MembershipChange) -> ClusterRe
     }
     let is_voter = f.voters.contains(&id);
     match change {
+        MembershipChange::Lead(_) if id == f.id => ClusterResponse::Done,
+        MembershipChange::Lead(_) if !is_voter => ClusterResponse::error(
+            "not_voter",
+            format!("node {id} is a learner; only a voter can lead (promote it first)"),
+        ),
+        MembershipChange::Lead(_) => match hand_over(svc, &f, Some(id)).await {
+            Ok(_) => ClusterResponse::Done,
+            Err(e) => e,
+        },
         MembershipChange::Promote(_) if is_voter => ClusterResponse::Done,
         MembershipChange::Promote(_) => {
             if let Err(e) = wait_caught_up(svc, id, CATCH_UP_SLACK, Duration::from_secs(30)).await {
@@ -305,7 +327,7 @@ pub async fn change(svc: &ClusterService, change: MembershipChange) -> ClusterRe
                 if id == f.id {
                     // The leader is leaving the voters: hand over, then let
                     // the new leader make the change.
-                    if let Err(e) = hand_over(svc, &f).await {
+                    if let Err(e) = hand_over(svc, &f, None).await {
                         return e;
                     }
                     drop(guard);

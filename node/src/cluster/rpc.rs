@@ -42,6 +42,8 @@ pub enum MembershipChange {
     Remove(u64),
     Promote(u64),
     Demote(u64),
+    /// Hand leadership to this voter (maintenance on the leader's machine).
+    Lead(u64),
 }
 
 /// One node's view of itself, for `cluster status`.

@@ -59,10 +59,26 @@ pub fn render_status(s: &ClusterStatus) -> String {
             "A membership change is in progress (joint configuration)."
         );
     }
+    for n in s.nodes.iter().filter(|n| n.clock_skewed) {
+        let _ = writeln!(
+            out,
+            "CLOCK: node {}'s clock is {} off cluster time (bound {:.1} s): it stamps and shows cluster time, but fix that machine's clock.",
+            n.id,
+            clock(n.clock_offset_ms),
+            s.max_skew_ms as f64 / 1000.0
+        );
+    }
+    if !s.clock_agreed {
+        let _ = writeln!(
+            out,
+            "CLOCK: the voters' clocks are not in agreement right now (too few measured, or two far apart); cluster time carries on from the last agreement."
+        );
+    }
     let header = [
         "ID", "HTTP", "QUIC", "KIND", "ROLE", "TERM", "APPLIED", "LAG", "HEALTHY", "CLIENTS",
+        "CLOCK",
     ];
-    let rows: Vec<[String; 10]> = s.nodes.iter().map(row).collect();
+    let rows: Vec<[String; 11]> = s.nodes.iter().map(row).collect();
     let mut widths = header.map(str::len);
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
@@ -83,7 +99,16 @@ pub fn render_status(s: &ClusterStatus) -> String {
     out
 }
 
-fn row(n: &NodeRow) -> [String; 10] {
+/// A clock offset for people: `+0.002s`, `-600.0s`, `-` when unknown.
+fn clock(offset_ms: Option<f64>) -> String {
+    match offset_ms {
+        None => "-".into(),
+        Some(ms) if ms.abs() >= 10_000.0 => format!("{:+.1}s", ms / 1000.0),
+        Some(ms) => format!("{:+.3}s", ms / 1000.0),
+    }
+}
+
+fn row(n: &NodeRow) -> [String; 11] {
     let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
     [
         n.id.to_string(),
@@ -96,6 +121,11 @@ fn row(n: &NodeRow) -> [String; 10] {
         opt(n.lag),
         if n.healthy { "yes" } else { "NO" }.to_string(),
         opt(n.clients),
+        if n.clock_skewed {
+            format!("{}!SKEWED", clock(n.clock_offset_ms))
+        } else {
+            clock(n.clock_offset_ms)
+        },
     ]
 }
 
@@ -136,6 +166,7 @@ enum Change {
     Remove,
     Promote,
     Demote,
+    Lead,
 }
 
 impl Change {
@@ -144,6 +175,7 @@ impl Change {
             Change::Remove => "remove",
             Change::Promote => "promote",
             Change::Demote => "demote",
+            Change::Lead => "lead",
         };
         format!("api/v1/cluster/nodes/{id}/{verb}")
     }
@@ -155,6 +187,7 @@ impl Change {
             Change::Demote => {
                 format!("node {id} is a learner: it serves and forwards but no longer votes")
             }
+            Change::Lead => format!("node {id} leads the cluster"),
         }
     }
 }
@@ -184,6 +217,11 @@ pub fn cluster_demote(args: &MemberArgs) -> ExitCode {
     change(args, Change::Demote)
 }
 
+/// `paddle cluster lead <ID>`.
+pub fn cluster_lead(args: &MemberArgs) -> ExitCode {
+    change(args, Change::Lead)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +239,8 @@ mod tests {
             lag: applied.map(|a| 120 - a),
             healthy,
             clients: applied.map(|_| id * 10),
+            clock_offset_ms: applied.map(|_| if id == 2 { 600_123.4 } else { 1.5 }),
+            clock_skewed: id == 2,
         };
         let s = ClusterStatus {
             answered_by: 2,
@@ -208,6 +248,9 @@ mod tests {
             term: 4,
             committed: 120,
             joint: true,
+            server_time_ms: 0,
+            clock_agreed: true,
+            max_skew_ms: 1000,
             nodes: vec![
                 node(1, "leader", Some(120), true),
                 node(2, "follower", Some(118), true),
@@ -221,14 +264,16 @@ mod tests {
             "Cluster as seen by node 2: leader node 1, term 4, committed index 120"
         );
         assert!(lines[1].contains("joint"));
-        assert!(lines[2].starts_with("ID  HTTP"));
-        assert_eq!(
-            lines[4],
-            "2   127.0.0.1:8082  127.0.0.1:7082  voter    follower     4     118      2    yes      20"
-        );
+        assert!(lines[2].starts_with("CLOCK: node 2's clock is +600.1s off"));
+        assert!(lines[3].starts_with("ID  HTTP"));
         assert_eq!(
             lines[5],
-            "3   127.0.0.1:8083  127.0.0.1:7083  learner  unreachable  -     -        -    NO       -"
+            "2   127.0.0.1:8082  127.0.0.1:7082  voter    follower     4     118      2    yes      20       +600.1s!SKEWED"
         );
+        assert_eq!(
+            lines[6],
+            "3   127.0.0.1:8083  127.0.0.1:7083  learner  unreachable  -     -        -    NO       -        -"
+        );
+        assert!(lines[4].ends_with("+0.002s"));
     }
 }

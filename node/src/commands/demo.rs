@@ -174,8 +174,12 @@ fn check_layout(args: &DemoArgs) -> anyhow::Result<()> {
 }
 
 /// Start node 1, then every other node through a token join, one at a time.
+/// Nodes that resume on their data start together and are waited for
+/// together: one voter of several cannot be ready alone (no quorum to
+/// confirm a leader or agree on cluster time).
 async fn start_all(args: &DemoArgs, exe: &Path, nodes: &mut Vec<DemoNode>) -> anyhow::Result<()> {
     let mut join_token: Option<String> = None;
+    let mut resumed = 0;
     for n in 1..=args.nodes {
         let dd = DataDir::new(args.dir.join(format!("node-{n}")));
         let needs_join = n > 1 && !dd.node_info().is_ok_and(|i| i.setup_complete);
@@ -198,8 +202,23 @@ async fn start_all(args: &DemoArgs, exe: &Path, nodes: &mut Vec<DemoNode>) -> an
             _ => "joining with the join token",
         };
         eprintln!("paddle demo: node {n}: {what}");
+        if what != "resuming" {
+            let from = nodes.len() - resumed;
+            for node in &mut nodes[from..] {
+                wait_ready(node).await?;
+            }
+            resumed = 0;
+        }
         nodes.push(spawn(exe, args, n, &dd, join)?);
-        let node = nodes.last_mut().expect("just pushed");
+        if what == "resuming" {
+            resumed += 1;
+        } else {
+            let node = nodes.last_mut().expect("just pushed");
+            wait_ready(node).await?;
+        }
+    }
+    let from = nodes.len() - resumed;
+    for node in &mut nodes[from..] {
         wait_ready(node).await?;
     }
     Ok(())

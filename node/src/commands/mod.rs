@@ -20,7 +20,8 @@ mod watch;
 
 pub use backup::backup;
 pub use cluster::{
-    cluster_demote, cluster_promote, cluster_remove, cluster_status, cluster_token, render_status,
+    cluster_demote, cluster_lead, cluster_promote, cluster_remove, cluster_status, cluster_token,
+    render_status,
 };
 pub use demo::demo;
 

@@ -219,7 +219,9 @@ async fn set_up(
     bidders: usize,
     seconds: u64,
 ) -> anyhow::Result<(u64, Vec<String>, Vec<u64>)> {
-    let now = crate::api::reads::now_ms();
+    // The sale's times are in cluster time, which need not be this machine's.
+    let base = node.url().as_str().trim_end_matches('/').to_string();
+    let now = crate::bench::api::local::server_time_ms(http, &base).await?;
     let mode = match s.mode.as_str() {
         "live" => json!({"type": "live"}),
         "timed" => {

@@ -79,6 +79,9 @@ pub struct ConfigArgs {
     pub raft: RaftArgs,
 
     #[command(flatten)]
+    pub clock: ClockArgs,
+
+    #[command(flatten)]
     pub limits: LimitsArgs,
 }
 
@@ -253,6 +256,27 @@ pub struct LimitsArgs {
     pub allowed_origins: Option<Vec<String>>,
 }
 
+/// Overrides for `[clock]`.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Cluster time ([clock] in the config file)")]
+pub struct ClockArgs {
+    /// A node whose clock is further than this from cluster time is flagged [default: 1000]
+    #[arg(
+        long = "clock-max-skew-ms",
+        env = "PADDLE_CLOCK_MAX_SKEW_MS",
+        value_name = "MS"
+    )]
+    pub max_skew_ms: Option<u64>,
+
+    /// How often each node measures the other members' clocks [default: 500]
+    #[arg(
+        long = "clock-sample-interval-ms",
+        env = "PADDLE_CLOCK_SAMPLE_INTERVAL_MS",
+        value_name = "MS"
+    )]
+    pub sample_interval_ms: Option<u64>,
+}
+
 impl ConfigArgs {
     /// Writes every value given by a flag or variable over `config`.
     pub fn apply(&self, config: &mut Config) {
@@ -282,6 +306,10 @@ impl ConfigArgs {
         set(&mut r.max_voters, &a.max_voters);
         set(&mut r.propose_timeout_ms, &a.propose_timeout_ms);
         set(&mut r.forward_retries, &a.forward_retries);
+
+        let (k, a) = (&mut config.clock, &self.clock);
+        set(&mut k.max_skew_ms, &a.max_skew_ms);
+        set(&mut k.sample_interval_ms, &a.sample_interval_ms);
 
         let (l, a) = (&mut config.limits, &self.limits);
         set(&mut l.ws_max_message_bytes, &a.ws_max_message_bytes);

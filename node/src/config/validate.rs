@@ -116,6 +116,7 @@ impl Config {
         let mut c = Checker(Vec::new());
         self.check_node(&mut c);
         self.raft.check(&mut c);
+        check_clock(&self.clock, &mut c);
         self.limits.check(&mut c, &self.raft);
         if c.0.is_empty() {
             Ok(())
@@ -218,6 +219,17 @@ fn check_bind(
             ),
         );
     }
+}
+
+fn check_clock(k: &super::ClockConfig, c: &mut Checker) {
+    c.range("clock.max_skew_ms", k.max_skew_ms, 10, 3_600_000, "ms");
+    c.range(
+        "clock.sample_interval_ms",
+        k.sample_interval_ms,
+        50,
+        60_000,
+        "ms",
+    );
 }
 
 impl RaftConfig {

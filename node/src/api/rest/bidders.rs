@@ -10,7 +10,7 @@ use paddle_proto::auction::{Accepted, AuctionCommand, Paddle, SaleId};
 use paddle_proto::Money;
 use serde::{Deserialize, Serialize};
 
-use super::{damaged, opt_amount, propose, sale_currency, Read};
+use super::{damaged, opt_amount, propose, sale_currency, write_sale, Read};
 use crate::api::auth::{caller, require_operator_role, require_staff};
 use crate::api::extract::{Body, Path, Query};
 use crate::api::reads::{read_headers, view_for, ReadQuery};
@@ -69,7 +69,7 @@ pub async fn register(
             "only the desk (a clerk or the operator) may choose a paddle, approve or set a limit",
         ));
     }
-    let currency = sale_currency(&s.consensus.view(), SaleId(sale))?;
+    let (_, currency) = write_sale(&s, SaleId(sale)).await?;
     let limit = opt_amount(currency, "limit", &r.limit)?;
     let token = format!("{BIDDER_PREFIX}{}", secrets::random_secret());
     let approved = r.approved.unwrap_or(false);
@@ -202,7 +202,7 @@ pub async fn limit(
     Body(l): Body<LimitIn>,
 ) -> Result<Json<Done>, ApiError> {
     require_operator_role(&s, &headers).await?;
-    let currency = sale_currency(&s.consensus.view(), SaleId(sale))?;
+    let (_, currency) = write_sale(&s, SaleId(sale)).await?;
     let cmd = AuctionCommand::SetLimit {
         sale: SaleId(sale),
         paddle: Paddle(paddle),

@@ -1,10 +1,11 @@
-//! Bids over REST: place one (the same path as the WebSocket `bid`), and a
-//! lot's public history.
+//! Bids over REST: place one (the same path as the WebSocket `bid`), a
+//! lot's public history, and a bidder's own bids with their bid ids (what a
+//! client looks up after an `unknown` outcome, without placing anything).
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
-use paddle_proto::auction::{BidView, LotId};
+use paddle_proto::auction::{BidId, BidKind, BidView, LotId};
 use serde::Serialize;
 
 use super::{damaged, lot_sale, Read};
@@ -44,6 +45,109 @@ pub async fn history(
             bids,
         }),
     ))
+}
+
+/// One of the caller's own bids.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OwnBid {
+    pub bid_id: String,
+    pub lot: u64,
+    /// Their max (minor units): only they see it.
+    pub max: i64,
+    /// What the public history shows (minor units).
+    pub shown: i64,
+    #[schema(value_type = String)]
+    pub kind: BidKind,
+    /// The log index it was committed at, and its stamp.
+    pub index: u64,
+    pub stamp_ms: u64,
+    /// An absentee bid not yet counted (its live lot has not opened).
+    pub pending: bool,
+    pub retracted: bool,
+}
+
+/// The caller's own bids in their sale.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OwnBidsOut {
+    pub applied_index: u64,
+    pub sale: u64,
+    pub paddle: u32,
+    /// Lot by lot, oldest first. Refused bids are not listed: look one up
+    /// by its id for its outcome.
+    pub bids: Vec<OwnBid>,
+}
+
+/// The caller's own accepted bids (bidder token), with their bid ids.
+#[utoipa::path(get, path = "/api/v1/me/bids", tag = "bids", params(ReadQuery), security(("bearer" = [])),
+    responses((status = 200, body = OwnBidsOut), (status = 401, body = crate::api::openapi::ErrorBody),
+              (status = 403, body = crate::api::openapi::ErrorBody)))]
+pub async fn own(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(rq): Query<ReadQuery>,
+) -> Read<OwnBidsOut> {
+    let who = require_bidder(&s, &headers).await?;
+    let view = view_for(&s, &rq).await?;
+    let bids = read::own_bids(&view, who.sale, who.paddle)
+        .map_err(damaged)?
+        .into_iter()
+        .map(|(lot, b)| OwnBid {
+            bid_id: b.bid_id.as_str().to_string(),
+            lot: lot.0,
+            max: b.max.minor(),
+            shown: b.shown.minor(),
+            kind: b.kind,
+            index: b.index,
+            stamp_ms: b.stamp_ms,
+            pending: !b.applied,
+            retracted: b.retracted,
+        })
+        .collect();
+    Ok((
+        read_headers(&s, &view),
+        Json(OwnBidsOut {
+            applied_index: view.applied_index(),
+            sale: who.sale.0,
+            paddle: who.paddle.0,
+            bids,
+        }),
+    ))
+}
+
+/// The outcome of one of the caller's bids by its id (bidder token): the
+/// first outcome the cluster recorded for it, as a resend would get, but
+/// never placing anything. `404 unknown_bid` when no bid with this id has
+/// reached the log as of the answer's index (ask with
+/// `consistency=linearizable` to be sure of the latest).
+#[utoipa::path(get, path = "/api/v1/me/bids/{bid_id}", tag = "bids",
+    params(("bid_id" = String, Path, description = "The client's bid id"), ReadQuery), security(("bearer" = [])),
+    responses((status = 200, body = BidResult, description = "accepted or rejected: the recorded outcome"),
+              (status = 400, body = crate::api::openapi::ErrorBody, description = "invalid_bid_id"),
+              (status = 401, body = crate::api::openapi::ErrorBody), (status = 403, body = crate::api::openapi::ErrorBody),
+              (status = 404, body = crate::api::openapi::ErrorBody, description = "unknown_bid: never reached the log")))]
+pub async fn own_one(
+    State(s): State<AppState>,
+    Path(bid_id): Path<String>,
+    headers: HeaderMap,
+    Query(rq): Query<ReadQuery>,
+) -> Read<BidResult> {
+    let who = require_bidder(&s, &headers).await?;
+    let id = BidId::new(bid_id.clone())
+        .map_err(|e| ApiError::bad_request("invalid_bid_id", e.to_string()))?;
+    let view = view_for(&s, &rq).await?;
+    match read::bid_outcome(&view, who.sale, who.paddle, false, &id).map_err(damaged)? {
+        Some(reply) => Ok((
+            read_headers(&s, &view),
+            Json(BidResult::from_reply(&bid_id, view.applied_index(), reply)),
+        )),
+        None => Err(ApiError::not_found(
+            "unknown_bid",
+            format!(
+                "no bid `{bid_id}` of yours had reached the log as of index {}",
+                view.applied_index()
+            ),
+        )),
+    }
 }
 
 /// Place a bid (bidder token). The body of every answer is a

@@ -9,7 +9,9 @@ use axum::Json;
 use paddle_proto::auction::{Accepted, AuctionCommand, BidId, LotId, LotState, Paddle, SaleId};
 use serde::{Deserialize, Serialize};
 
-use super::{lot_sale, opt_amount, propose, sale_currency};
+use paddle_consensus::KvView;
+
+use super::{opt_amount, propose, sale_currency, write_lot};
 use crate::api::auth::{require_operator_role, require_staff};
 use crate::api::extract::{Body, Path};
 use crate::api::{ApiError, AppState};
@@ -29,7 +31,7 @@ pub(super) async fn act(
     headers: &HeaderMap,
     lot: u64,
     operator_only: bool,
-    make: impl FnOnce(SaleId, LotId) -> Result<AuctionCommand, ApiError>,
+    make: impl FnOnce(&KvView, SaleId, LotId) -> Result<AuctionCommand, ApiError>,
 ) -> Changed {
     if operator_only {
         require_operator_role(s, headers).await?;
@@ -37,8 +39,8 @@ pub(super) async fn act(
         require_staff(s, headers).await?;
     }
     let lot = LotId(lot);
-    let sale = lot_sale(&s.consensus.view(), lot)?;
-    match propose(s, make(sale, lot)?).await? {
+    let (view, sale) = write_lot(s, lot).await?;
+    match propose(s, make(&view, sale, lot)?).await? {
         (index, Accepted::Lot { lot } | Accepted::Bid { lot, .. }) => {
             Ok(Json(LotChanged { index, lot }))
         }
@@ -55,7 +57,7 @@ macro_rules! plain_action {
                       (status = 403, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody),
                       (status = 409, body = crate::api::openapi::ErrorBody, description = "refused by the rules (code says why)")))]
         pub async fn $name(State(s): State<AppState>, Path(lot): Path<u64>, headers: HeaderMap) -> Changed {
-            act(&s, &headers, lot, false, |sale, lot| {
+            act(&s, &headers, lot, false, |_, sale, lot| {
                 Ok(AuctionCommand::$variant { sale, lot })
             })
             .await
@@ -120,9 +122,8 @@ pub async fn asking_increment(
     headers: HeaderMap,
     Body(b): Body<IncrementIn>,
 ) -> Changed {
-    let view = s.consensus.view();
-    act(&s, &headers, lot, false, |sale, lot| {
-        let currency = sale_currency(&view, sale)?;
+    act(&s, &headers, lot, false, |view, sale, lot| {
+        let currency = sale_currency(view, sale)?;
         Ok(AuctionCommand::SetAskingIncrement {
             sale,
             lot,
@@ -159,9 +160,8 @@ pub async fn floor_bid(
     headers: HeaderMap,
     Body(b): Body<FloorBidIn>,
 ) -> Changed {
-    let view = s.consensus.view();
-    act(&s, &headers, lot, false, |sale, lot| {
-        let currency = sale_currency(&view, sale)?;
+    act(&s, &headers, lot, false, |view, sale, lot| {
+        let currency = sale_currency(view, sale)?;
         let bid_id = BidId::new(b.bid_id.clone())
             .map_err(|e| ApiError::bad_request("invalid_bid_id", e.to_string()))?;
         Ok(AuctionCommand::FloorBid {
@@ -195,7 +195,7 @@ pub async fn retract(
     headers: HeaderMap,
     Body(b): Body<RetractIn>,
 ) -> Changed {
-    act(&s, &headers, lot, true, |sale, lot| {
+    act(&s, &headers, lot, true, |_, sale, lot| {
         let bid_id = BidId::new(b.bid_id.clone())
             .map_err(|e| ApiError::bad_request("invalid_bid_id", e.to_string()))?;
         Ok(AuctionCommand::RetractBid {

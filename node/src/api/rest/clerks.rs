@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{propose_cluster, Read};
 use crate::api::auth::{require_caller, require_operator_role, WhoAmI};
 use crate::api::extract::{Body, Path, Query};
-use crate::api::reads::{now_ms, read_headers, view_for, ReadQuery};
+use crate::api::reads::{read_headers, server_time_ms, view_for, ReadQuery};
 use crate::api::rest::bidders::Done;
 use crate::api::{ApiError, AppState};
 use crate::cluster::{secrets, state};
@@ -40,20 +40,36 @@ pub async fn me(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<Wh
     Ok(Json(who))
 }
 
-/// The server clock.
+/// The server clock: cluster time, and how this node's own clock stands.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TimeOut {
-    /// This node's clock, ms since the Unix epoch.
+    /// Cluster time, ms since the Unix epoch: the same on every node.
     pub server_time_ms: u64,
     pub node_id: u64,
+    /// This node agreed on cluster time with a majority of the voters (at
+    /// least once); `false`: `server_time_ms` is this node's own clock.
+    pub synced: bool,
+    /// A majority of the voters is measured and agrees right now.
+    pub agreed: bool,
+    /// This node's wall clock minus cluster time, ms (`null` before sync).
+    pub offset_ms: Option<f64>,
+    /// This node's clock is further than `max_skew_ms` from cluster time.
+    pub skewed: bool,
+    pub max_skew_ms: u64,
 }
 
-/// This node's clock (for clients without a WebSocket).
+/// Cluster time (for clients without a WebSocket), and this node's skew.
 #[utoipa::path(get, path = "/api/v1/time", tag = "auth", responses((status = 200, body = TimeOut)))]
 pub async fn time(State(s): State<AppState>) -> Json<TimeOut> {
+    let c = s.consensus.clock().status();
     Json(TimeOut {
-        server_time_ms: now_ms(),
+        server_time_ms: server_time_ms(&s.consensus),
         node_id: s.consensus.id(),
+        synced: c.synced,
+        agreed: c.agreed,
+        offset_ms: c.offset_ms,
+        skewed: c.skewed,
+        max_skew_ms: c.max_skew_ms,
     })
 }
 

@@ -68,7 +68,7 @@ pub async fn put(
         Ok(image)
     };
     // Role first (a bidder learns nothing about the body), then the photo.
-    act(&s, &headers, lot, true, move |sale, lot| {
+    act(&s, &headers, lot, true, move |_, sale, lot| {
         Ok(AuctionCommand::SetLotImage {
             sale,
             lot,
@@ -88,7 +88,7 @@ pub async fn delete(
     Path(lot): Path<u64>,
     headers: HeaderMap,
 ) -> Changed {
-    act(&s, &headers, lot, true, |sale, lot| {
+    act(&s, &headers, lot, true, |_, sale, lot| {
         Ok(AuctionCommand::SetLotImage {
             sale,
             lot,

@@ -11,7 +11,7 @@ use paddle_proto::auction::{Accepted, AuctionCommand, LotId, LotSpec, LotView, P
 use paddle_proto::Currency;
 use serde::{Deserialize, Serialize};
 
-use super::{damaged, opt_amount, propose, sale_currency, Read};
+use super::{damaged, opt_amount, propose, sale_currency, write_sale, Read};
 use crate::api::auth::require_operator_role;
 use crate::api::extract::{Body, Path, Query};
 use crate::api::reads::{read_headers, view_for, ReadQuery};
@@ -173,7 +173,7 @@ pub async fn create(
     Body(body): Body<LotsIn>,
 ) -> Result<(StatusCode, Json<LotsAdded>), ApiError> {
     require_operator_role(&s, &headers).await?;
-    let currency = sale_currency(&s.consensus.view(), SaleId(sale))?;
+    let (_, currency) = write_sale(&s, SaleId(sale)).await?;
     let specs = body
         .lots
         .iter()
@@ -276,7 +276,7 @@ pub async fn import(
             "send the catalogue with `Content-Type: text/csv`",
         ));
     }
-    let currency = sale_currency(&s.consensus.view(), SaleId(sale))?;
+    let (_, currency) = write_sale(&s, SaleId(sale)).await?;
     let rows = parse_csv(&body)?;
     let specs = rows
         .iter()

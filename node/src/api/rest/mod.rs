@@ -24,7 +24,7 @@ use paddle_proto::{Command, Currency, Reply};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::reads::freshness;
+use super::reads::{fresh_view, freshness};
 use super::{ApiError, AppState};
 use crate::auction::read;
 
@@ -42,6 +42,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(lots::get_one))
         .routes(routes!(images::put, images::delete, images::get))
         .routes(routes!(bids::history, bids::place))
+        .routes(routes!(bids::own))
+        .routes(routes!(bids::own_one))
         .routes(routes!(bidders::list, bidders::register))
         .routes(routes!(bidders::approve))
         .routes(routes!(bidders::limit))
@@ -126,6 +128,24 @@ pub fn sale_currency(view: &KvView, sale: SaleId) -> Result<Currency, ApiError> 
         .map_err(damaged)?
         .map(|s| s.spec.currency)
         .ok_or_else(|| ApiError::not_found("unknown_sale", format!("there is no sale {sale}")))
+}
+
+/// For a write: the view to check it against (see [`fresh_view`]) and the
+/// sale's currency, waiting for the leader's read index when this node does
+/// not know the sale yet.
+pub async fn write_sale(s: &AppState, sale: SaleId) -> Result<(KvView, Currency), ApiError> {
+    let view = fresh_view(s, |v| matches!(read::sale_record(v, sale), Ok(Some(_)))).await?;
+    let currency = sale_currency(&view, sale)?;
+    Ok((view, currency))
+}
+
+/// For a write: the view to check it against and the sale of `lot`,
+/// waiting for the leader's read index when this node does not know the
+/// lot yet.
+pub async fn write_lot(s: &AppState, lot: LotId) -> Result<(KvView, SaleId), ApiError> {
+    let view = fresh_view(s, |v| matches!(read::lot_record(v, lot), Ok(Some(_)))).await?;
+    let sale = lot_sale(&view, lot)?;
+    Ok((view, sale))
 }
 
 /// The sale a lot belongs to.

@@ -239,13 +239,15 @@ pub async fn schedule(
     require_operator_role(&s, &headers).await?;
     let stagger_ms = match b.stagger_ms {
         Some(ms) => ms,
-        None => match read::sale_record(&s.consensus.view(), SaleId(sale))
-            .map_err(damaged)?
-            .map(|x| x.spec.mode)
-        {
-            Some(SaleMode::Timed { stagger_ms, .. }) => stagger_ms,
-            _ => 0,
-        },
+        None => {
+            match read::sale_record(&super::write_sale(&s, SaleId(sale)).await?.0, SaleId(sale))
+                .map_err(damaged)?
+                .map(|x| x.spec.mode)
+            {
+                Some(SaleMode::Timed { stagger_ms, .. }) => stagger_ms,
+                _ => 0,
+            }
+        }
     };
     let cmd = AuctionCommand::ScheduleSale {
         sale: SaleId(sale),

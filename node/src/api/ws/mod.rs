@@ -69,16 +69,21 @@ pub async fn upgrade(
         .on_upgrade(move |socket| session::run(s, socket, cookie, slot))
 }
 
-/// A sale's `snapshot` message at the view's index, or `None` when the
-/// sale does not exist there.
-pub fn snapshot_text(view: &KvView, sale: SaleId, reason: &'static str) -> Option<String> {
+/// A sale's `snapshot` message at the view's index, with the server (cluster)
+/// time `now_ms`, or `None` when the sale does not exist there.
+pub fn snapshot_text(
+    view: &KvView,
+    sale: SaleId,
+    reason: &'static str,
+    now_ms: u64,
+) -> Option<String> {
     let sale_view = read::get_sale(view, sale).ok().flatten()?;
     let lots = read::lots(view, sale).ok().flatten().unwrap_or_default();
     Some(
         ServerMsg::Snapshot {
             reason,
             index: view.applied_index(),
-            server_time_ms: super::reads::now_ms(),
+            server_time_ms: now_ms,
             sale: sale_view.into(),
             lots,
         }

@@ -20,7 +20,7 @@ use futures::future::join_all;
 use paddle_proto::auction::SaleId;
 
 use super::messages::ServerMsg;
-use crate::api::reads::{freshness, now_ms};
+use crate::api::reads::{freshness, server_time_ms};
 use crate::api::AppState;
 use crate::cluster::rpc::{ClusterRequest, ClusterResponse};
 use crate::cluster::service::call_member;
@@ -92,7 +92,7 @@ fn push_presence(s: &AppState) {
             sale: sale.0,
             watchers: local + remote,
             nodes: nodes + 1,
-            server_time_ms: now_ms(),
+            server_time_ms: server_time_ms(&s.consensus),
         }
         .to_text();
         hub.to_room(SaleId(sale.0), text);
@@ -127,7 +127,7 @@ pub async fn run(s: AppState) {
                 if f.stale != was_stale || due {
                     was_stale = f.stale;
                     last_status = Instant::now();
-                    let text = ServerMsg::NodeStatus { status: f, server_time_ms: now_ms() }.to_text();
+                    let text = ServerMsg::NodeStatus { status: f, server_time_ms: server_time_ms(&s.consensus) }.to_text();
                     s.api.hub.broadcast_own(&text);
                 }
             }

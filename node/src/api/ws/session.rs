@@ -21,7 +21,7 @@ use super::snapshot_text;
 use crate::api::auth::{self, Caller, WhoAmI};
 use crate::api::bidding::{self, BidIn, BidResult, BidSource};
 use crate::api::limits::{ConnectionSlot, MAX_REPLAY_EVENTS};
-use crate::api::reads::{freshness, now_ms};
+use crate::api::reads::{freshness, server_time_ms};
 use crate::api::AppState;
 use crate::auction::read;
 
@@ -242,7 +242,7 @@ impl Session {
             ClientMsg::Ping { client_time } => {
                 self.send(ServerMsg::Pong {
                     client_time,
-                    server_time_ms: now_ms(),
+                    server_time_ms: server_time_ms(&self.s.consensus),
                 })
                 .await
             }
@@ -287,7 +287,7 @@ impl Session {
         let f = freshness(c);
         self.send(ServerMsg::Welcome {
             node_id: c.id(),
-            server_time_ms: now_ms(),
+            server_time_ms: server_time_ms(c),
             applied_index: c.applied_index(),
             leader_known: f.leader_known,
             who: WhoAmI::of(self.caller.as_ref()),
@@ -301,7 +301,7 @@ impl Session {
         .await;
         self.send(ServerMsg::NodeStatus {
             status: f,
-            server_time_ms: now_ms(),
+            server_time_ms: server_time_ms(c),
         })
         .await;
         None
@@ -378,7 +378,9 @@ impl Session {
                 } else {
                     "subscribe"
                 };
-                if let Some(text) = snapshot_text(&view, sale, reason) {
+                if let Some(text) =
+                    snapshot_text(&view, sale, reason, server_time_ms(&self.s.consensus))
+                {
                     let _ = self.tx.send(Out::Own(text.into())).await;
                 }
             }

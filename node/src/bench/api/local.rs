@@ -160,6 +160,19 @@ pub async fn post(
     Ok(v)
 }
 
+/// The cluster's time as a node serves it (`GET /api/v1/time`).
+pub async fn server_time_ms(http: &reqwest::Client, base: &str) -> anyhow::Result<u64> {
+    let v: Value = http
+        .get(format!("{base}/api/v1/time"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    v["server_time_ms"]
+        .as_u64()
+        .with_context(|| format!("{base}/api/v1/time answered {v}"))
+}
+
 /// A timed sale open now with `lots` lots (1 cent increments) and
 /// `bidders` approved bidders: `(sale, lots, tokens)`.
 pub async fn sale(
@@ -170,7 +183,8 @@ pub async fn sale(
     bidders: usize,
     open_for: Duration,
 ) -> anyhow::Result<(u64, Vec<u64>, Vec<String>)> {
-    let now = crate::api::reads::now_ms();
+    // The sale's times are in cluster time, which need not be this machine's.
+    let now = server_time_ms(http, base).await?;
     let v = post(http, &format!("{base}/api/v1/sales"), op, json!({
         "title": "bench", "currency": "EUR", "premium_bp": 0,
         "increments": [{"from": "0", "increment": "0.01"}],

@@ -18,7 +18,7 @@
 //!
 //! It measures and reports; it asserts nothing.
 
-mod local;
+pub(crate) mod local;
 
 use std::collections::HashMap;
 use std::fmt;

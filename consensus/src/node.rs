@@ -206,6 +206,8 @@ struct Core {
     leader_since: std::sync::Mutex<Option<(u64, Instant)>>,
     /// The cluster's agreed time, as measured from here.
     clock: Arc<ClusterClock>,
+    /// When this member started.
+    started: Instant,
     /// False while leadership is being handed over: the leader appends
     /// nothing new, so followers' leases can expire and the successor win.
     accepting: std::sync::atomic::AtomicBool,
@@ -297,6 +299,7 @@ impl Consensus {
             acks,
             leader_since: std::sync::Mutex::new(None),
             clock,
+            started: Instant::now(),
             cfg,
         });
         tokio::spawn(server::serve(
@@ -412,9 +415,7 @@ impl Consensus {
             let left = deadline.saturating_duration_since(Instant::now());
             // A node cut off from the leader fails at once rather than
             // hanging until the partition heals.
-            let cut_off = self
-                .leader_contact_age()
-                .is_some_and(|a| a > self.stale_after());
+            let cut_off = self.core.cut_off();
             if left.is_zero() || cut_off {
                 return Err(ReadError::NoLeader);
             }
@@ -726,6 +727,17 @@ impl Core {
             .lock()
             .expect("lock")
             .map(|t| t.elapsed())
+    }
+
+    /// No leader heard from (as leader: no quorum answered) for longer than
+    /// the stale threshold, counting from start when none ever was: reads
+    /// that need the leader fail at once instead of waiting.
+    fn cut_off(&self) -> bool {
+        let stale = self.stale_after();
+        match self.leader_contact_age() {
+            Some(age) => age > stale,
+            None => self.started.elapsed() > stale,
+        }
     }
 
     /// Leading, but no quorum has answered for longer than the stale

@@ -145,10 +145,12 @@ fn one_way_loss_never_answers_not_placed_for_a_placed_bid() {
     });
 }
 
-/// Poll node `i` until it stops claiming leadership: its own row says
-/// `isolated`, it names no leader, `/ready` is 503 and the leader gauge is 0.
-/// Returns how long that took, or fails if `window` passes first.
-async fn wait_isolated(c: &Cluster, i: usize, window: Duration) -> Duration {
+/// Poll node `i` until it stops claiming leadership: its own row no longer
+/// says `leader` (it says `isolated`, or `candidate` when a cut-off
+/// follower's campaign unseated it), it names no leader, `/ready` is 503 and
+/// the leader gauge is 0. Returns how long that took and the role, or fails
+/// if `window` passes first.
+async fn wait_isolated(c: &Cluster, i: usize, window: Duration) -> (Duration, String) {
     let started = Instant::now();
     let id = c.nodes[i].id.unwrap();
     loop {
@@ -159,8 +161,10 @@ async fn wait_isolated(c: &Cluster, i: usize, window: Duration) -> Duration {
         let names = status.as_ref().and_then(|s| s.leader);
         let ready = c.api.ready(&c.url(i)).await;
         let gauge = c.metric(i, "paddle_raft_leader_id").await.unwrap_or(99);
-        if role.as_deref() == Some("isolated") && names.is_none() && !ready && gauge == 0 {
-            return started.elapsed();
+        if let Some(r) = role.as_deref().filter(|r| *r != "leader") {
+            if names.is_none() && !ready && gauge == 0 {
+                return (started.elapsed(), r.to_string());
+            }
         }
         assert!(
             started.elapsed() < window,
@@ -221,8 +225,8 @@ fn a_cut_off_leader_knows_it_and_says_so() {
             "the checks outlasted the partition window"
         );
         eprintln!(
-            "leader {} cut off: said so after {knew:?}; a linearizable read on it failed after {read:?}; node {} leads the rest",
-            c.nodes[l].name, c.nodes[new].name
+            "leader {} cut off: said so ({}) after {:?}; a linearizable read on it failed after {read:?}; node {} leads the rest",
+            c.nodes[l].name, knew.1, knew.0, c.nodes[new].name
         );
         tokio::time::sleep(window.saturating_sub(cut_at.elapsed())).await;
         ns.heal().unwrap();
@@ -253,8 +257,8 @@ fn a_cut_off_leader_knows_it_and_says_so() {
             "the checks outlasted the partition window"
         );
         eprintln!(
-            "split {}+{} | 3: the old leader said so after {knew:?}; its linearizable read failed after {read:?}; node {} leads the majority",
-            c.nodes[l].name, c.nodes[mate].name, c.nodes[new].name
+            "split {}+{} | 3: the old leader said so ({}) after {:?}; its linearizable read failed after {read:?}; node {} leads the majority",
+            c.nodes[l].name, c.nodes[mate].name, knew.1, knew.0, c.nodes[new].name
         );
         tokio::time::sleep(window.saturating_sub(cut_at.elapsed())).await;
         ns.heal().unwrap();

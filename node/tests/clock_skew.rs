@@ -8,7 +8,7 @@
 //! - no bid is refused as late before the end, none accepted after it
 //!   (1 s of slack each way for the clock estimate and the round trip);
 //! - every node serves the same server time, the clock the pages run their
-//!   countdowns on, within 1 s;
+//!   countdowns on (`/api/v1/time` and the WebSocket `pong`), within 1 s;
 //! - the skewed nodes are flagged in `/api/v1/time`, `/metrics` and
 //!   `/api/v1/cluster`, and the true one is not.
 
@@ -294,14 +294,45 @@ async fn watch_closes(
     }
 }
 
-/// Poll every node's server time until `until_ms`: the worst gap from this
-/// process's clock per node.
+/// Poll every node's server time until `until_ms`, over REST and over the
+/// WebSocket `ping`/`pong` the pages run their countdowns on: the worst gap
+/// from this process's clock per node.
 async fn watch_server_time(api: Api, urls: Vec<String>, until_ms: f64) -> Vec<f64> {
+    use futures::SinkExt;
     let mut worst = vec![0.0f64; urls.len()];
+    let mut sockets = Vec::new();
+    let mut pings = 0u64;
+    for u in &urls {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", u.trim_start_matches("http://")))
+            .await
+            .expect("ws");
+        ws.send(Message::Text(json!({"type": "hello"}).to_string().into())).await.unwrap();
+        sockets.push(ws);
+    }
     while wall_ms() < until_ms {
         for (k, u) in urls.iter().enumerate() {
             if let Ok((_, skew)) = api.time(u).await {
                 worst[k] = worst[k].max(skew.abs());
+            }
+            let ws = &mut sockets[k];
+            pings += 1;
+            let sent = wall_ms();
+            ws.send(Message::Text(json!({"type": "ping", "client_time": pings}).to_string().into()))
+                .await
+                .unwrap();
+            loop {
+                let t = match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+                    Ok(Some(Ok(Message::Text(t)))) => t,
+                    Ok(Some(Ok(_))) => continue,
+                    other => panic!("no pong from {u}: {other:?}"),
+                };
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["type"] == "pong" && v["client_time"].as_u64() == Some(pings) {
+                    let mid = (sent + wall_ms()) / 2.0;
+                    let skew = v["server_time_ms"].as_f64().unwrap() - mid;
+                    worst[k] = worst[k].max(skew.abs());
+                    break;
+                }
             }
         }
         tokio::time::sleep(Duration::from_millis(250)).await;

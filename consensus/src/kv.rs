@@ -9,14 +9,14 @@
 //! builder and API reads use one while applies go on.
 
 use std::ops::Bound;
-use std::sync::Arc;
 
 use imbl::OrdMap;
 use sha2::{Digest, Sha256};
 
 /// Keys and values are shared byte strings so that copying a map node (which
 /// happens only while a view holds the old version) never deep-copies data.
-pub type Bytes = Arc<[u8]>;
+pub use paddle_proto::kv::Bytes;
+use paddle_proto::kv::{KvRead, KvWrite};
 
 /// The whole application state: `tree \0 key` -> value.
 pub(crate) type StateMap = OrdMap<Bytes, Bytes>;
@@ -175,6 +175,44 @@ impl KvTxn<'_> {
         if self.map.remove(k.as_ref()).is_some() {
             self.writes.push(Write::Delete(k));
         }
+    }
+}
+
+impl KvRead for KvView {
+    fn get(&self, tree: &str, key: &[u8]) -> Option<Bytes> {
+        KvView::get(self, tree, key)
+    }
+
+    fn scan_prefix(&self, tree: &str, prefix: &[u8], f: &mut dyn FnMut(&[u8], &[u8]) -> bool) {
+        for (k, v) in self.scan(tree, prefix) {
+            if !f(k, v) {
+                break;
+            }
+        }
+    }
+}
+
+impl KvRead for KvTxn<'_> {
+    fn get(&self, tree: &str, key: &[u8]) -> Option<Bytes> {
+        KvTxn::get(self, tree, key)
+    }
+
+    fn scan_prefix(&self, tree: &str, prefix: &[u8], f: &mut dyn FnMut(&[u8], &[u8]) -> bool) {
+        for (k, v) in self.scan(tree, prefix) {
+            if !f(k, v) {
+                break;
+            }
+        }
+    }
+}
+
+impl KvWrite for KvTxn<'_> {
+    fn put(&mut self, tree: &str, key: &[u8], value: Vec<u8>) {
+        KvTxn::put(self, tree, key, value);
+    }
+
+    fn delete(&mut self, tree: &str, key: &[u8]) {
+        KvTxn::delete(self, tree, key);
     }
 }
 

@@ -5,7 +5,7 @@
 //! `--machine` also writes every touched record and event through an
 //! in-memory key-value store (encoding included), as the state machine does.
 
-use paddle_node::auction::bench::{run, BenchConfig};
+use paddle_node::tools::bench::engine_load::{run, BenchConfig};
 
 fn main() {
     let mut cfg = BenchConfig::default();

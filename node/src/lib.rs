@@ -24,13 +24,11 @@
 //!   command line; `bench`: `paddle bench`.
 
 pub mod api;
-pub mod auction;
-pub mod bench;
 pub mod cli;
 pub mod cluster;
-pub mod commands;
 pub mod config;
 pub mod logging;
 pub mod machine;
 pub mod serve;
 pub mod timer;
+pub mod tools;

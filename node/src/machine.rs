@@ -10,8 +10,8 @@ use paddle_proto::auction::EventRecord;
 use paddle_proto::{Command, Reply};
 use tokio::sync::broadcast;
 
-use crate::auction::AuctionMachine;
 use crate::cluster::state as cluster_state;
+use paddle_auction::{AuctionMachine, HashKey};
 
 /// Events of one applied batch, in log order, with the index the state
 /// reflects once they are all applied. A batch with no events means the
@@ -35,9 +35,11 @@ pub struct NodeMachine {
 
 impl NodeMachine {
     /// A machine whose events go to `events` (nobody listening is fine).
+    /// The auction tables over client-chosen strings hash with a key drawn
+    /// here, so nobody outside this process can aim collisions at them.
     pub fn new(events: broadcast::Sender<Arc<EventBatch>>) -> Self {
         NodeMachine {
-            auction: AuctionMachine::new(),
+            auction: AuctionMachine::keyed(HashKey::new(rand::random(), rand::random())),
             events,
         }
     }

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use paddle_node::cli::{BenchCommand, Cli, ClusterCommand, Command, ConfigCommand};
-use paddle_node::commands;
 use paddle_node::config::{Config, ConfigArgs, LogFormat};
 use paddle_node::logging;
+use paddle_node::tools;
 
 /// Bad arguments or configuration; the same code clap uses for usage errors.
 const EXIT_BAD_CONFIG: u8 = 2;
@@ -35,7 +35,7 @@ fn forget_empty_paddle_vars() {
 
 // =====================================================================
 // DISPATCH — the one place that maps each subcommand to its code.
-// Replace `commands::*` bodies as features land; keep this match whole.
+// Replace `tools::*` bodies as features land; keep this match whole.
 // =====================================================================
 fn run(cli: Cli) -> ExitCode {
     // Client and tool commands log warnings only, unless RUST_LOG asks;
@@ -50,23 +50,23 @@ fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve(&args.config),
         Command::Config(ConfigCommand::Show(args)) => config_show(&args),
         Command::Config(ConfigCommand::Check(args)) => config_check(&args),
-        Command::Cluster(ClusterCommand::Status(args)) => commands::cluster_status(&args),
-        Command::Cluster(ClusterCommand::Token(args)) => commands::cluster_token(&args),
-        Command::Cluster(ClusterCommand::Remove(args)) => commands::cluster_remove(&args),
-        Command::Cluster(ClusterCommand::Promote(args)) => commands::cluster_promote(&args),
-        Command::Cluster(ClusterCommand::Demote(args)) => commands::cluster_demote(&args),
-        Command::Cluster(ClusterCommand::Lead(args)) => commands::cluster_lead(&args),
-        Command::Demo(args) => commands::demo(&args),
-        Command::Backup(args) => commands::backup(&args),
-        Command::Restore(args) => commands::restore(&args),
-        Command::Replay(args) => commands::replay(&args),
-        Command::Bench(BenchCommand::Consensus(args)) => commands::bench_consensus(&args),
-        Command::Bench(BenchCommand::Api(args)) => commands::bench_api(&args),
-        Command::Bench(BenchCommand::Engine(args)) => commands::bench_engine(&args),
-        Command::Bench(BenchCommand::Join(args)) => commands::bench_join(&args),
-        Command::Bid(args) => commands::bid(&args),
-        Command::Watch(args) => commands::watch(&args),
-        Command::Scenario(args) => commands::scenario(&args),
+        Command::Cluster(ClusterCommand::Status(args)) => tools::cluster_status(&args),
+        Command::Cluster(ClusterCommand::Token(args)) => tools::cluster_token(&args),
+        Command::Cluster(ClusterCommand::Remove(args)) => tools::cluster_remove(&args),
+        Command::Cluster(ClusterCommand::Promote(args)) => tools::cluster_promote(&args),
+        Command::Cluster(ClusterCommand::Demote(args)) => tools::cluster_demote(&args),
+        Command::Cluster(ClusterCommand::Lead(args)) => tools::cluster_lead(&args),
+        Command::Demo(args) => tools::demo(&args),
+        Command::Backup(args) => tools::backup(&args),
+        Command::Restore(args) => tools::restore(&args),
+        Command::Replay(args) => tools::replay(&args),
+        Command::Bench(BenchCommand::Consensus(args)) => tools::bench_consensus(&args),
+        Command::Bench(BenchCommand::Api(args)) => tools::bench_api(&args),
+        Command::Bench(BenchCommand::Engine(args)) => tools::bench_engine(&args),
+        Command::Bench(BenchCommand::Join(args)) => tools::bench_join(&args),
+        Command::Bid(args) => tools::bid(&args),
+        Command::Watch(args) => tools::watch(&args),
+        Command::Scenario(args) => tools::scenario(&args),
     }
 }
 // ===================== end of DISPATCH ===============================
@@ -81,7 +81,7 @@ fn serve(args: &ConfigArgs) -> ExitCode {
         eprintln!("paddle: {e}");
         return ExitCode::from(EXIT_BAD_CONFIG);
     }
-    commands::serve(config)
+    tools::serve(config)
 }
 
 /// Loads and validates the configuration, or prints why not and returns

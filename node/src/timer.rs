@@ -11,7 +11,7 @@ use std::time::Duration;
 use paddle_consensus::Consensus;
 use paddle_proto::Command;
 
-use crate::auction::read;
+use paddle_auction::read;
 
 /// Longest sleep between checks: new lots or extensions may move the next
 /// deadline earlier while we sleep.

@@ -303,10 +303,15 @@ async fn watch_server_time(api: Api, urls: Vec<String>, until_ms: f64) -> Vec<f6
     let mut sockets = Vec::new();
     let mut pings = 0u64;
     for u in &urls {
-        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", u.trim_start_matches("http://")))
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!(
+            "ws://{}/ws",
+            u.trim_start_matches("http://")
+        ))
+        .await
+        .expect("ws");
+        ws.send(Message::Text(json!({"type": "hello"}).to_string().into()))
             .await
-            .expect("ws");
-        ws.send(Message::Text(json!({"type": "hello"}).to_string().into())).await.unwrap();
+            .unwrap();
         sockets.push(ws);
     }
     while wall_ms() < until_ms {
@@ -317,9 +322,13 @@ async fn watch_server_time(api: Api, urls: Vec<String>, until_ms: f64) -> Vec<f6
             let ws = &mut sockets[k];
             pings += 1;
             let sent = wall_ms();
-            ws.send(Message::Text(json!({"type": "ping", "client_time": pings}).to_string().into()))
-                .await
-                .unwrap();
+            ws.send(Message::Text(
+                json!({"type": "ping", "client_time": pings})
+                    .to_string()
+                    .into(),
+            ))
+            .await
+            .unwrap();
             loop {
                 let t = match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
                     Ok(Some(Ok(Message::Text(t)))) => t,

@@ -12,6 +12,8 @@
 //! - [`auction`]: auction commands, events and outcomes.
 //! - [`command`]: the Raft log payload and the reply to a proposer.
 //! - [`codec`]: the only module that touches bincode; frames with a hard cap.
+//! - [`kv`]: the key-value traits consensus offers an application's state
+//!   machine (and the rules crate writes through).
 //!
 //! No I/O lives here.
 
@@ -19,6 +21,7 @@ pub mod auction;
 pub mod codec;
 pub mod command;
 pub mod ids;
+pub mod kv;
 pub mod money;
 #[cfg(feature = "openapi")]
 mod openapi;

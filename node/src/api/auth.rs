@@ -17,8 +17,8 @@ use paddle_proto::auction::BidderIdentity;
 use serde::Serialize;
 
 use super::{ApiError, AppState};
-use crate::auction::read;
 use crate::cluster::{secrets, state};
+use paddle_auction::read;
 
 /// Name of the cookie a browser may carry its token in.
 pub const TOKEN_COOKIE: &str = "paddle_token";

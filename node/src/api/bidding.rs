@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use super::reads::{fresh_view, freshness};
 use super::{ApiError, AppState};
-use crate::auction::read;
+use paddle_auction::read;
 
 /// How long a bid may keep being retried before its outcome is `unknown`.
 pub const BID_DEADLINE: Duration = Duration::from_secs(10);

@@ -15,9 +15,9 @@ use crate::api::auth::{caller, require_operator_role, require_staff};
 use crate::api::extract::{Body, Path, Query};
 use crate::api::reads::{read_headers, view_for, ReadQuery};
 use crate::api::{ApiError, AppState};
-use crate::auction::records::{scan_all, tree};
-use crate::auction::Bidder;
 use crate::cluster::secrets;
+use paddle_auction::records::{scan_all, tree};
+use paddle_auction::Bidder;
 
 /// Prefix of bidder tokens, so a leaked string is recognisable.
 pub const BIDDER_PREFIX: &str = "pdb_";

@@ -14,7 +14,7 @@ use crate::api::bidding::{self, BidIn, BidResult, BidSource, Outcome};
 use crate::api::extract::{Body, Path, Query};
 use crate::api::reads::{read_headers, view_for, ReadQuery};
 use crate::api::{ApiError, AppState};
-use crate::auction::read;
+use paddle_auction::read;
 
 /// A lot's public history.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -25,7 +25,7 @@ pub async fn me(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<Wh
     let c = require_caller(&s, &headers).await?;
     let mut who = WhoAmI::of(Some(&c));
     if let Some(b) = &who.bidder {
-        let maxes = crate::auction::read::own_maxes(&s.consensus.view(), b.sale, b.paddle)
+        let maxes = paddle_auction::read::own_maxes(&s.consensus.view(), b.sale, b.paddle)
             .map_err(super::damaged)?;
         who.maxes = Some(
             maxes

@@ -16,7 +16,7 @@ use super::damaged;
 use crate::api::extract::Path;
 use crate::api::ApiError;
 use crate::api::AppState;
-use crate::auction::read;
+use paddle_auction::read;
 
 /// Set a lot's photo (operator). Body: the image, ≤ 256 KiB, as
 /// `image/jpeg`, `image/png`, `image/webp` or `image/gif`.

@@ -16,7 +16,7 @@ use crate::api::auth::require_operator_role;
 use crate::api::extract::{Body, Path, Query};
 use crate::api::reads::{read_headers, view_for, ReadQuery};
 use crate::api::{ApiError, AppState};
-use crate::auction::{read, MAX_LOTS_PER_COMMAND};
+use paddle_auction::{read, MAX_LOTS_PER_COMMAND};
 
 /// A sale's lots at one index.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

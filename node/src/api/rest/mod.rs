@@ -26,7 +26,7 @@ use utoipa_axum::routes;
 
 use super::reads::{fresh_view, freshness};
 use super::{ApiError, AppState};
-use crate::auction::read;
+use paddle_auction::read;
 
 /// A read reply: the index headers and a JSON body.
 pub type Read<T> = Result<([(HeaderName, HeaderValue); 2], Json<T>), ApiError>;
@@ -118,7 +118,7 @@ pub async fn propose_cluster(
 }
 
 /// A stored read that failed: the state is damaged, not the request.
-fn damaged(e: crate::auction::LoadError) -> ApiError {
+fn damaged(e: paddle_auction::LoadError) -> ApiError {
     ApiError::internal(format!("the stored auction state could not be read: {e}"))
 }
 

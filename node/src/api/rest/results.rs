@@ -14,7 +14,7 @@ use crate::api::extract::{Path, Query};
 use crate::api::reads::{read_headers, view_for, ReadQuery};
 use crate::api::ws::hub::is_for;
 use crate::api::{ApiError, AppState};
-use crate::auction::read;
+use paddle_auction::read;
 
 /// How each finished lot of a sale ended.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

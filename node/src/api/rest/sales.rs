@@ -16,7 +16,7 @@ use crate::api::extract::{Body, Path, Query};
 use crate::api::reads::{read_headers, view_for, ReadQuery};
 use crate::api::ws::messages::SaleOut;
 use crate::api::{ApiError, AppState};
-use crate::auction::read;
+use paddle_auction::read;
 
 /// Filters of the sale list.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

@@ -22,8 +22,8 @@ pub use hub::Hub;
 pub use presence::{run as run_presence, Presence};
 
 use super::{ApiError, AppState};
-use crate::auction::read;
 use messages::ServerMsg;
+use paddle_auction::read;
 
 /// Open a WebSocket (see `docs/protocol.md`).
 #[utoipa::path(

@@ -23,7 +23,7 @@ use crate::api::bidding::{self, BidIn, BidResult, BidSource};
 use crate::api::limits::{ConnectionSlot, MAX_REPLAY_EVENTS};
 use crate::api::reads::{freshness, server_time_ms};
 use crate::api::AppState;
-use crate::auction::read;
+use paddle_auction::read;
 
 /// A client has this long to say `hello`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,0 +1,409 @@
+//! Bids: online max bids, absentee bids, buy-now, floor bids, retraction.
+//!
+//! The hot path. A bid is checked in full against an immutable view first
+//! and only then applied, so a refused bid cannot half-change anything.
+//!
+//! The checks, in order: a repeated bid id answers with its first outcome;
+//! then unknown sale or lot, mode, registration, approval, seller's own lot,
+//! lot finished, the deadline by stamp (`opens_at ≤ stamp < effective end`),
+//! amount range, buy-now, the minimum (or, for the leader, above their own
+//! max), and the limit. Bids committed in one log entry (one stamp) are
+//! simultaneous: each is held to the minimum that stood before them (see
+//! `Lot::minimum_at`), so of two bidders who accept the same asking price in
+//! the same instant neither is refused; the earlier leads on a tie. Bids of
+//! different entries never are, even with equal stamps, so a clock that
+//! stands still cannot let bids in below the asking price.
+
+use paddle_proto::auction::{
+    Accepted, AuctionEvent, AuctionReply, BidId, BidKind, ExtendRule, LotId, LotStatus, Paddle,
+    RejectReason, SaleId, SaleMode,
+};
+use paddle_proto::Money;
+
+use crate::book::{Book, Terms};
+use crate::effects::Effects;
+use crate::engine::{check_amount, Outcome};
+use crate::state::{outcome_key, AuctionState, BidEntry, Lot, Sale};
+
+/// One bid as the engine sees it, online or from the floor.
+pub(crate) struct Bid<'a> {
+    pub sale: SaleId,
+    pub lot: LotId,
+    pub paddle: Paddle,
+    pub bid_id: &'a BidId,
+    /// `None`: a floor bid at the asking price.
+    pub max: Option<Money>,
+    pub buy_now: bool,
+    pub floor: bool,
+}
+
+/// What the checks decided, carried to the mutation step.
+struct Plan {
+    max: Money,
+    absentee: bool,
+    /// Buy-now: hammer and total.
+    buy_now: Option<(Money, Money)>,
+}
+
+impl Lot {
+    /// Pricing inputs for this lot's book.
+    pub(crate) fn terms<'a>(&self, sale: &'a Sale) -> Terms<'a> {
+        Terms {
+            start: self.spec.start,
+            reserve: self.spec.reserve,
+            asking: self.asking_increment,
+            table: &sale.spec.increments,
+        }
+    }
+}
+
+impl AuctionState {
+    /// Place a bid, answering a repeated bid id with its first outcome.
+    pub(crate) fn place(
+        &mut self,
+        index: u64,
+        stamp_ms: u64,
+        bid: &Bid<'_>,
+        fx: &mut Effects,
+    ) -> AuctionReply {
+        let mut key = std::mem::take(&mut self.key_buf);
+        outcome_key(&mut key, bid.sale, bid.paddle, bid.floor, bid.bid_id);
+        let fp = self.outcomes.fingerprint(&key);
+        if let Some(first) = self.outcomes.get_at(fp, &key) {
+            let reply = first.clone();
+            self.key_buf = key;
+            return reply;
+        }
+        if !self.sales.contains_key(&bid.sale) {
+            self.key_buf = key;
+            return self.reject(Some(bid.sale), RejectReason::UnknownSale);
+        }
+        let reply = match self.check_bid(index, stamp_ms, bid) {
+            Ok(plan) => {
+                let accepted = self.apply_bid(index, stamp_ms, bid, &plan, fx);
+                AuctionReply::Accepted { accepted }
+            }
+            Err(reason) => self.reject(Some(bid.sale), reason),
+        };
+        self.outcomes.insert_at(fp, &key, reply.clone());
+        fx.touched.push_outcome(&key);
+        self.key_buf = key;
+        reply
+    }
+
+    /// A clerk's floor bid: a bid with an outcry amount (or the asking price).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn floor_bid(
+        &mut self,
+        index: u64,
+        stamp_ms: u64,
+        sale: SaleId,
+        lot: LotId,
+        paddle: Option<Paddle>,
+        bid_id: &BidId,
+        amount: Option<Money>,
+        fx: &mut Effects,
+    ) -> AuctionReply {
+        let bid = Bid {
+            sale,
+            lot,
+            paddle: paddle.unwrap_or(Paddle::HOUSE),
+            bid_id,
+            max: amount,
+            buy_now: false,
+            floor: true,
+        };
+        self.place(index, stamp_ms, &bid, fx)
+    }
+
+    fn check_bid(&self, index: u64, stamp_ms: u64, bid: &Bid<'_>) -> Outcome<Plan> {
+        let (sale, lot) = self.lot_of(bid.sale, bid.lot)?;
+        let timed = matches!(sale.spec.mode, SaleMode::Timed { .. });
+        if bid.floor && timed {
+            return Err(RejectReason::WrongMode);
+        }
+        let house = bid.floor && bid.paddle == Paddle::HOUSE;
+        let bidder = if house {
+            None
+        } else {
+            let b = self
+                .bidders
+                .get(&(bid.sale, bid.paddle))
+                .ok_or(RejectReason::NotRegistered)?;
+            if !b.approved {
+                return Err(RejectReason::NotApproved);
+            }
+            Some(b)
+        };
+        if lot.spec.seller == Some(bid.paddle) {
+            return Err(RejectReason::SellersOwnLot);
+        }
+        if lot.status.is_finished() {
+            return Err(RejectReason::LotClosed);
+        }
+        let mut absentee = false;
+        if timed {
+            if stamp_ms >= lot.effective_end_ms.unwrap_or(0) {
+                return Err(RejectReason::LotClosed);
+            }
+            if stamp_ms < lot.opens_at_ms.unwrap_or(0) {
+                return Err(RejectReason::LotNotOpen {
+                    opens_at_ms: lot.opens_at_ms,
+                });
+            }
+        } else if lot.status == LotStatus::Scheduled {
+            if bid.floor {
+                return Err(RejectReason::WrongStatus { status: lot.status });
+            }
+            absentee = true;
+        }
+        let max = bid.max.unwrap_or_else(|| lot.minimum_next(sale));
+        check_amount(max)?;
+        let mut buy_now = None;
+        if bid.buy_now {
+            let price = lot
+                .buy_now_offer(sale)
+                .ok_or(RejectReason::BuyNowUnavailable)?;
+            if max != price {
+                return Err(RejectReason::BuyNowPriceMismatch { price });
+            }
+            let premium = price
+                .basis_points(sale.spec.premium_bp)
+                .unwrap_or(Money::MAX);
+            buy_now = Some((price, price.saturating_add(premium)));
+        } else if absentee {
+            if max < lot.spec.start {
+                return Err(RejectReason::TooLow {
+                    minimum: lot.spec.start,
+                });
+            }
+        } else {
+            match &lot.book.top {
+                Some(top) if top.paddle == bid.paddle && !house => {
+                    if max <= top.max {
+                        return Err(RejectReason::NotAboveOwnMax);
+                    }
+                }
+                _ => {
+                    let minimum = lot.minimum_at(sale, index, stamp_ms);
+                    if max < minimum {
+                        return Err(RejectReason::TooLow { minimum });
+                    }
+                }
+            }
+        }
+        if let Some(b) = bidder {
+            if let Some(limit) = b.limit {
+                let own = match lot.leading_exposure() {
+                    Some((p, m)) if p == bid.paddle => m,
+                    _ => Money::ZERO,
+                };
+                let commitment = buy_now.map_or(max, |(_, total)| total);
+                if b.exposure().saturating_sub(own).saturating_add(commitment) > limit {
+                    return Err(RejectReason::OverLimit { limit });
+                }
+            }
+        }
+        Ok(Plan {
+            max,
+            absentee,
+            buy_now,
+        })
+    }
+
+    fn apply_bid(
+        &mut self,
+        index: u64,
+        stamp_ms: u64,
+        bid: &Bid<'_>,
+        plan: &Plan,
+        fx: &mut Effects,
+    ) -> Accepted {
+        let sale = self.sales.get(&bid.sale).expect("checked");
+        let lot = self.lots.get_mut(&bid.lot).expect("checked");
+        let simultaneous = lot.simultaneous(index, stamp_ms);
+        let seq = lot.bids.len() as u32;
+        let kind = match (bid.floor, plan.absentee) {
+            (true, _) => BidKind::Floor,
+            (false, true) => BidKind::Absentee,
+            (false, false) => BidKind::Online,
+        };
+        lot.bids.push(BidEntry {
+            seq,
+            bid_id: bid.bid_id.clone(),
+            paddle: bid.paddle,
+            max: plan.max,
+            shown: plan.max,
+            kind,
+            stamp_ms,
+            index,
+            applied: !plan.absentee,
+            retracted: false,
+        });
+        fx.touched.lots.push(lot.id);
+        fx.touched.bids.push((lot.id, seq));
+        if plan.absentee {
+            return Accepted::Bid {
+                lot: lot.public_state(sale),
+                leading: false,
+            };
+        }
+        if lot.status == LotStatus::Scheduled {
+            // A timed lot whose opening time has passed opens with its first
+            // bid even if the timer's OpenLot has not been applied yet.
+            lot.status = LotStatus::Open;
+            fx.events.push(opened_event(lot, sale));
+        }
+        if lot.status == LotStatus::FairWarning {
+            lot.status = LotStatus::Open;
+            fx.events.push(AuctionEvent::WarningLifted {
+                sale: sale.id,
+                lot: lot.id,
+            });
+        }
+        let before = lot.leading_exposure();
+        let prev_price = lot.book.price;
+        let prev_leader = lot.book.top.map(|t| t.paddle);
+        let raise = prev_leader == Some(bid.paddle) && !(bid.floor && bid.paddle == Paddle::HOUSE);
+        if !simultaneous {
+            lot.book.stamp_minimum = lot.minimum_next(sale);
+            lot.book.last_stamp_ms = Some(stamp_ms);
+        }
+        lot.book
+            .add(&lot.terms(sale), bid.paddle, plan.max, seq, bid.floor);
+        if let Some((hammer, _)) = plan.buy_now {
+            lot.book.price = Some(hammer);
+        }
+        let price = lot.book.price.expect("a counted bid sets the price");
+        let leader = lot.book.top.expect("a counted bid sets a leader").paddle;
+        lot.bids[seq as usize].shown = plan.max.min(price);
+        let changed = prev_price != Some(price) || prev_leader != Some(leader);
+        let mut extended = None;
+        if changed && !raise && plan.buy_now.is_none() {
+            extended = soft_close(lot, sale, stamp_ms);
+        }
+        let state = lot.public_state(sale);
+        fx.events.push(AuctionEvent::BidAccepted {
+            sale: sale.id,
+            lot: lot.id,
+            paddle: bid.paddle,
+            kind: lot.bids[seq as usize].kind,
+            shown: lot.bids[seq as usize].shown,
+            price,
+            leader,
+            reserve_met: state.reserve_met,
+            minimum_next: state.minimum_next,
+            effective_end_ms: lot.effective_end_ms,
+            status: lot.status,
+        });
+        if let Some(loser) = prev_leader.filter(|p| *p != leader) {
+            fx.events.push(AuctionEvent::Outbid {
+                sale: sale.id,
+                lot: lot.id,
+                paddle: loser,
+                price,
+                minimum_next: state.minimum_next,
+            });
+        }
+        if let Some(previous_end_ms) = extended {
+            fx.events.push(AuctionEvent::LotExtended {
+                sale: sale.id,
+                lot: lot.id,
+                previous_end_ms,
+                effective_end_ms: lot.effective_end_ms.expect("timed"),
+            });
+        }
+        let after = lot.leading_exposure();
+        let (sale_id, lot_id) = (sale.id, lot.id);
+        self.shift_leading(sale_id, before, after, fx);
+        if let Some((hammer, _)) = plan.buy_now {
+            self.finish_sold(stamp_ms, lot_id, hammer, true, fx);
+        }
+        Accepted::Bid {
+            lot: self.state_of(lot_id),
+            leading: leader == bid.paddle,
+        }
+    }
+
+    /// Operator: retract one bid and recompute the lot from what remains.
+    pub(crate) fn retract(
+        &mut self,
+        sale_id: SaleId,
+        lot_id: LotId,
+        paddle: Paddle,
+        bid_id: &BidId,
+        fx: &mut Effects,
+    ) -> Outcome<Accepted> {
+        let (_, lot) = self.lot_of(sale_id, lot_id)?;
+        if lot.status.is_finished() {
+            return Err(RejectReason::WrongStatus { status: lot.status });
+        }
+        let same = |b: &&BidEntry| b.paddle == paddle && &b.bid_id == bid_id;
+        let Some(i) = lot
+            .bids
+            .iter()
+            .filter(same)
+            .find(|b| !b.retracted)
+            .map(|b| b.seq as usize)
+        else {
+            return Err(match lot.bids.iter().any(|b| same(&b)) {
+                true => RejectReason::AlreadyRetracted,
+                false => RejectReason::UnknownBid,
+            });
+        };
+        let sale = self.sales.get(&sale_id).expect("checked");
+        let lot = self.lots.get_mut(&lot_id).expect("checked");
+        let before = lot.leading_exposure();
+        lot.bids[i].retracted = true;
+        fx.touched.bids.push((lot_id, i as u32));
+        fx.touched.lots.push(lot_id);
+        if lot.bids[i].applied {
+            lot.book = Book::recompute(&lot.terms(sale), &lot.bids);
+        }
+        let state = lot.public_state(sale);
+        let after = lot.leading_exposure();
+        fx.events.push(AuctionEvent::Retracted {
+            sale: sale_id,
+            lot: lot_id,
+            paddle,
+            bid_id: bid_id.clone(),
+            price: state.price,
+            leader: state.leader,
+            reserve_met: state.reserve_met,
+            minimum_next: state.minimum_next,
+        });
+        self.shift_leading(sale_id, before, after, fx);
+        Ok(Accepted::Lot { lot: state })
+    }
+}
+
+/// The `LotOpened` event for a lot's current state.
+pub(crate) fn opened_event(lot: &Lot, sale: &Sale) -> AuctionEvent {
+    AuctionEvent::LotOpened {
+        sale: sale.id,
+        lot: lot.id,
+        price: lot.book.price,
+        leader: lot.book.top.map(|t| t.paddle),
+        minimum_next: lot.minimum_next(sale),
+        effective_end_ms: lot.effective_end_ms,
+    }
+}
+
+/// Extend a timed lot's deadline when a price- or leader-changing bid lands
+/// inside the window. Returns the previous end when it moved.
+fn soft_close(lot: &mut Lot, sale: &Sale, stamp_ms: u64) -> Option<u64> {
+    let rule = sale.spec.soft_close?;
+    let end = lot.effective_end_ms?;
+    if stamp_ms < end.saturating_sub(rule.window_ms) {
+        return None;
+    }
+    let new_end = match rule.rule {
+        ExtendRule::ResetToWindow => end.max(stamp_ms.saturating_add(rule.window_ms)),
+        ExtendRule::Add { extend_ms } => end.saturating_add(extend_ms),
+    };
+    if new_end == end {
+        return None;
+    }
+    lot.effective_end_ms = Some(new_end);
+    Some(end)
+}

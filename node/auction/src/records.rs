@@ -1,0 +1,415 @@
+//! The auction state as key-value records: tree names, key layouts, and
+//! conversion both ways.
+//!
+//! | tree              | key                                   | value                 |
+//! |-------------------|---------------------------------------|-----------------------|
+//! | `auction.meta`    | `counters`                            | [`Counters`]          |
+//! | `auction.sales`   | sale (8 B)                            | [`Sale`]              |
+//! | `auction.lots`    | lot (8 B)                             | a lot's terms         |
+//! | `auction.lot_state` | lot (8 B)                           | a lot's live state    |
+//! | `auction.bids`    | lot (8 B) · seq (4 B)                 | [`BidEntry`]          |
+//! | `auction.bidders` | sale (8 B) · paddle (4 B)             | [`Bidder`]            |
+//! | `auction.tokens`  | token hash (hex)                      | (sale, paddle)        |
+//! | `auction.bid_ids` | sale · paddle · source (1 B) · bid id | first `AuctionReply`  |
+//! | `auction.events`  | sale (8 B) · index (8 B) · seq (4 B)  | `EventRecord`         |
+//! | `auction.images`  | lot (8 B)                             | photo bytes           |
+//!
+//! Integers are big-endian so byte order is numeric order: a prefix scan of
+//! `auction.events` by sale returns that sale's events in log order, and one
+//! of `auction.bids` by lot returns its history in order. Values are encoded
+//! with the one codec (bincode). Events are written by the machine, not
+//! held in [`AuctionState`]. A lot is split in two records: its terms
+//! (title, a description of up to 4 000 characters, start, reserve,
+//! schedule) are written once, and only its small live state (status,
+//! book, deadline, result) is rewritten by each bid.
+
+use paddle_proto::auction::{ImageRef, LotId, LotResult, LotSpec, LotStatus, Paddle, SaleId};
+use paddle_proto::codec::{decode, encode, CodecError};
+use paddle_proto::Money;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::book::Book;
+
+use crate::effects::Touched;
+use crate::outcomes::HashKey;
+use crate::state::{AuctionState, BidEntry, Bidder, Counters, Lot, Sale};
+use crate::store::MemStore;
+use paddle_proto::kv::{KvRead, KvWrite};
+
+/// Tree names (no NUL inside, as consensus requires).
+pub mod tree {
+    /// Id counters.
+    pub const META: &str = "auction.meta";
+    /// One record per sale.
+    pub const SALES: &str = "auction.sales";
+    /// One record per lot: its terms, written once.
+    pub const LOTS: &str = "auction.lots";
+    /// One record per lot: status, book, deadline, result (rewritten by bids).
+    pub const LOT_STATE: &str = "auction.lot_state";
+    /// One record per counted or absentee bid, by lot then seq.
+    pub const BIDS: &str = "auction.bids";
+    /// One record per registered bidder, by sale then paddle.
+    pub const BIDDERS: &str = "auction.bidders";
+    /// Token hash → bidder, so any node can authenticate a bearer token.
+    pub const TOKENS: &str = "auction.tokens";
+    /// First outcome per bid id: what makes retries idempotent.
+    pub const BID_IDS: &str = "auction.bid_ids";
+    /// Events per sale in log order, for `since=<index>` replays.
+    pub const EVENTS: &str = "auction.events";
+    /// Lot photos: lot (8 B) → the image's bytes (its kind and version are
+    /// in the lot's live state).
+    pub const IMAGES: &str = "auction.images";
+}
+
+/// Key of the counters record in `auction.meta`.
+pub const COUNTERS_KEY: &[u8] = b"counters";
+
+/// Key of a sale.
+pub fn sale_key(sale: SaleId) -> [u8; 8] {
+    sale.0.to_be_bytes()
+}
+
+/// Key of a lot.
+pub fn lot_key(lot: LotId) -> [u8; 8] {
+    lot.0.to_be_bytes()
+}
+
+/// Key of one bid of a lot.
+pub fn bid_key(lot: LotId, seq: u32) -> [u8; 12] {
+    let mut k = [0u8; 12];
+    k[..8].copy_from_slice(&lot.0.to_be_bytes());
+    k[8..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// Key of a bidder.
+pub fn bidder_key(sale: SaleId, paddle: Paddle) -> [u8; 12] {
+    let mut k = [0u8; 12];
+    k[..8].copy_from_slice(&sale.0.to_be_bytes());
+    k[8..].copy_from_slice(&paddle.0.to_be_bytes());
+    k
+}
+
+/// Key of one event.
+pub fn event_key(sale: SaleId, index: u64, seq: u32) -> [u8; 20] {
+    let mut k = [0u8; 20];
+    k[..8].copy_from_slice(&sale.0.to_be_bytes());
+    k[8..16].copy_from_slice(&index.to_be_bytes());
+    k[16..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// A stored record could not be read back: a bug or a damaged store, never
+/// an auction outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("record {key:?} of tree {tree} does not decode: {source}")]
+    Decode {
+        tree: &'static str,
+        key: Vec<u8>,
+        source: CodecError,
+    },
+    #[error("stored state is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+/// Decode one stored value.
+pub(crate) fn decode_at<T: DeserializeOwned>(
+    tree: &'static str,
+    key: &[u8],
+    v: &[u8],
+) -> Result<T, LoadError> {
+    decode(v).map_err(|source| LoadError::Decode {
+        tree,
+        key: key.to_vec(),
+        source,
+    })
+}
+
+/// Every record of `tree` under `prefix`, decoded, in key order.
+pub fn scan_all<T: DeserializeOwned>(
+    store: &(impl KvRead + ?Sized),
+    tree: &'static str,
+    prefix: &[u8],
+) -> Result<Vec<(Vec<u8>, T)>, LoadError> {
+    let mut out = Vec::new();
+    let mut err = None;
+    store.scan_prefix(tree, prefix, &mut |k, v| match decode_at(tree, k, v) {
+        Ok(t) => {
+            out.push((k.to_vec(), t));
+            true
+        }
+        Err(e) => {
+            err = Some(e);
+            false
+        }
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// A lot's terms as stored (borrowed for writing).
+#[derive(Serialize)]
+struct LotTermsRef<'a> {
+    id: LotId,
+    sale: SaleId,
+    position: u32,
+    spec: &'a LotSpec,
+    opens_at_ms: Option<u64>,
+    scheduled_end_ms: Option<u64>,
+}
+
+/// A lot's terms as stored (owned for reading).
+#[derive(Deserialize)]
+struct LotTerms {
+    id: LotId,
+    sale: SaleId,
+    position: u32,
+    spec: LotSpec,
+    opens_at_ms: Option<u64>,
+    scheduled_end_ms: Option<u64>,
+}
+
+/// A lot's live state as stored (borrowed for writing).
+#[derive(Serialize)]
+struct LotLiveRef<'a> {
+    status: LotStatus,
+    effective_end_ms: Option<u64>,
+    book: &'a Book,
+    asking_increment: Option<Money>,
+    result: Option<LotResult>,
+    image: Option<ImageRef>,
+}
+
+/// A lot's live state as stored (owned for reading).
+#[derive(Deserialize)]
+struct LotLive {
+    status: LotStatus,
+    effective_end_ms: Option<u64>,
+    book: Book,
+    asking_increment: Option<Money>,
+    result: Option<LotResult>,
+    image: Option<ImageRef>,
+}
+
+fn put_lot_terms(out: &mut (impl KvWrite + ?Sized), l: &Lot) {
+    let terms = LotTermsRef {
+        id: l.id,
+        sale: l.sale,
+        position: l.position,
+        spec: &l.spec,
+        opens_at_ms: l.opens_at_ms,
+        scheduled_end_ms: l.scheduled_end_ms,
+    };
+    put(out, tree::LOTS, &lot_key(l.id), &terms);
+}
+
+fn put_lot_live(out: &mut (impl KvWrite + ?Sized), l: &Lot) {
+    let live = LotLiveRef {
+        status: l.status,
+        effective_end_ms: l.effective_end_ms,
+        book: &l.book,
+        asking_increment: l.asking_increment,
+        result: l.result,
+        image: l.image,
+    };
+    put(out, tree::LOT_STATE, &lot_key(l.id), &live);
+}
+
+fn assemble(terms: LotTerms, live: LotLive) -> Lot {
+    Lot {
+        id: terms.id,
+        sale: terms.sale,
+        position: terms.position,
+        spec: terms.spec,
+        status: live.status,
+        opens_at_ms: terms.opens_at_ms,
+        scheduled_end_ms: terms.scheduled_end_ms,
+        effective_end_ms: live.effective_end_ms,
+        book: live.book,
+        asking_increment: live.asking_increment,
+        result: live.result,
+        image: live.image,
+        bids: Vec::new(),
+    }
+}
+
+/// A stored lot (terms and live state, without its bids).
+pub fn read_lot(store: &(impl KvRead + ?Sized), lot: LotId) -> Result<Option<Lot>, LoadError> {
+    let key = lot_key(lot);
+    let (Some(t), Some(l)) = (
+        store.get(tree::LOTS, &key),
+        store.get(tree::LOT_STATE, &key),
+    ) else {
+        return Ok(None);
+    };
+    let terms = decode_at(tree::LOTS, &key, &t)?;
+    let live = decode_at(tree::LOT_STATE, &key, &l)?;
+    Ok(Some(assemble(terms, live)))
+}
+
+fn put<T: Serialize + ?Sized>(
+    out: &mut (impl KvWrite + ?Sized),
+    tree: &str,
+    key: &[u8],
+    value: &T,
+) {
+    // Plain structs and enums of integers and strings always encode; a
+    // failure here is a bug, and a state machine must not carry on after it.
+    let bytes = encode(value).expect("auction records always encode");
+    out.put(tree, key, bytes);
+}
+
+impl Touched {
+    /// Drop repeated keys (an apply may touch a record several times).
+    pub fn dedup(&mut self) {
+        self.sales.sort_unstable();
+        self.sales.dedup();
+        self.lots.sort_unstable();
+        self.lots.dedup();
+        self.new_lots.sort_unstable();
+        self.new_lots.dedup();
+        self.bidders.sort_unstable();
+        self.bidders.dedup();
+        self.bids.sort_unstable();
+        self.bids.dedup();
+    }
+}
+
+impl AuctionState {
+    /// Write the records named in `touched` (current values).
+    pub fn write_touched(&self, touched: &Touched, out: &mut (impl KvWrite + ?Sized)) {
+        if touched.counters {
+            put(out, tree::META, COUNTERS_KEY, &self.counters);
+        }
+        for id in &touched.sales {
+            if let Some(s) = self.sales.get(id) {
+                put(out, tree::SALES, &sale_key(*id), s);
+            }
+        }
+        for id in &touched.new_lots {
+            if let Some(l) = self.lots.get(id) {
+                put_lot_terms(out, l);
+            }
+        }
+        for id in &touched.lots {
+            if let Some(l) = self.lots.get(id) {
+                put_lot_live(out, l);
+            }
+        }
+        for &(lot, seq) in &touched.bids {
+            if let Some(b) = self.lots.get(&lot).and_then(|l| l.bids.get(seq as usize)) {
+                put(out, tree::BIDS, &bid_key(lot, seq), b);
+            }
+        }
+        for &(sale, paddle) in touched.bidders.iter().chain(&touched.tokens) {
+            if let Some(b) = self.bidders.get(&(sale, paddle)) {
+                put(out, tree::BIDDERS, &bidder_key(sale, paddle), b);
+            }
+        }
+        for &(sale, paddle) in &touched.tokens {
+            if let Some(b) = self.bidders.get(&(sale, paddle)) {
+                put(out, tree::TOKENS, b.token_hash.as_bytes(), &(sale, paddle));
+            }
+        }
+        for key in touched.outcome_keys() {
+            if let Some(r) = self.outcomes.get(key) {
+                put(out, tree::BID_IDS, key, r);
+            }
+        }
+    }
+
+    /// Write every record of the state (a full dump).
+    pub fn write_all(&self, out: &mut (impl KvWrite + ?Sized)) {
+        put(out, tree::META, COUNTERS_KEY, &self.counters);
+        for s in self.sales.values() {
+            put(out, tree::SALES, &sale_key(s.id), s);
+        }
+        for l in self.lots.values() {
+            put_lot_terms(out, l);
+            put_lot_live(out, l);
+            for b in &l.bids {
+                put(out, tree::BIDS, &bid_key(l.id, b.seq), b);
+            }
+        }
+        for (&(sale, paddle), b) in &self.bidders {
+            put(out, tree::BIDDERS, &bidder_key(sale, paddle), b);
+            put(out, tree::TOKENS, b.token_hash.as_bytes(), &(sale, paddle));
+        }
+        for (k, r) in self.outcomes.iter() {
+            put(out, tree::BID_IDS, k, r);
+        }
+    }
+
+    /// Rebuild the state from its records (startup, snapshot install).
+    pub fn load(store: &(impl KvRead + ?Sized)) -> Result<AuctionState, LoadError> {
+        Self::load_keyed(store, HashKey::default())
+    }
+
+    /// [`AuctionState::load`] with the in-memory tables hashing with `key`.
+    pub fn load_keyed(
+        store: &(impl KvRead + ?Sized),
+        key: HashKey,
+    ) -> Result<AuctionState, LoadError> {
+        let mut st = AuctionState::keyed(key);
+        if let Some(v) = store.get(tree::META, COUNTERS_KEY) {
+            st.counters = decode_at::<Counters>(tree::META, COUNTERS_KEY, &v)?;
+        }
+        for (_, s) in scan_all::<Sale>(store, tree::SALES, &[])? {
+            let id = s.id;
+            if !st.sales.push(id, s) {
+                return Err(LoadError::Inconsistent(format!(
+                    "sale ids are not dense at {id}"
+                )));
+            }
+        }
+        let terms = scan_all::<LotTerms>(store, tree::LOTS, &[])?;
+        let live = scan_all::<LotLive>(store, tree::LOT_STATE, &[])?;
+        if terms.len() != live.len() {
+            return Err(LoadError::Inconsistent(
+                "lot terms and lot states differ".into(),
+            ));
+        }
+        for ((kt, t), (kl, l)) in terms.into_iter().zip(live) {
+            let id = t.id;
+            if kt != kl || !st.lots.push(id, assemble(t, l)) {
+                return Err(LoadError::Inconsistent(format!(
+                    "lot ids are not dense at {id}"
+                )));
+            }
+        }
+        for (k, b) in scan_all::<BidEntry>(store, tree::BIDS, &[])? {
+            let lot = LotId(u64::from_be_bytes(
+                k[..8].try_into().expect("8-byte prefix"),
+            ));
+            let l = st
+                .lots
+                .get_mut(&lot)
+                .ok_or_else(|| LoadError::Inconsistent(format!("bid of unknown lot {lot}")))?;
+            if b.seq as usize != l.bids.len() {
+                return Err(LoadError::Inconsistent(format!(
+                    "lot {lot} has a gap in its bids"
+                )));
+            }
+            l.bids.push(b);
+        }
+        for (_, b) in scan_all::<Bidder>(store, tree::BIDDERS, &[])? {
+            st.tokens.insert(b.token_hash.clone(), (b.sale, b.paddle));
+            st.bidders.insert((b.sale, b.paddle), b);
+        }
+        for (k, r) in scan_all(store, tree::BID_IDS, &[])? {
+            st.outcomes.insert(&k, r);
+        }
+        Ok(st)
+    }
+
+    /// SHA-256 over every record of the state: equal on every node (and
+    /// every engine) that applied the same commands.
+    pub fn state_hash(&self) -> String {
+        let mut m = MemStore::new();
+        self.write_all(&mut m);
+        m.state_hash()
+    }
+}

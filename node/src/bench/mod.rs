@@ -1,6 +1,0 @@
-//! Benchmarks behind `paddle bench`: they measure and report, never assert.
-
-pub mod api;
-pub mod consensus;
-pub mod engine;
-pub mod join;

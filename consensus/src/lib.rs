@@ -18,6 +18,7 @@
 pub mod app;
 mod batcher;
 pub mod clock;
+pub mod config;
 mod forwarder;
 pub mod kv;
 pub mod metrics;
@@ -30,7 +31,9 @@ pub mod types;
 
 pub use app::{Application, AppliedEntry};
 pub use clock::{ClockConfig, ClockStatus, ClusterClock};
+pub use config::{ConsensusConfig, RaftConfig};
 pub use kv::{Bytes, KvTxn, KvView};
 pub use node::{
-    ClusterFacts, Committed, Consensus, ConsensusConfig, ProposeError, ReadError, Role,
+    ChangeError, Changed, ClusterFacts, Committed, Consensus, MemberChange, ProposeError,
+    ReadError, Role, CATCH_UP_SLACK,
 };

@@ -1,12 +1,12 @@
 //! In-process clusters over real QUIC on loopback.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use paddle_consensus::probe::{ProbeApp, PROBE_TREE};
 use paddle_consensus::tls::{issue_identity, CaBundle};
 use paddle_consensus::types::NodeAddr;
-use paddle_consensus::{Consensus, ConsensusConfig};
+use paddle_consensus::{Consensus, ConsensusConfig, RaftConfig};
 use paddle_proto::{Command, Probe, Reply};
 
 struct TestNode {
@@ -42,22 +42,8 @@ async fn three_nodes(cfg: ConsensusConfig) -> Vec<TestNode> {
     for id in 1..=3 {
         nodes.push(start_node(&ca, id, cfg.clone()).await);
     }
-    nodes[0].c.initialize(addr_of(&nodes[0])).await.unwrap();
-    wait_for(|| nodes[0].c.current_leader() == Some(1)).await;
-    for n in &nodes[1..] {
-        nodes[0]
-            .c
-            .raft()
-            .add_learner(n.c.id(), addr_of(n), true)
-            .await
-            .unwrap();
-    }
-    nodes[0]
-        .c
-        .raft()
-        .change_membership(BTreeSet::from([1, 2, 3]), false)
-        .await
-        .unwrap();
+    let others: Vec<_> = nodes[1..].iter().map(|n| (n.c.id(), addr_of(n))).collect();
+    nodes[0].c.form(addr_of(&nodes[0]), &others).await.unwrap();
     nodes
 }
 
@@ -157,8 +143,11 @@ async fn proposals_through_leader_and_followers_commit_in_one_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_far_behind_catches_up_from_a_snapshot() {
     let cfg = ConsensusConfig {
-        snapshot_logs: 200,
-        keep_logs_after_snapshot: 10,
+        raft: RaftConfig {
+            snapshot_logs: 200,
+            keep_logs_after_snapshot: 10,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let ca = CaBundle::generate("test").unwrap();
@@ -171,7 +160,7 @@ async fn a_node_far_behind_catches_up_from_a_snapshot() {
     }
     wait_for(|| a.c.facts().purged.unwrap_or(0) > 100).await;
     let b = start_node(&ca, 2, cfg).await;
-    a.c.raft().add_learner(2, addr_of(&b), true).await.unwrap();
+    a.c.add_learner(2, addr_of(&b), true).await.unwrap();
     b.c.wait_applied(last, Duration::from_secs(10))
         .await
         .unwrap();
@@ -283,8 +272,11 @@ async fn a_backup_seeds_a_new_cluster_that_continues_after_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_commands_fit_the_frame_cap() {
     let cfg = ConsensusConfig {
-        frame_cap_bytes: 64 * 1024,
-        snapshot_logs: 1_000_000,
+        raft: RaftConfig {
+            frame_cap_bytes: 64 * 1024,
+            snapshot_logs: 1_000_000,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let big = |writer: u64, seq: u64, len: usize| {
@@ -324,7 +316,7 @@ async fn large_commands_fit_the_frame_cap() {
         last = a.c.propose(big(3, seq, 12 * 1024)).await.unwrap().index;
     }
     let b = start_node(&ca, 2, cfg).await;
-    a.c.raft().add_learner(2, addr_of(&b), true).await.unwrap();
+    a.c.add_learner(2, addr_of(&b), true).await.unwrap();
     b.c.wait_applied(last, Duration::from_secs(30))
         .await
         .unwrap();

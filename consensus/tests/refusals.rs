@@ -8,7 +8,7 @@ use paddle_consensus::network::{PeerRequest, PeerResponse};
 use paddle_consensus::probe::ProbeApp;
 use paddle_consensus::tls::{self, issue_identity, CaBundle};
 use paddle_consensus::types::NodeAddr;
-use paddle_consensus::{Consensus, ConsensusConfig};
+use paddle_consensus::{Consensus, ConsensusConfig, RaftConfig};
 use paddle_proto::codec;
 use paddle_proto::{Command, Probe};
 
@@ -21,7 +21,10 @@ async fn single_node(ca: &CaBundle) -> (Consensus, tempfile::TempDir) {
         dir.path(),
         Box::new(ProbeApp),
         ConsensusConfig {
-            frame_cap_bytes: 64 * 1024,
+            raft: RaftConfig {
+                frame_cap_bytes: 64 * 1024,
+                ..Default::default()
+            },
             ..Default::default()
         },
     )

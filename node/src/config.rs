@@ -30,13 +30,13 @@ pub(crate) mod tests;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 pub use addr::{AddrError, PeerAddr};
 pub use args::{ClockArgs, ConfigArgs, LimitsArgs, RaftArgs};
-pub use paddle_consensus::ClockConfig;
+/// `[raft]` and `[clock]` are consensus's own settings, as it takes them.
+pub use paddle_consensus::{ClockConfig, RaftConfig};
 pub use secret::{Secret, SecretError, OPERATOR_TOKEN_FILE, REDACTED};
 pub use validate::{ConfigError, Problem};
 
@@ -75,7 +75,7 @@ pub struct Config {
     pub log_format: LogFormat,
     /// tracing filter, e.g. `info` or `info,paddle_consensus=debug`.
     pub log: String,
-    /// Consensus timing and batching.
+    /// Consensus timing, batching, snapshots and voters.
     pub raft: RaftConfig,
     /// Cluster time: how far a node's clock may be off before it is flagged,
     /// and how often the nodes measure each other's clocks.
@@ -93,40 +93,6 @@ pub enum LogFormat {
     Human,
     /// One JSON object per line, for journald/Loki/Elastic.
     Json,
-}
-
-/// Raft timing, batching and snapshot knobs. Defaults survive the 10 ms
-/// fsync spikes of shared disks (see NOTES.md): openraft's own defaults
-/// (50/150–300 ms) do not.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RaftConfig {
-    /// Leader heartbeat interval; also openraft's append-entries RPC timeout.
-    pub heartbeat_ms: u64,
-    /// Lower bound of the randomised election timeout.
-    pub election_timeout_min_ms: u64,
-    /// Upper bound of the randomised election timeout.
-    pub election_timeout_max_ms: u64,
-    /// Build a snapshot after this many logs since the last one.
-    pub snapshot_logs: u64,
-    /// Most entries sent in one append-entries request.
-    pub max_payload_entries: u64,
-    /// Largest peer frame accepted or sent; bigger frames are refused.
-    pub frame_cap_bytes: u64,
-    /// Deadline for one install-snapshot chunk RPC.
-    pub install_snapshot_timeout_ms: u64,
-    /// Size of one snapshot chunk sent to a lagging peer.
-    pub snapshot_chunk_bytes: u64,
-    /// Logs kept behind a snapshot, so slightly lagging peers need no snapshot.
-    pub keep_logs_after_snapshot: u64,
-    /// Joining nodes become voters while there are fewer voters than this;
-    /// after that they stay learners (edge nodes).
-    pub max_voters: u64,
-    /// How long a proposal may wait for its commit before the caller is told
-    /// the outcome is unknown.
-    pub propose_timeout_ms: u64,
-    /// Times a follower re-forwards a proposal when leadership moves.
-    pub forward_retries: u32,
 }
 
 /// Caps on the public API, per node.
@@ -170,25 +136,6 @@ impl Default for Config {
             raft: RaftConfig::default(),
             clock: ClockConfig::default(),
             limits: LimitsConfig::default(),
-        }
-    }
-}
-
-impl Default for RaftConfig {
-    fn default() -> Self {
-        RaftConfig {
-            heartbeat_ms: 50,
-            election_timeout_min_ms: 150,
-            election_timeout_max_ms: 300,
-            snapshot_logs: 10_000,
-            max_payload_entries: 64,
-            frame_cap_bytes: 16 * MIB,
-            install_snapshot_timeout_ms: 5_000,
-            snapshot_chunk_bytes: MIB,
-            keep_logs_after_snapshot: 1_000,
-            max_voters: 5,
-            propose_timeout_ms: 5_000,
-            forward_retries: 5,
         }
     }
 }
@@ -318,22 +265,5 @@ fn advertised_or_bind(advertise: &Option<PeerAddr>, bind: SocketAddr) -> String 
         Some(addr) => addr.to_string(),
         None if bind.port() == 0 => format!("{} with the port picked at bind", bind.ip()),
         None => bind.to_string(),
-    }
-}
-
-impl RaftConfig {
-    /// [`RaftConfig::heartbeat_ms`] as a duration.
-    pub fn heartbeat(&self) -> Duration {
-        Duration::from_millis(self.heartbeat_ms)
-    }
-
-    /// [`RaftConfig::install_snapshot_timeout_ms`] as a duration.
-    pub fn install_snapshot_timeout(&self) -> Duration {
-        Duration::from_millis(self.install_snapshot_timeout_ms)
-    }
-
-    /// [`RaftConfig::propose_timeout_ms`] as a duration.
-    pub fn propose_timeout(&self) -> Duration {
-        Duration::from_millis(self.propose_timeout_ms)
     }
 }

@@ -20,19 +20,8 @@ use crate::machine::NodeMachine;
 
 /// Map the node's config onto consensus tunables.
 pub fn consensus_config(cfg: &Config) -> ConsensusConfig {
-    let r = &cfg.raft;
     ConsensusConfig {
-        heartbeat_ms: r.heartbeat_ms,
-        election_timeout_min_ms: r.election_timeout_min_ms,
-        election_timeout_max_ms: r.election_timeout_max_ms,
-        snapshot_logs: r.snapshot_logs,
-        keep_logs_after_snapshot: r.keep_logs_after_snapshot,
-        max_payload_entries: r.max_payload_entries,
-        frame_cap_bytes: r.frame_cap_bytes as usize,
-        install_snapshot_timeout_ms: r.install_snapshot_timeout_ms,
-        snapshot_chunk_bytes: r.snapshot_chunk_bytes,
-        propose_timeout_ms: r.propose_timeout_ms,
-        forward_retries: r.forward_retries,
+        raft: cfg.raft.clone(),
         clock: cfg.clock.clone(),
     }
 }
@@ -158,9 +147,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let svc = Arc::new(ClusterService {
         consensus: consensus.clone(),
         data_dir: dd.clone(),
-        max_voters: cfg.raft.max_voters as usize,
         stop: stop_tx.clone(),
-        change_lock: tokio::sync::Mutex::new(()),
         watchers: api::PublicApi::watcher_counts(public.hub.clone()),
         clients: {
             let limits = public.limits.clone();
@@ -251,12 +238,7 @@ async fn correct_own_address(consensus: Consensus, me: NodeAddr) {
             match consensus.node_addr(id) {
                 Some(listed) if listed != me && leader == id => {
                     tracing::info!(old = %listed, new = %me, "updating this node's address in the membership");
-                    let nodes = std::collections::BTreeMap::from([(id, me.clone())]);
-                    if let Err(e) = consensus
-                        .raft()
-                        .change_membership(openraft::ChangeMembers::SetNodes(nodes), true)
-                        .await
-                    {
+                    if let Err(e) = consensus.set_address(id, me.clone()).await {
                         tracing::warn!(error = %e, "could not update this node's address");
                     }
                 }
@@ -284,24 +266,8 @@ fn removed_message(node_id: u64, dd: &DataDir) -> String {
 /// Stop this node once it has been a member and the membership it applied
 /// no longer lists it (removed through joint consensus).
 async fn watch_for_removal(consensus: Consensus, stop: tokio::sync::watch::Sender<StopReason>) {
-    let mut metrics = consensus.raft().metrics();
-    let me = consensus.id();
-    let mut was_member = false;
-    loop {
-        {
-            let m = metrics.borrow_and_update();
-            let listed = m.membership_config.membership().get_node(&me).is_some();
-            if listed {
-                was_member = true;
-            } else if was_member && m.membership_config.log_id().is_some() {
-                let _ = stop.send(StopReason::Removed);
-                return;
-            }
-        }
-        if metrics.changed().await.is_err() {
-            return;
-        }
-    }
+    consensus.removed().await;
+    let _ = stop.send(StopReason::Removed);
 }
 
 /// A node removed while it was down restarts with a membership that still

@@ -56,21 +56,8 @@ async fn cluster(dirs: &[tempfile::TempDir]) -> Vec<Consensus> {
         raft: c.local_addr().unwrap().to_string(),
         http: String::new(),
     };
-    nodes[0].initialize(addr(&nodes[0])).await.unwrap();
-    wait_for("a leader", || nodes[0].current_leader() == Some(1)).await;
-    for c in &nodes[1..] {
-        nodes[0]
-            .raft()
-            .add_learner(c.id(), addr(c), true)
-            .await
-            .unwrap();
-    }
-    let voters: BTreeSet<u64> = nodes.iter().map(|c| c.id()).collect();
-    nodes[0]
-        .raft()
-        .change_membership(voters, false)
-        .await
-        .unwrap();
+    let others: Vec<_> = nodes[1..].iter().map(|c| (c.id(), addr(c))).collect();
+    nodes[0].form(addr(&nodes[0]), &others).await.unwrap();
     nodes
 }
 

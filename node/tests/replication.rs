@@ -322,7 +322,8 @@ async fn vote_reaches_fdatasync_before_it_counts() -> anyhow::Result<()> {
     };
     let trace = strace.detach()?;
 
-    let vote = paddle_proto::codec::encode(&openraft::Vote::<u64>::new(term, new_leader))?;
+    let vote =
+        paddle_proto::codec::encode(&paddle_consensus::types::typ::Vote::new(term, new_leader))?;
     let mut value = vec![vote.len() as u8];
     value.extend_from_slice(&vote);
     let w = first_write(&trace, killed_at, |b| {

@@ -25,6 +25,8 @@ pub enum PeerRequest {
     App(Vec<u8>),
     /// What time is it on your wall clock? (cluster time, `clock.rs`)
     Clock,
+    /// The leader handing over asks its chosen successor to campaign.
+    Campaign,
 }
 
 impl PeerRequest {
@@ -38,6 +40,7 @@ impl PeerRequest {
             PeerRequest::ReadIndex => "read_index",
             PeerRequest::App(_) => "app",
             PeerRequest::Clock => "clock",
+            PeerRequest::Campaign => "campaign",
         }
     }
 }
@@ -78,4 +81,6 @@ pub enum PeerResponse {
         received_us: i64,
         sent_us: i64,
     },
+    /// The asked node has started an election.
+    Campaigning,
 }

@@ -4,6 +4,7 @@
 //! (`raft_meta`: vote, committed, last purged, active state tree) and the
 //! replicated state (`sm_a` / `sm_b`). Snapshot files live beside it.
 
+pub mod direct;
 mod durable;
 pub mod log;
 pub mod seed;

@@ -29,10 +29,7 @@ pub enum StopReason {
 pub struct ClusterService {
     pub consensus: Consensus,
     pub data_dir: DataDir,
-    pub max_voters: usize,
     pub stop: watch::Sender<StopReason>,
-    /// One membership change at a time from this node.
-    pub change_lock: tokio::sync::Mutex<()>,
     /// This node's watcher count per sale (from the WebSocket hub).
     pub watchers: WatcherCounts,
     /// This node's open WebSocket connections (from the API's limits).
@@ -300,9 +297,11 @@ impl ClusterService {
             },
             ClusterRequest::Status => ClusterResponse::Status(self.status()),
             ClusterRequest::TriggerElection => {
-                match self.consensus.raft().trigger().elect().await {
+                // Leaders of the previous build ask this way; leaders of this
+                // one send `PeerRequest::Campaign` to consensus directly.
+                match self.consensus.campaign().await {
                     Ok(()) => ClusterResponse::Done,
-                    Err(e) => ClusterResponse::error("internal", e.to_string()),
+                    Err(e) => ClusterResponse::error("internal", e),
                 }
             }
             ClusterRequest::Removed { node_id } => {

@@ -115,7 +115,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut c = Checker(Vec::new());
         self.check_node(&mut c);
-        self.raft.check(&mut c);
+        check_raft(&self.raft, &mut c);
         check_clock(&self.clock, &mut c);
         self.limits.check(&mut c, &self.raft);
         if c.0.is_empty() {
@@ -232,114 +232,116 @@ fn check_clock(k: &super::ClockConfig, c: &mut Checker) {
     );
 }
 
-impl RaftConfig {
-    fn check(&self, c: &mut Checker) {
-        c.range("raft.heartbeat_ms", self.heartbeat_ms, 10, 10_000, "ms");
-        if self.election_timeout_min_ms < 3 * self.heartbeat_ms {
+/// The `[raft]` values and their relations (consensus's own struct).
+fn check_raft(r: &RaftConfig, c: &mut Checker) {
+    let this = r;
+    {
+        c.range("raft.heartbeat_ms", this.heartbeat_ms, 10, 10_000, "ms");
+        if this.election_timeout_min_ms < 3 * this.heartbeat_ms {
             c.fail(
                 "raft.election_timeout_min_ms",
-                self.election_timeout_min_ms,
+                this.election_timeout_min_ms,
                 format!(
                     "must be at least 3 x heartbeat_ms ({}), or a follower calls an election \
                      after one delayed heartbeat",
-                    3 * self.heartbeat_ms
+                    3 * this.heartbeat_ms
                 ),
             );
         }
-        if self.election_timeout_max_ms <= self.election_timeout_min_ms {
+        if this.election_timeout_max_ms <= this.election_timeout_min_ms {
             c.fail(
                 "raft.election_timeout_max_ms",
-                self.election_timeout_max_ms,
+                this.election_timeout_max_ms,
                 format!(
                     "must be greater than election_timeout_min_ms ({}); the gap randomises \
                      elections so candidates do not keep splitting the vote",
-                    self.election_timeout_min_ms
+                    this.election_timeout_min_ms
                 ),
             );
-        } else if self.election_timeout_max_ms > 60_000 {
+        } else if this.election_timeout_max_ms > 60_000 {
             c.fail(
                 "raft.election_timeout_max_ms",
-                self.election_timeout_max_ms,
+                this.election_timeout_max_ms,
                 "must be at most 60000 ms, or a dead leader stalls the sale for minutes",
             );
         }
         c.range(
             "raft.snapshot_logs",
-            self.snapshot_logs,
+            this.snapshot_logs,
             1,
             100_000_000,
             "logs",
         );
         c.range(
             "raft.max_payload_entries",
-            self.max_payload_entries,
+            this.max_payload_entries,
             1,
             65_536,
             "entries",
         );
         c.range(
             "raft.frame_cap_bytes",
-            self.frame_cap_bytes,
+            this.frame_cap_bytes,
             64 * KIB,
             1024 * MIB,
             "bytes",
         );
-        if self.snapshot_chunk_bytes < 4 * KIB {
+        if this.snapshot_chunk_bytes < 4 * KIB {
             c.fail(
                 "raft.snapshot_chunk_bytes",
-                self.snapshot_chunk_bytes,
+                this.snapshot_chunk_bytes,
                 "must be at least 4096 bytes",
             );
-        } else if self.snapshot_chunk_bytes >= self.frame_cap_bytes {
+        } else if this.snapshot_chunk_bytes >= this.frame_cap_bytes {
             c.fail(
                 "raft.snapshot_chunk_bytes",
-                self.snapshot_chunk_bytes,
+                this.snapshot_chunk_bytes,
                 format!(
                     "must be smaller than frame_cap_bytes ({}): a chunk travels in one frame \
                      with its header",
-                    self.frame_cap_bytes
+                    this.frame_cap_bytes
                 ),
             );
         }
         c.range(
             "raft.install_snapshot_timeout_ms",
-            self.install_snapshot_timeout_ms,
-            self.heartbeat_ms.max(100),
+            this.install_snapshot_timeout_ms,
+            this.heartbeat_ms.max(100),
             600_000,
             "ms (at least heartbeat_ms and 100)",
         );
         c.range(
             "raft.keep_logs_after_snapshot",
-            self.keep_logs_after_snapshot,
+            this.keep_logs_after_snapshot,
             0,
             100_000_000,
             "logs",
         );
-        if self.max_voters == 0 || self.max_voters > 15 || self.max_voters.is_multiple_of(2) {
+        if this.max_voters == 0 || this.max_voters > 15 || this.max_voters.is_multiple_of(2) {
             c.fail(
                 "raft.max_voters",
-                self.max_voters,
+                this.max_voters,
                 "must be odd and between 1 and 15: a majority of N voters must agree, and an \
                  even N tolerates no more failures than N-1 while needing more votes \
                  (4 voters survive 1 failure, like 3); extra nodes join as learners",
             );
         }
-        if self.propose_timeout_ms < self.election_timeout_max_ms
-            || self.propose_timeout_ms > 600_000
+        if this.propose_timeout_ms < this.election_timeout_max_ms
+            || this.propose_timeout_ms > 600_000
         {
             c.fail(
                 "raft.propose_timeout_ms",
-                self.propose_timeout_ms,
+                this.propose_timeout_ms,
                 format!(
                     "must be between election_timeout_max_ms ({}) and 600000 ms, so a \
                      proposal can outlive one leader election",
-                    self.election_timeout_max_ms
+                    this.election_timeout_max_ms
                 ),
             );
         }
         c.range(
             "raft.forward_retries",
-            self.forward_retries.into(),
+            this.forward_retries.into(),
             0,
             100,
             "retries",

@@ -229,9 +229,12 @@ pub fn bench_join(args: &BenchJoinArgs) -> ExitCode {
         // append deadline) would measure CPU starvation, not catch-up. On
         // separate machines the defaults apply.
         consensus: paddle_consensus::ConsensusConfig {
-            heartbeat_ms: 100,
-            election_timeout_min_ms: 300,
-            election_timeout_max_ms: 600,
+            raft: paddle_consensus::RaftConfig {
+                heartbeat_ms: 100,
+                election_timeout_min_ms: 300,
+                election_timeout_max_ms: 600,
+                ..Default::default()
+            },
             ..Default::default()
         },
     };

@@ -4,7 +4,6 @@
 //! concurrency level, then the time from stopping the leader to the next
 //! commit on the survivors.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -97,32 +96,12 @@ async fn start_cluster(s: &Settings) -> anyhow::Result<Cluster> {
             http: String::new(),
         })
     };
-    nodes[0]
-        .initialize(addr(&nodes[0])?)
-        .await
-        .map_err(|e| anyhow!(e))?;
-    wait(
-        || nodes[0].current_leader() == Some(1),
-        "the first node to lead",
-    )
-    .await?;
-    for c in &nodes[1..] {
-        nodes[0].raft().add_learner(c.id(), addr(c)?, true).await?;
-    }
-    let voters: BTreeSet<u64> = nodes.iter().map(|c| c.id()).collect();
-    nodes[0].raft().change_membership(voters, false).await?;
+    let others = nodes[1..]
+        .iter()
+        .map(|c| Ok((c.id(), addr(c)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    nodes[0].form(addr(&nodes[0])?, &others).await?;
     Ok(Cluster { nodes, _dir: tmp })
-}
-
-async fn wait(mut f: impl FnMut() -> bool, what: &str) -> anyhow::Result<()> {
-    let started = Instant::now();
-    while !f() {
-        if started.elapsed() > Duration::from_secs(30) {
-            return Err(anyhow!("timed out waiting for {what}"));
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    Ok(())
 }
 
 /// Run `proposers` closed-loop proposers for `seconds` against `targets`.
@@ -283,10 +262,10 @@ pub async fn run(s: Settings) -> anyhow::Result<Report> {
     Ok(Report {
         nodes: s.nodes,
         payload_bytes: s.payload_bytes,
-        heartbeat_ms: s.consensus.heartbeat_ms,
+        heartbeat_ms: s.consensus.raft.heartbeat_ms,
         election_timeout_ms: (
-            s.consensus.election_timeout_min_ms,
-            s.consensus.election_timeout_max_ms,
+            s.consensus.raft.election_timeout_min_ms,
+            s.consensus.raft.election_timeout_max_ms,
         ),
         rows,
         failover_ms,

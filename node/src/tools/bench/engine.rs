@@ -4,10 +4,7 @@
 
 use std::time::Instant;
 
-use openraft::storage::RaftStateMachine;
-use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId};
-use paddle_consensus::storage;
-use paddle_consensus::types::TypeConfig;
+use paddle_consensus::storage::direct::DirectApply;
 use paddle_proto::{Command, Proposal};
 use serde::Serialize;
 
@@ -25,13 +22,10 @@ pub struct Report {
     pub sled_bids_per_sec: u64,
 }
 
-fn entry(index: u64, stamp_ms: u64, command: Command) -> Entry<TypeConfig> {
-    Entry {
-        log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
-        payload: EntryPayload::Normal(Proposal {
-            stamp_ms,
-            commands: vec![command],
-        }),
+fn entry(stamp_ms: u64, command: Command) -> Proposal {
+    Proposal {
+        stamp_ms,
+        commands: vec![command],
     }
 }
 
@@ -40,27 +34,27 @@ pub async fn run(cfg: BenchConfig, sled_batch: u32) -> anyhow::Result<Report> {
     let mem = run_engine(&cfg);
     let (setup, bids) = generate(&cfg);
     let dir = tempfile::tempdir()?;
-    let (_log, mut sm) = storage::open(dir.path(), Box::new(NodeMachine::standalone()))?;
-    let mut index = 0;
+    let mut sm = DirectApply::open(dir.path(), Box::new(NodeMachine::standalone()))
+        .map_err(|e| anyhow::anyhow!(e))?;
     let setup_entries: Vec<_> = setup
         .into_iter()
-        .map(|c| {
-            index += 1;
-            entry(index, 0, Command::Auction(c))
-        })
+        .map(|c| entry(0, Command::Auction(c)))
         .collect();
-    sm.apply(setup_entries).await?;
+    sm.apply(setup_entries)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
     let started = Instant::now();
     let mut batch = Vec::with_capacity(sled_batch as usize);
     for (stamp, cmd) in bids {
-        index += 1;
-        batch.push(entry(index, stamp, Command::Auction(cmd)));
+        batch.push(entry(stamp, Command::Auction(cmd)));
         if batch.len() == sled_batch as usize {
-            sm.apply(std::mem::take(&mut batch)).await?;
+            sm.apply(std::mem::take(&mut batch))
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
         }
     }
     if !batch.is_empty() {
-        sm.apply(batch).await?;
+        sm.apply(batch).await.map_err(|e| anyhow::anyhow!(e))?;
     }
     let secs = started.elapsed().as_secs_f64();
     Ok(Report {

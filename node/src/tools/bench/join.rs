@@ -6,21 +6,19 @@
 //! snapshots as in production, so the newcomer installs a snapshot and then
 //! replays the tail of the log.
 
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
-use openraft::ChangeMembers;
 use paddle_consensus::tls::{issue_identity, CaBundle};
 use paddle_consensus::types::NodeAddr;
-use paddle_consensus::{Consensus, ConsensusConfig};
+use paddle_consensus::{Consensus, ConsensusConfig, MemberChange};
 use paddle_proto::{Command, Probe};
 use serde::Serialize;
 
-use crate::cluster::membership::CATCH_UP_SLACK;
 use crate::machine::NodeMachine;
+use paddle_consensus::CATCH_UP_SLACK;
 
 /// One measured history size.
 #[derive(Debug, Clone, Serialize)]
@@ -145,25 +143,18 @@ async fn one(s: &Settings, commands: u64) -> anyhow::Result<Row> {
     for id in 1..=s.nodes as u64 {
         nodes.push(start(&ca, id, &root.path().join(format!("n{id}")), &s.consensus).await?);
     }
-    nodes[0]
-        .initialize(addr(&nodes[0])?)
-        .await
-        .map_err(|e| anyhow!(e))?;
-    while nodes[0].current_leader() != Some(1) {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    for c in &nodes[1..] {
-        nodes[0].raft().add_learner(c.id(), addr(c)?, true).await?;
-    }
-    let voters: BTreeSet<u64> = nodes.iter().map(|c| c.id()).collect();
-    nodes[0].raft().change_membership(voters, false).await?;
+    let others = nodes[1..]
+        .iter()
+        .map(|c| Ok((c.id(), addr(c)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    nodes[0].form(addr(&nodes[0])?, &others).await?;
     fill(&nodes[0], commands, 7).await?;
     let leader = current_leader(&nodes).await?;
     // Let a snapshot cover the whole history and the log be purged behind
     // it, as in a venue that has been running a while: the newcomer must
     // install the snapshot.
     let log_index = leader.facts().last_log.unwrap_or(0);
-    leader.raft().trigger().snapshot().await?;
+    leader.trigger_snapshot().await.map_err(|e| anyhow!(e))?;
     while leader.facts().snapshot.unwrap_or(0) < log_index {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -183,10 +174,7 @@ async fn one(s: &Settings, commands: u64) -> anyhow::Result<Row> {
     let newcomer = start(&ca, new_id, &root.path().join("new"), &s.consensus).await?;
     let started = Instant::now();
     let c1 = count.load(Ordering::Relaxed);
-    leader
-        .raft()
-        .add_learner(new_id, addr(&newcomer)?, false)
-        .await?;
+    leader.add_learner(new_id, addr(&newcomer)?, false).await?;
     let catch_up = loop {
         let leader = current_leader(&nodes).await?;
         let f = leader.facts();
@@ -204,8 +192,7 @@ async fn one(s: &Settings, commands: u64) -> anyhow::Result<Row> {
     let during = count.load(Ordering::Relaxed) - c1;
     current_leader(&nodes)
         .await?
-        .raft()
-        .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([new_id])), true)
+        .change_members(MemberChange::Promote(new_id))
         .await
         .context("promoting the new node")?;
     let voter = started.elapsed();

@@ -10,7 +10,7 @@ use paddle_proto::auction::EventRecord;
 use paddle_proto::{Command, Reply};
 use tokio::sync::broadcast;
 
-use crate::cluster::state as cluster_state;
+use crate::cluster::registry;
 use paddle_auction::{AuctionMachine, HashKey};
 
 /// Events of one applied batch, in log order, with the index the state
@@ -54,7 +54,7 @@ impl Application for NodeMachine {
     fn apply(&mut self, txn: &mut KvTxn<'_>, entry: AppliedEntry<'_>) -> Reply {
         match entry.command {
             Command::Probe(p) => apply_probe(txn, entry.index, p),
-            Command::Cluster(c) => cluster_state::apply(txn, c),
+            Command::Cluster(c) => registry::apply(txn, c),
             Command::Auction(a) => {
                 Reply::Auction(self.auction.apply(txn, entry.index, entry.stamp_ms, a))
             }

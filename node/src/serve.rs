@@ -10,11 +10,11 @@ use paddle_consensus::types::NodeAddr;
 use paddle_consensus::{Consensus, ConsensusConfig};
 use paddle_proto::{ClusterCommand, Command};
 
-use crate::api::{self, AppState};
+use crate::api::{self, state::AppState};
 use crate::cluster::datadir::{DataDir, NodeInfo, Origin};
+use crate::cluster::registry;
 use crate::cluster::secrets::{self, JoinToken};
 use crate::cluster::service::{ClusterRpc, ClusterService, StopReason};
-use crate::cluster::state;
 use crate::config::Config;
 use crate::machine::NodeMachine;
 
@@ -99,76 +99,23 @@ async fn finish_bootstrap(
     Ok(())
 }
 
-/// Run a node until it is told to stop.
+/// Run a node until it is told to stop: open its files (resume, join or
+/// bootstrap), start Raft and the cluster service, finish setting up,
+/// serve HTTP, and on SIGTERM (or removal) drain and stop cleanly.
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let dd = DataDir::new(&cfg.data_dir);
     let listener = tokio::net::TcpListener::bind(cfg.http_addr)
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", cfg.http_addr))?;
-    let http_bound = listener.local_addr()?;
-    let adv_http = cfg.advertised_http(http_bound)?;
-
-    let (mut info, identity, first) = if dd.exists() {
-        if cfg.join.is_some() {
-            tracing::warn!(dir = %dd.root().display(), "this data dir already holds a node; ignoring --join and resuming");
-        }
-        let info = dd.node_info()?;
-        if info.removed {
-            bail!("{}", removed_message(info.node_id, &dd));
-        }
-        let identity = dd.identity(info.node_id)?;
-        (info, identity, None)
-    } else if cfg.join.is_some() {
-        let (info, identity) = crate::cluster::join::join_files(&cfg, &dd, &adv_http).await?;
-        (info, identity, None)
-    } else {
-        if !dd.is_empty() {
-            bail!(
-                "{} is not empty but holds no node (no node.json); refusing to bootstrap over it. \
-                 Point --data-dir at an empty or new directory.",
-                dd.root().display()
-            );
-        }
-        let (info, identity, first) = bootstrap_files(&dd)?;
-        (info, identity, Some(first))
-    };
-
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(StopReason::Running);
-    let (events, _) = tokio::sync::broadcast::channel(crate::machine::EVENT_CHANNEL_BATCHES);
-    let consensus = Consensus::start(
-        &identity,
-        cfg.raft_addr,
-        &dd.raft_dir(),
-        Box::new(NodeMachine::new(events.clone())),
-        consensus_config(&cfg),
-    )
-    .await?;
-    let public = api::PublicApi::new(cfg.limits.clone());
-    let svc = Arc::new(ClusterService {
-        consensus: consensus.clone(),
-        data_dir: dd.clone(),
-        stop: stop_tx.clone(),
-        watchers: api::PublicApi::watcher_counts(public.hub.clone()),
-        clients: {
-            let limits = public.limits.clone();
-            Arc::new(move || limits.connections() as u64)
-        },
-    });
-    consensus.set_app_rpc(Arc::new(ClusterRpc(svc.clone())));
-    if state::is_removed(&consensus.view(), info.node_id) {
-        consensus.shutdown().await;
-        bail!("{}", removed_message(info.node_id, &dd));
-    }
-    tokio::spawn(watch_for_removal(consensus.clone(), stop_tx.clone()));
-    tokio::spawn(ask_whether_removed(consensus.clone(), stop_tx.clone()));
-    tokio::spawn(crate::cluster::ca_share::hold_ca_key(svc.clone()));
-    let raft_bound = consensus.local_addr()?;
-    let adv_raft = cfg.advertised_raft(raft_bound)?;
+    let adv_http = cfg.advertised_http(listener.local_addr()?)?;
+    let (mut info, identity, first) = node_files(&cfg, &dd, &adv_http).await?;
+    let mut member = Member::start(&cfg, &dd, &identity, info.node_id).await?;
+    let consensus = member.consensus.clone();
+    let adv_raft = cfg.advertised_raft(consensus.local_addr()?)?;
     let me = NodeAddr {
         raft: adv_raft.to_string(),
         http: adv_http.to_string(),
     };
-
     if info.origin == Origin::Bootstrap && !info.setup_complete {
         finish_bootstrap(&dd, &mut info, &consensus, me.clone()).await?;
     }
@@ -180,27 +127,165 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     if let Some(first) = first {
         print_first_start(&adv_http.to_string(), &first);
     }
+    let http = Http::start(listener, member.app_state(&dd));
+    wait_for_stop(&mut member.stop_rx, &dd, &mut info).await;
+    http.stop().await;
+    consensus.shutdown().await;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
 
-    let state = AppState {
-        consensus: consensus.clone(),
-        extra_metrics: Arc::new(Vec::new()),
-        cluster: Some(svc.clone()),
-        data_dir: Some(dd.clone()),
-        events: events.clone(),
-        api: public,
-    };
-    api::start_tasks(&state);
-    tokio::spawn(crate::timer::run(consensus.clone()));
-    let app = api::router(state);
-    let (http_tx, mut http_stop) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = http_stop.wait_for(|s| *s).await;
-            })
-            .await
-    });
+/// This node's files: resumed from the data dir, made by joining a
+/// cluster, or made by bootstrapping a new one (then with the secrets to
+/// show once).
+async fn node_files(
+    cfg: &Config,
+    dd: &DataDir,
+    adv_http: &crate::config::PeerAddr,
+) -> anyhow::Result<(
+    crate::cluster::datadir::NodeInfo,
+    NodeIdentity,
+    Option<FirstStart>,
+)> {
+    if dd.exists() {
+        if cfg.join.is_some() {
+            tracing::warn!(dir = %dd.root().display(), "this data dir already holds a node; ignoring --join and resuming");
+        }
+        let info = dd.node_info()?;
+        if info.removed {
+            bail!("{}", removed_message(info.node_id, dd));
+        }
+        let identity = dd.identity(info.node_id)?;
+        return Ok((info, identity, None));
+    }
+    if cfg.join.is_some() {
+        let (info, identity) = crate::cluster::join::join_files(cfg, dd, adv_http).await?;
+        return Ok((info, identity, None));
+    }
+    if !dd.is_empty() {
+        bail!(
+            "{} is not empty but holds no node (no node.json); refusing to bootstrap over it. \
+             Point --data-dir at an empty or new directory.",
+            dd.root().display()
+        );
+    }
+    let (info, identity, first) = bootstrap_files(dd)?;
+    Ok((info, identity, Some(first)))
+}
 
+/// A running member: Raft, the cluster service on top of it, the event
+/// channel and the public API's shared state.
+struct Member {
+    consensus: Consensus,
+    svc: Arc<ClusterService>,
+    events: tokio::sync::broadcast::Sender<Arc<crate::machine::EventBatch>>,
+    public: Arc<api::PublicApi>,
+    stop_rx: tokio::sync::watch::Receiver<StopReason>,
+}
+
+impl Member {
+    /// Start Raft and the cluster service, and the tasks that watch for
+    /// this node's removal and hold the CA key.
+    async fn start(
+        cfg: &Config,
+        dd: &DataDir,
+        identity: &NodeIdentity,
+        node_id: u64,
+    ) -> anyhow::Result<Member> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(StopReason::Running);
+        let (events, _) = tokio::sync::broadcast::channel(crate::machine::EVENT_CHANNEL_BATCHES);
+        let consensus = Consensus::start(
+            identity,
+            cfg.raft_addr,
+            &dd.raft_dir(),
+            Box::new(NodeMachine::new(events.clone())),
+            consensus_config(cfg),
+        )
+        .await?;
+        let public = api::public_api(cfg.limits.clone());
+        let svc = Arc::new(ClusterService {
+            consensus: consensus.clone(),
+            data_dir: dd.clone(),
+            stop: stop_tx.clone(),
+            watchers: api::PublicApi::watcher_counts(public.hub.clone()),
+            clients: {
+                let limits = public.limits.clone();
+                Arc::new(move || limits.connections() as u64)
+            },
+        });
+        consensus.set_app_rpc(Arc::new(ClusterRpc(svc.clone())));
+        if registry::is_removed(&consensus.view(), node_id) {
+            consensus.shutdown().await;
+            bail!("{}", removed_message(node_id, dd));
+        }
+        tokio::spawn(watch_for_removal(consensus.clone(), stop_tx.clone()));
+        tokio::spawn(ask_whether_removed(consensus.clone(), stop_tx));
+        tokio::spawn(crate::cluster::ca_share::hold_ca_key(svc.clone()));
+        Ok(Member {
+            consensus,
+            svc,
+            events,
+            public,
+            stop_rx,
+        })
+    }
+
+    /// What every HTTP handler shares; starts the API's background tasks
+    /// and the leader's timer.
+    fn app_state(&self, dd: &DataDir) -> AppState {
+        let state = AppState {
+            consensus: self.consensus.clone(),
+            extra_metrics: Arc::new(Vec::new()),
+            cluster: Some(self.svc.clone()),
+            data_dir: Some(dd.clone()),
+            events: self.events.clone(),
+            api: self.public.clone(),
+        };
+        api::start_tasks(&state);
+        tokio::spawn(crate::timer::run(self.consensus.clone()));
+        state
+    }
+}
+
+/// The HTTP server, until it is told to stop.
+struct Http {
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Http {
+    fn start(listener: tokio::net::TcpListener, state: AppState) -> Http {
+        let app = api::router(state);
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+        });
+        Http { server, stop }
+    }
+
+    /// No new requests; the ones in flight get 10 s to finish.
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        match tokio::time::timeout(Duration::from_secs(10), self.server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server ended with an error"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),
+            Err(_) => tracing::warn!("in-flight requests did not finish within 10 s"),
+        }
+    }
+}
+
+/// Until SIGTERM/SIGINT, or until this node learns it was removed (then
+/// recorded in `node.json`, so it refuses to start again).
+async fn wait_for_stop(
+    stop_rx: &mut tokio::sync::watch::Receiver<StopReason>,
+    dd: &DataDir,
+    info: &mut crate::cluster::datadir::NodeInfo,
+) {
     tokio::select! {
         _ = shutdown_signal() => {
             tracing::info!("stopping: no new requests; finishing the ones in flight");
@@ -208,7 +293,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         _ = stop_rx.wait_for(|r| *r != StopReason::Running) => {
             tracing::warn!(node = info.node_id, "this node was removed from the cluster; stopping");
             info.removed = true;
-            if let Err(e) = dd.write_node_info(&info) {
+            if let Err(e) = dd.write_node_info(info) {
                 tracing::error!(error = %e, "could not record the removal in node.json");
             }
             // Let answers to requests still in flight (the removal itself,
@@ -216,16 +301,6 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_millis(750)).await;
         }
     }
-    let _ = http_tx.send(true);
-    match tokio::time::timeout(Duration::from_secs(10), server).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server ended with an error"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),
-        Err(_) => tracing::warn!("in-flight requests did not finish within 10 s"),
-    }
-    consensus.shutdown().await;
-    tracing::info!("stopped cleanly");
-    Ok(())
 }
 
 /// When the membership lists an old address for this node (restored from a

@@ -6,6 +6,7 @@
 
 pub mod direct;
 mod durable;
+mod files;
 pub mod log;
 pub mod seed;
 pub mod sm;

@@ -80,7 +80,7 @@ pub fn seed_from_snapshot(
     meta.insert(b"vote", enc(&Vote::new(last.leader_id.term, node_id))?)
         .map_err(|e| io(&e))?;
     disk.durability.sync_blocking().map_err(|e| io(&e))?;
-    super::sm::write_atomically(&snapshots, super::sm::SNAPSHOT_FILE, &bytes)
+    super::files::write_atomically(&snapshots, super::sm::SNAPSHOT_FILE, &bytes)
         .map_err(|e| io(&e))?;
     disk.durability.stop_blocking();
     Ok(header)

@@ -4,7 +4,7 @@
 //! of changes), builds and installs snapshots.
 
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 use openraft::storage::{RaftStateMachine, Snapshot};
@@ -88,7 +88,7 @@ impl SmShared {
     /// its meta.
     fn store_snapshot_file(&self, meta: &SnapshotMeta, bytes: &[u8]) -> std::io::Result<()> {
         let mut current = self.current.lock().expect("lock");
-        write_atomically(&self.snapshot_dir, SNAPSHOT_FILE, bytes)?;
+        super::files::write_atomically(&self.snapshot_dir, SNAPSHOT_FILE, bytes)?;
         *current = Some(meta.clone());
         Ok(())
     }
@@ -136,17 +136,6 @@ impl SmShared {
     pub fn snapshot_bytes(&self) -> std::io::Result<Option<Vec<u8>>> {
         Ok(self.read_snapshot_file()?.map(|(_, b)| b))
     }
-}
-
-pub(super) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!("{name}.tmp"));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, dir.join(name))?;
-    std::fs::File::open(dir)?.sync_all()
 }
 
 fn meta_of(h: &SnapshotHeader) -> SnapshotMeta {

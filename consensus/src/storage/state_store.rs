@@ -87,7 +87,7 @@ fn other(name: &[u8]) -> &'static str {
 }
 
 fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), String> {
-    super::sm::write_atomically(dir, name, bytes)
+    super::files::write_atomically(dir, name, bytes)
         .map_err(|e| format!("{}: {e}", dir.join(name).display()))
 }
 

@@ -20,10 +20,11 @@ use paddle_proto::auction::{
 };
 use paddle_proto::Money;
 
+use crate::book::BidEntry;
 use crate::book::{Book, Terms};
+use crate::checks::{check_amount, Outcome};
 use crate::effects::Effects;
-use crate::engine::{check_amount, Outcome};
-use crate::state::{outcome_key, AuctionState, BidEntry, Lot, Sale};
+use crate::state::{outcome_key, AuctionState, Lot, Sale};
 
 /// One bid as the engine sees it, online or from the floor.
 pub(crate) struct Bid<'a> {

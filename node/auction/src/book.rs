@@ -1,4 +1,5 @@
-//! The bid book of one lot: proxy bidding with eBay semantics.
+//! The bid history of one lot and its book: proxy bidding with eBay
+//! semantics.
 //!
 //! Only two maxes decide the price: the top one and the best one from any
 //! other bidder. The price is
@@ -16,12 +17,29 @@
 //! the formula above applied to the new max. Keeping the formula exact
 //! keeps replays of real eBay logs exact (see `replay`).
 
-use paddle_proto::auction::Paddle;
+use paddle_proto::auction::{BidId, BidKind, Paddle};
 use paddle_proto::Money;
 use serde::{Deserialize, Serialize};
 
-use crate::state::BidEntry;
-use paddle_proto::auction::BidKind;
+/// One bid on a lot. Only bids that counted (or wait as absentee bids) are
+/// kept; refused bids leave only their outcome behind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BidEntry {
+    /// Position in the lot's history (0-based).
+    pub seq: u32,
+    pub bid_id: BidId,
+    pub paddle: Paddle,
+    /// The bidder's max. Never shown to others.
+    pub max: Money,
+    /// What the public history shows: `min(max, price right after the bid)`.
+    pub shown: Money,
+    pub kind: BidKind,
+    pub stamp_ms: u64,
+    pub index: u64,
+    /// False for an absentee bid until its lot opens.
+    pub applied: bool,
+    pub retracted: bool,
+}
 
 /// One bidder's standing in a book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

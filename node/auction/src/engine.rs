@@ -13,8 +13,9 @@ use paddle_proto::auction::{
 use paddle_proto::Money;
 
 use crate::book::Book;
+use crate::checks::{check_amount, invalid, Outcome, MAX_BID};
 use crate::effects::Effects;
-use crate::state::{AuctionState, Bidder, Lot, Sale, MAX_BID};
+use crate::state::{AuctionState, Bidder, Lot, Sale};
 
 /// Most lots one `AddLots` may carry.
 pub const MAX_LOTS_PER_COMMAND: usize = 1_000;
@@ -22,8 +23,6 @@ pub const MAX_LOTS_PER_COMMAND: usize = 1_000;
 pub const MAX_LOTS_PER_SALE: usize = 100_000;
 /// Highest paddle number a bidder may ask for.
 pub const MAX_PADDLE: u32 = 9_999_999;
-
-pub(crate) type Outcome<T> = Result<T, RejectReason>;
 
 impl AuctionState {
     /// Apply one committed command at log `index`, stamped `stamp_ms` by the
@@ -408,13 +407,6 @@ impl AuctionState {
     }
 }
 
-/// An `invalid_input` refusal for `field`.
-pub(crate) fn invalid(field: &str) -> RejectReason {
-    RejectReason::InvalidInput {
-        field: field.to_string(),
-    }
-}
-
 fn check_text(field: &str, s: &str, min: usize, max: usize) -> Outcome<()> {
     let n = s.chars().count();
     let blank = min > 0 && s.trim().is_empty();
@@ -422,15 +414,6 @@ fn check_text(field: &str, s: &str, min: usize, max: usize) -> Outcome<()> {
         return Err(invalid(field));
     }
     Ok(())
-}
-
-/// A bid-like amount: at least one minor unit, at most [`MAX_BID`].
-pub(crate) fn check_amount(m: Money) -> Outcome<()> {
-    if m.is_zero() || m > MAX_BID {
-        Err(RejectReason::InvalidAmount)
-    } else {
-        Ok(())
-    }
 }
 
 fn check_lot(spec: &LotSpec, live: bool) -> Outcome<()> {

@@ -34,8 +34,10 @@
 
 mod bidding;
 mod book;
+mod checks;
 mod effects;
 mod engine;
+mod ids;
 mod lifecycle;
 mod outcomes;
 mod state;
@@ -45,7 +47,9 @@ pub mod records;
 pub mod replicated;
 pub mod store;
 
+pub use book::BidEntry;
 pub use book::{Book, Standing};
+pub use checks::MAX_BID;
 pub use effects::{Effects, Touched};
 pub use engine::{MAX_LOTS_PER_COMMAND, MAX_LOTS_PER_SALE, MAX_PADDLE};
 pub use lifecycle::{due, Due};
@@ -53,5 +57,5 @@ pub use outcomes::HashKey;
 pub use paddle_proto::kv::{KvRead, KvWrite};
 pub use records::LoadError;
 pub use replicated::AuctionMachine;
-pub use state::{AuctionState, BidEntry, Bidder, Counters, Lot, Sale, MAX_BID};
+pub use state::{AuctionState, Bidder, Counters, Lot, Sale};
 pub use store::MemStore;

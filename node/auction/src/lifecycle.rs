@@ -19,8 +19,8 @@ use paddle_proto::Money;
 
 use crate::bidding::opened_event;
 use crate::book::Book;
+use crate::checks::{check_amount, Outcome};
 use crate::effects::Effects;
-use crate::engine::{check_amount, Outcome};
 use crate::state::{AuctionState, Lot};
 
 /// What the leader's timer should propose now, and when to look again.
@@ -312,7 +312,7 @@ impl AuctionState {
             return Err(RejectReason::WrongMode);
         }
         if closes_at_ms <= opens_at_ms {
-            return Err(crate::engine::invalid("closes_at_ms"));
+            return Err(crate::checks::invalid("closes_at_ms"));
         }
         let lot_ids = sale.lots.clone();
         for id in &lot_ids {
@@ -360,7 +360,7 @@ impl AuctionState {
     ) -> Outcome<Accepted> {
         self.lot_of(sale_id, lot_id)?;
         if image.as_ref().is_some_and(|i| i.check().is_err()) {
-            return Err(crate::engine::invalid("image"));
+            return Err(crate::checks::invalid("image"));
         }
         let new = image.as_ref().map(|i| ImageRef {
             kind: i.kind,

@@ -16,7 +16,7 @@ use std::hash::BuildHasher;
 use paddle_proto::auction::AuctionReply;
 use siphasher::sip::SipHasher13;
 
-use crate::state::IdMap;
+use crate::ids::IdMap;
 
 /// The key of the hashes over client-chosen strings (bid ids, token
 /// hashes). It decides only where entries sit in memory, never an outcome,

@@ -14,11 +14,12 @@ use paddle_proto::auction::{
 };
 use paddle_proto::Money;
 
+use crate::book::BidEntry;
 use crate::lifecycle::{due as due_of, Due};
 use crate::records::{
     bid_key, bidder_key, decode_at, lot_key, read_lot, sale_key, scan_all, tree, LoadError,
 };
-use crate::state::{outcome_key, BidEntry, Bidder, Lot, Sale};
+use crate::state::{outcome_key, Bidder, Lot, Sale};
 use paddle_proto::kv::KvRead;
 
 type R<T> = Result<T, LoadError>;

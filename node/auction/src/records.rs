@@ -30,9 +30,10 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::book::Book;
 
+use crate::book::BidEntry;
 use crate::effects::Touched;
 use crate::outcomes::HashKey;
-use crate::state::{AuctionState, BidEntry, Bidder, Counters, Lot, Sale};
+use crate::state::{AuctionState, Bidder, Counters, Lot, Sale};
 use crate::store::MemStore;
 use paddle_proto::kv::{KvRead, KvWrite};
 

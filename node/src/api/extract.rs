@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-use super::ApiError;
+use crate::api::error::ApiError;
 
 /// A JSON request body.
 #[derive(Debug, Clone, Copy, Default)]

@@ -123,11 +123,11 @@ impl Limits {
             .allow_headers([
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,
-                header::HeaderName::from_static(super::MIN_INDEX_HEADER),
+                header::HeaderName::from_static(crate::api::headers::MIN_INDEX_HEADER),
             ])
             .expose_headers([
-                super::reads::APPLIED_INDEX_HEADER,
-                super::reads::STALE_HEADER,
+                crate::api::headers::APPLIED_INDEX_HEADER,
+                crate::api::headers::STALE_HEADER,
             ])
             .allow_credentials(true)
     }
@@ -138,6 +138,17 @@ fn origin_host(origin: &str) -> Option<&str> {
     origin
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"))
+}
+
+/// The advertised HTTP addresses of the cluster's members: their pages may
+/// use this node's API (a page fails over to another node of the venue).
+pub fn member_http_addrs(consensus: &paddle_consensus::Consensus) -> Vec<String> {
+    consensus
+        .facts()
+        .nodes
+        .into_values()
+        .map(|a| a.http)
+        .collect()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::OpenApi as Document;
 use utoipa::{Modify, OpenApi};
 
-use super::AppState;
+use crate::api::state::AppState;
 
 /// Every error reply: `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

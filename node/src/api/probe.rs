@@ -18,7 +18,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::require_operator;
-use super::{ApiError, AppState};
+use crate::api::error::ApiError;
+use crate::api::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -166,7 +167,7 @@ async fn state_hash(
     let (applied_index, keys) = (view.applied_index(), view.len());
     let (state_hash, full_hash) = tokio::task::spawn_blocking(move || {
         (
-            view.state_hash_without(&[crate::cluster::state::CLUSTER_TREE]),
+            view.state_hash_without(&[crate::cluster::registry::CLUSTER_TREE]),
             view.state_hash(),
         )
     })

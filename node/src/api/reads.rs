@@ -9,18 +9,16 @@
 use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue};
-use paddle_consensus::{Consensus, KvView};
-use serde::{Deserialize, Serialize};
+use paddle_consensus::KvView;
+use serde::Deserialize;
 
-use super::{ApiError, AppState};
+use crate::api::error::ApiError;
+pub use crate::api::freshness::{freshness, server_time_ms, Freshness};
+pub use crate::api::headers::{APPLIED_INDEX_HEADER, MIN_INDEX_HEADER, STALE_HEADER};
+use crate::api::state::AppState;
 
 /// Longest a read waits for `min_index` or a read index.
 pub const READ_WAIT: Duration = Duration::from_secs(10);
-
-/// Header naming the applied index a reply reflects.
-pub const APPLIED_INDEX_HEADER: HeaderName = HeaderName::from_static("paddle-applied-index");
-/// Header saying whether this node has lost touch with the leader.
-pub const STALE_HEADER: HeaderName = HeaderName::from_static("paddle-stale");
 
 /// The consistency parameters every read takes.
 #[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
@@ -71,33 +69,6 @@ pub async fn fresh_view(s: &AppState, found: impl Fn(&KvView) -> bool) -> Result
     Ok(s.consensus.linearizable_view(WRITE_CHECK_WAIT).await?)
 }
 
-/// Whether this node is in touch with a leader, as shown to clients.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Freshness {
-    /// No leader known, or none heard from for longer than the threshold:
-    /// reads are "as of `applied_index`", bids are refused.
-    pub stale: bool,
-    /// The index this node has applied.
-    pub applied_index: u64,
-    /// Whether a leader is known.
-    pub leader_known: bool,
-    /// Seconds since a leader was last heard from (`null`: never).
-    pub leader_contact_secs: Option<f64>,
-}
-
-/// This node's freshness now (the threshold is
-/// [`Consensus::stale_after`]: three election timeouts, at least 2 s). A
-/// leader that no quorum has answered within it is stale too.
-pub fn freshness(c: &Consensus) -> Freshness {
-    let age = c.leader_contact_age();
-    Freshness {
-        stale: c.is_stale(),
-        applied_index: c.applied_index(),
-        leader_known: c.current_leader().is_some(),
-        leader_contact_secs: age.map(|a| (a.as_secs_f64() * 1000.0).round() / 1000.0),
-    }
-}
-
 /// The headers of a read reply.
 pub fn read_headers(s: &AppState, view: &KvView) -> [(HeaderName, HeaderValue); 2] {
     let stale = freshness(&s.consensus).stale;
@@ -113,8 +84,40 @@ pub fn read_headers(s: &AppState, view: &KvView) -> [(HeaderName, HeaderValue); 
     ]
 }
 
-/// Server time for clients: the cluster's agreed time (ms since the Unix
-/// epoch), the same on every node whatever this machine's clock says.
-pub fn server_time_ms(c: &Consensus) -> u64 {
-    c.clock().now_ms()
+/// Read-your-writes for writes: a `POST` carrying `Paddle-Min-Index: N` (or
+/// `?min_index=N`) is checked only once this node has applied index N, so it
+/// is never judged on a state older than what its client has already seen
+/// (`504 not_caught_up` if the node does not get there in 10 s).
+pub async fn honour_min_index(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    use axum::response::IntoResponse;
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let from_header = req
+        .headers()
+        .get(MIN_INDEX_HEADER)
+        .map(|v| v.to_str().unwrap_or("").trim().to_string());
+    let from_query = req.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("min_index="))
+            .map(str::to_string)
+    });
+    if let Some(text) = from_header.or(from_query) {
+        let Ok(index) = text.parse::<u64>() else {
+            return ApiError::bad_request(
+                "bad_request",
+                format!("min_index must be a log index (an unsigned integer), not `{text}`"),
+            )
+            .into_response();
+        };
+        if let Err(e) = s.consensus.wait_applied(index, READ_WAIT).await {
+            return ApiError::from(e).into_response();
+        }
+    }
+    next.run(req).await
 }

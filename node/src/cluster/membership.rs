@@ -12,7 +12,9 @@ use paddle_consensus::{ChangeError, Changed, MemberChange};
 use paddle_proto::{ClusterCommand, Command};
 
 use super::rpc::{ClusterRequest, ClusterResponse, MembershipChange};
-use super::service::{call_member, ClusterService, SHORT_CALL};
+use paddle_consensus::Consensus;
+
+use super::rpc::{call_member, ADMIT_CALL, SHORT_CALL};
 
 /// How long the change after a hand-over waits out a leaderless moment.
 const LEADERLESS_GRACE: Duration = Duration::from_secs(10);
@@ -23,27 +25,27 @@ fn refused(e: ChangeError) -> ClusterResponse {
 
 /// Admit a joining node (on the leader): learner, caught up, voter while
 /// the cluster has fewer than `max_voters` voters. Idempotent.
-pub async fn admit(svc: &ClusterService, id: u64, addr: NodeAddr) -> ClusterResponse {
-    match svc.consensus.admit(id, addr).await {
+pub async fn admit(consensus: &Consensus, id: u64, addr: NodeAddr) -> ClusterResponse {
+    match consensus.admit(id, addr).await {
         Ok(voter) => ClusterResponse::Admitted { voter },
         Err(e) => refused(e),
     }
 }
 
 /// Apply an operator's membership change (on the leader).
-pub async fn change(svc: &ClusterService, change: MembershipChange) -> ClusterResponse {
+pub async fn change(consensus: &Consensus, change: MembershipChange) -> ClusterResponse {
     let (member, removed) = match change {
         MembershipChange::Remove(id) => (MemberChange::Remove(id), Some(id)),
         MembershipChange::Promote(id) => (MemberChange::Promote(id), None),
         MembershipChange::Demote(id) => (MemberChange::Demote(id), None),
         MembershipChange::Lead(id) => (MemberChange::Lead(id), None),
     };
-    let addr = removed.and_then(|id| svc.consensus.node_addr(id));
-    match svc.consensus.change_members(member).await {
+    let addr = removed.and_then(|id| consensus.node_addr(id));
+    match consensus.change_members(member).await {
         Err(e) => refused(e),
-        Ok(Changed::HandedOver { .. }) => finish_on_new_leader(svc, change).await,
+        Ok(Changed::HandedOver { .. }) => finish_on_new_leader(consensus, change).await,
         Ok(Changed::Done) => match (removed, addr) {
-            (Some(id), Some(addr)) => match finish_removal(svc, id, addr).await {
+            (Some(id), Some(addr)) => match finish_removal(consensus, id, addr).await {
                 Ok(()) => ClusterResponse::Done,
                 Err(e) => e,
             },
@@ -56,20 +58,20 @@ pub async fn change(svc: &ClusterService, change: MembershipChange) -> ClusterRe
 /// the cluster can be briefly leaderless (every follower stopped hearing
 /// heartbeats and may campaign), so "no leader" answers are retried for a
 /// while.
-async fn finish_on_new_leader(svc: &ClusterService, change: MembershipChange) -> ClusterResponse {
+async fn finish_on_new_leader(consensus: &Consensus, change: MembershipChange) -> ClusterResponse {
     let deadline = Instant::now() + LEADERLESS_GRACE;
     loop {
-        let answer = match svc.consensus.current_leader() {
-            Some(l) if l != svc.consensus.id() => call_member(
-                &svc.consensus,
-                l,
-                &ClusterRequest::Change(change),
-                super::service::ADMIT_CALL,
-            )
-            .await
-            .unwrap_or_else(|e| {
-                ClusterResponse::error("no_quorum", format!("could not reach the new leader: {e}"))
-            }),
+        let answer = match consensus.current_leader() {
+            Some(l) if l != consensus.id() => {
+                call_member(&consensus, l, &ClusterRequest::Change(change), ADMIT_CALL)
+                    .await
+                    .unwrap_or_else(|e| {
+                        ClusterResponse::error(
+                            "no_quorum",
+                            format!("could not reach the new leader: {e}"),
+                        )
+                    })
+            }
             _ => ClusterResponse::error(
                 "no_quorum",
                 "leadership moved but no new leader is known yet; retry",
@@ -86,22 +88,21 @@ async fn finish_on_new_leader(svc: &ClusterService, change: MembershipChange) ->
 
 /// After a removal commits: remember the id as gone and tell the node.
 async fn finish_removal(
-    svc: &ClusterService,
+    consensus: &Consensus,
     id: u64,
     addr: NodeAddr,
 ) -> Result<(), ClusterResponse> {
     tracing::info!(node = id, "node removed from the cluster");
     // The membership no longer lists the node, so address it directly. It
     // may be dead: try a few times in the background, never block on it.
-    let consensus = svc.consensus.clone();
+    let c = consensus.clone();
     tokio::spawn(async move {
         let Ok(body) = paddle_proto::codec::encode(&ClusterRequest::Removed { node_id: id }) else {
             return;
         };
         let req = paddle_consensus::network::PeerRequest::App(body);
         for _ in 0..5 {
-            if consensus
-                .peers()
+            if c.peers()
                 .call(id, &addr.raft, &req, SHORT_CALL)
                 .await
                 .is_ok()
@@ -111,7 +112,7 @@ async fn finish_removal(
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
-    svc.consensus
+    consensus
         .propose(Command::Cluster(ClusterCommand::MarkRemoved {
             node_id: id,
         }))

@@ -13,8 +13,8 @@ use paddle_consensus::types::NodeAddr;
 use paddle_proto::ClusterCommand;
 
 use super::datadir::{DataDir, NodeInfo, Origin};
+use super::registry;
 use super::secrets::{self, JoinToken};
-use super::state;
 
 /// What a restore produced, for the operator.
 pub struct Restored {
@@ -37,7 +37,7 @@ pub fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<Restored> {
             data_dir.display()
         );
     }
-    let node_id = state::next_node_id(&old);
+    let node_id = registry::next_node_id(&old);
     let cluster_id = secrets::random_secret()[..12].to_string();
     let ca = CaBundle::generate(&cluster_id)?;
     let identity = issue_identity(&ca, node_id)?;
@@ -50,14 +50,14 @@ pub fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<Restored> {
         http: "127.0.0.1:8080".into(),
     };
     let header = seed::seed_from_snapshot(&dd.raft_dir(), &bytes, node_id, placeholder, |txn| {
-        state::apply(txn, &ClusterCommand::AllocateNodeId);
-        state::apply(
+        registry::apply(txn, &ClusterCommand::AllocateNodeId);
+        registry::apply(
             txn,
             &ClusterCommand::SetOperatorTokenHash {
                 hash: secrets::hash_token(&operator_token),
             },
         );
-        state::apply(
+        registry::apply(
             txn,
             &ClusterCommand::SetJoinSecretHash {
                 hash: join.secret_hash(),

@@ -1,8 +1,13 @@
 //! Cluster requests between nodes, carried as application RPCs over the
 //! QUIC transport: joining, admitting, signing, status, leadership moves.
 
+use std::time::Duration;
+
+use paddle_consensus::network::{PeerRequest, PeerResponse};
 use paddle_consensus::types::NodeAddr;
 use paddle_consensus::ClusterFacts;
+use paddle_consensus::Consensus;
+use paddle_proto::codec;
 use serde::{Deserialize, Serialize};
 
 /// What one node asks another about the cluster.
@@ -121,5 +126,34 @@ impl ClusterResponse {
             code: code.to_string(),
             message: message.into(),
         }
+    }
+}
+
+/// Deadline for short cluster calls (status, sign, trigger).
+pub const SHORT_CALL: Duration = Duration::from_secs(3);
+/// Deadline for an admit: the new node may need to catch up from a large
+/// snapshot first.
+pub const ADMIT_CALL: Duration = Duration::from_secs(600);
+
+/// Send a cluster request to member `id` and decode the answer.
+pub async fn call_member(
+    consensus: &Consensus,
+    id: u64,
+    req: &ClusterRequest,
+    deadline: Duration,
+) -> Result<ClusterResponse, String> {
+    let addr = consensus
+        .node_addr(id)
+        .ok_or_else(|| format!("node {id} is not in the membership"))?;
+    let body = codec::encode(req).map_err(|e| e.to_string())?;
+    match consensus
+        .peers()
+        .call(id, &addr.raft, &PeerRequest::App(body), deadline)
+        .await
+    {
+        Ok(PeerResponse::App(Ok(bytes))) => codec::decode(&bytes).map_err(|e| e.to_string()),
+        Ok(PeerResponse::App(Err(e))) => Err(e),
+        Ok(other) => Err(format!("unexpected answer {other:?}")),
+        Err(e) => Err(e.to_string()),
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use paddle_consensus::network::{Peer, PeerRequest, PeerResponse};
+use paddle_consensus::network::Peer;
 use paddle_consensus::node::AppRpc;
 use paddle_consensus::{Consensus, Role};
 use paddle_proto::codec;
@@ -13,9 +13,10 @@ use tokio::sync::watch;
 
 use super::datadir::DataDir;
 use super::membership;
+use super::registry;
+pub use super::rpc::{call_member, ADMIT_CALL, SHORT_CALL};
 use super::rpc::{ClusterFactsWire, ClusterRequest, ClusterResponse, NodeStatus};
 use super::secrets;
-use super::state;
 
 /// Why a node stops on its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,40 +43,11 @@ pub type WatcherCounts = Arc<dyn Fn() -> Vec<(u64, u64)> + Send + Sync>;
 /// The code of the answer every member gives a removed node.
 pub const REMOVED_CODE: &str = "you_were_removed";
 
-/// Deadline for short cluster calls (status, sign, trigger).
-pub const SHORT_CALL: Duration = Duration::from_secs(3);
-/// Deadline for an admit: the new node may need to catch up from a large
-/// snapshot first.
-pub const ADMIT_CALL: Duration = Duration::from_secs(600);
-
-/// Send a cluster request to member `id` and decode the answer.
-pub async fn call_member(
-    consensus: &Consensus,
-    id: u64,
-    req: &ClusterRequest,
-    deadline: Duration,
-) -> Result<ClusterResponse, String> {
-    let addr = consensus
-        .node_addr(id)
-        .ok_or_else(|| format!("node {id} is not in the membership"))?;
-    let body = codec::encode(req).map_err(|e| e.to_string())?;
-    match consensus
-        .peers()
-        .call(id, &addr.raft, &PeerRequest::App(body), deadline)
-        .await
-    {
-        Ok(PeerResponse::App(Ok(bytes))) => codec::decode(&bytes).map_err(|e| e.to_string()),
-        Ok(PeerResponse::App(Err(e))) => Err(e),
-        Ok(other) => Err(format!("unexpected answer {other:?}")),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
 impl ClusterService {
     async fn check_join_secret(&self, secret: &str) -> Result<(), ClusterResponse> {
         let mut view = self.consensus.view();
         let matches = |v: &paddle_consensus::KvView| {
-            state::join_hash(v).is_some_and(|h| secrets::token_matches(secret, &h))
+            registry::join_hash(v).is_some_and(|h| secrets::token_matches(secret, &h))
         };
         if !matches(&view) {
             // This node may not have applied a rotation yet (the operator
@@ -85,7 +57,7 @@ impl ClusterService {
                 view = latest;
             }
         }
-        match state::join_hash(&view) {
+        match registry::join_hash(&view) {
             Some(hash) if secrets::token_matches(secret, &hash) => Ok(()),
             Some(_) => Err(ClusterResponse::error(
                 "bad_join_token",
@@ -218,9 +190,9 @@ impl ClusterService {
         match self.consensus.current_leader() {
             Some(l) if l == me => match req {
                 ClusterRequest::Admit { node_id, addr, .. } => {
-                    membership::admit(self, node_id, addr).await
+                    membership::admit(&self.consensus, node_id, addr).await
                 }
-                ClusterRequest::Change(change) => membership::change(self, change).await,
+                ClusterRequest::Change(change) => membership::change(&self.consensus, change).await,
                 other => ClusterResponse::error(
                     "bad_request",
                     format!("{other:?} is not a leader request"),
@@ -244,7 +216,7 @@ impl ClusterService {
             // A node removed while it was down still holds a valid
             // certificate and an old membership; it learns here that it is
             // out (see `serve::ask_whether_removed`).
-            if state::is_removed(&self.consensus.view(), caller) {
+            if registry::is_removed(&self.consensus.view(), caller) {
                 return ClusterResponse::error(
                     REMOVED_CODE,
                     format!("node {caller} was removed from this cluster"),
@@ -268,7 +240,7 @@ impl ClusterService {
                     );
                 }
                 let view = self.consensus.view();
-                if state::is_removed(&view, node_id) {
+                if registry::is_removed(&view, node_id) {
                     return ClusterResponse::error(
                         "node_id_removed",
                         format!(
@@ -277,7 +249,7 @@ impl ClusterService {
                         ),
                     );
                 }
-                if node_id >= state::next_node_id(&view) || node_id == 0 {
+                if node_id >= registry::next_node_id(&view) || node_id == 0 {
                     return ClusterResponse::error(
                         "unknown_node_id",
                         format!("node id {node_id} was never issued"),

@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde::Deserialize;
 
 use super::client::{block_on, ClientError, NodeClient};
-use crate::api::cluster::{ClusterStatus, NodeRow};
+use crate::api::ops::nodes::{ClusterStatus, NodeRow};
 use crate::cli::{MemberArgs, StatusArgs, TokenArgs};
 
 /// Deadline for quick reads (status, token).

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use crate::api::cluster::ClusterStatus;
+use crate::api::ops::nodes::ClusterStatus;
 use crate::cli::DemoArgs;
 use crate::cluster::datadir::DataDir;
 use crate::tools::cluster::render_status;

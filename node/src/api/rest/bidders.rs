@@ -10,11 +10,13 @@ use paddle_proto::auction::{Accepted, AuctionCommand, Paddle, SaleId};
 use paddle_proto::Money;
 use serde::{Deserialize, Serialize};
 
-use super::{damaged, opt_amount, propose, sale_currency, write_sale, Read};
+use super::fields::{damaged, opt_amount, sale_currency, Read};
+use super::propose::{propose, write_sale};
 use crate::api::auth::{caller, require_operator_role, require_staff};
+use crate::api::error::ApiError;
 use crate::api::extract::{Body, Path, Query};
 use crate::api::reads::{read_headers, view_for, ReadQuery};
-use crate::api::{ApiError, AppState};
+use crate::api::state::AppState;
 use crate::cluster::secrets;
 use paddle_auction::records::{scan_all, tree};
 use paddle_auction::Bidder;

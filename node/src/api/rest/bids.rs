@@ -8,12 +8,13 @@ use axum::Json;
 use paddle_proto::auction::{BidId, BidKind, BidView, LotId};
 use serde::Serialize;
 
-use super::{damaged, lot_sale, Read};
+use super::fields::{damaged, lot_sale, Read};
 use crate::api::auth::require_bidder;
 use crate::api::bidding::{self, BidIn, BidResult, BidSource, Outcome};
+use crate::api::error::ApiError;
 use crate::api::extract::{Body, Path, Query};
 use crate::api::reads::{read_headers, view_for, ReadQuery};
-use crate::api::{ApiError, AppState};
+use crate::api::state::AppState;
 use paddle_auction::read;
 
 /// A lot's public history.

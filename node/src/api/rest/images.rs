@@ -11,11 +11,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use paddle_proto::auction::{AuctionCommand, ImageKind, LotId, LotImage, MAX_IMAGE_BYTES};
 
-use super::clerk::{act, Changed};
-use super::damaged;
+use super::fields::damaged;
+use super::rostrum::{act, Changed};
+use crate::api::error::ApiError;
 use crate::api::extract::Path;
-use crate::api::ApiError;
-use crate::api::AppState;
+use crate::api::state::AppState;
 use paddle_auction::read;
 
 /// Set a lot's photo (operator). Body: the image, ≤ 256 KiB, as
@@ -24,7 +24,7 @@ use paddle_auction::read;
     request_body(content = Vec<u8>, content_type = "image/jpeg",
         description = "The photo's bytes: JPEG, PNG, WebP or GIF (Content-Type must match), at most 262144 bytes"),
     params(("lot" = u64, Path, description = "Lot id")), security(("bearer" = [])),
-    responses((status = 200, body = super::clerk::LotChanged),
+    responses((status = 200, body = super::rostrum::LotChanged),
               (status = 400, body = crate::api::openapi::ErrorBody, description = "`invalid_image`"),
               (status = 403, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody),
               (status = 413, body = crate::api::openapi::ErrorBody), (status = 415, body = crate::api::openapi::ErrorBody)))]
@@ -81,7 +81,7 @@ pub async fn put(
 /// Remove a lot's photo (operator).
 #[utoipa::path(delete, path = "/api/v1/lots/{lot}/image", tag = "lots",
     params(("lot" = u64, Path, description = "Lot id")), security(("bearer" = [])),
-    responses((status = 200, body = super::clerk::LotChanged),
+    responses((status = 200, body = super::rostrum::LotChanged),
               (status = 403, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody)))]
 pub async fn delete(
     State(s): State<AppState>,

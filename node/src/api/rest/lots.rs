@@ -11,11 +11,13 @@ use paddle_proto::auction::{Accepted, AuctionCommand, LotId, LotSpec, LotView, P
 use paddle_proto::Currency;
 use serde::{Deserialize, Serialize};
 
-use super::{damaged, opt_amount, propose, sale_currency, write_sale, Read};
+use super::fields::{damaged, opt_amount, sale_currency, Read};
+use super::propose::{propose, write_sale};
 use crate::api::auth::require_operator_role;
+use crate::api::error::ApiError;
 use crate::api::extract::{Body, Path, Query};
 use crate::api::reads::{read_headers, view_for, ReadQuery};
-use crate::api::{ApiError, AppState};
+use crate::api::state::AppState;
 use paddle_auction::{read, MAX_LOTS_PER_COMMAND};
 
 /// A sale's lots at one index.
@@ -124,7 +126,7 @@ fn spec(currency: Currency, at: &str, l: &LotIn) -> Result<LotSpec, ApiError> {
         title: l.title.clone(),
         description: l.description.clone(),
         seller: l.seller.map(Paddle),
-        start: super::amount(currency, &format!("{at}.start"), &l.start)?,
+        start: super::fields::amount(currency, &format!("{at}.start"), &l.start)?,
         reserve: opt_amount(currency, &format!("{at}.reserve"), &l.reserve)?,
         buy_now: opt_amount(currency, &format!("{at}.buy_now"), &l.buy_now)?,
     })

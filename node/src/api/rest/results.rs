@@ -8,12 +8,13 @@ use paddle_proto::auction::{EventRecord, LotResult, LotStatus, SaleId, SaleStats
 use paddle_proto::Currency;
 use serde::{Deserialize, Serialize};
 
-use super::{damaged, sale_currency, Read};
+use super::fields::{damaged, sale_currency, Read};
 use crate::api::auth::require_staff;
+use crate::api::error::ApiError;
 use crate::api::extract::{Path, Query};
 use crate::api::reads::{read_headers, view_for, ReadQuery};
+use crate::api::state::AppState;
 use crate::api::ws::hub::is_for;
-use crate::api::{ApiError, AppState};
 use paddle_auction::read;
 
 /// How each finished lot of a sale ended.

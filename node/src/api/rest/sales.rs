@@ -10,12 +10,14 @@ use paddle_proto::auction::{
 use paddle_proto::Currency;
 use serde::{Deserialize, Serialize};
 
-use super::{amount, damaged, propose, Read};
+use super::fields::{amount, damaged, Read};
+use super::propose::propose;
 use crate::api::auth::require_operator_role;
+use crate::api::error::ApiError;
 use crate::api::extract::{Body, Path, Query};
 use crate::api::reads::{read_headers, view_for, ReadQuery};
+use crate::api::state::AppState;
 use crate::api::ws::messages::SaleOut;
-use crate::api::{ApiError, AppState};
 use paddle_auction::read;
 
 /// Filters of the sale list.
@@ -240,9 +242,12 @@ pub async fn schedule(
     let stagger_ms = match b.stagger_ms {
         Some(ms) => ms,
         None => {
-            match read::sale_record(&super::write_sale(&s, SaleId(sale)).await?.0, SaleId(sale))
-                .map_err(damaged)?
-                .map(|x| x.spec.mode)
+            match read::sale_record(
+                &super::propose::write_sale(&s, SaleId(sale)).await?.0,
+                SaleId(sale),
+            )
+            .map_err(damaged)?
+            .map(|x| x.spec.mode)
             {
                 Some(SaleMode::Timed { stagger_ms, .. }) => stagger_ms,
                 _ => 0,

@@ -9,9 +9,9 @@
 use paddle_proto::auction::{EventRecord, LotView, SaleId, SaleView};
 use serde::{Deserialize, Serialize};
 
-use crate::api::auth::WhoAmI;
-use crate::api::bidding::{BidIn, BidResult};
-use crate::api::reads::Freshness;
+use crate::api::bid_result::{BidIn, BidResult};
+use crate::api::caller::WhoAmI;
+use crate::api::freshness::Freshness;
 
 /// What a client may send. Its `Debug` never shows a token.
 #[derive(Clone)]
@@ -315,6 +315,31 @@ pub fn events_text(sale: SaleId, records: &[EventRecord]) -> String {
         [one] => ServerMsg::Event { sale, record: one }.to_text(),
         many => ServerMsg::Events { sale, events: many }.to_text(),
     }
+}
+
+/// A sale's `snapshot` message at the view's index, with the server (cluster)
+/// time `now_ms`, or `None` when the sale does not exist there.
+pub fn snapshot_text(
+    view: &paddle_consensus::KvView,
+    sale: paddle_proto::auction::SaleId,
+    reason: &'static str,
+    now_ms: u64,
+) -> Option<String> {
+    let sale_view = paddle_auction::read::get_sale(view, sale).ok().flatten()?;
+    let lots = paddle_auction::read::lots(view, sale)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    Some(
+        ServerMsg::Snapshot {
+            reason,
+            index: view.applied_index(),
+            server_time_ms: now_ms,
+            sale: sale_view.into(),
+            lots,
+        }
+        .to_text(),
+    )
 }
 
 #[cfg(test)]

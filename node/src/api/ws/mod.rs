@@ -4,26 +4,27 @@
 //! - [`upgrade`]: origin and connection cap, small buffers, message cap.
 //! - `session`: one connection: a writer and a reader joined by `select!`.
 //! - [`hub`]: fan-out of committed events to rooms, serialized once.
-//! - `presence`: watcher counts across the cluster, node status.
+//! - `presence`: the other members' watcher counts; `announce`: presence
+//!   and node status pushed on a schedule.
 //! - [`messages`]: the JSON both ways.
 
+mod announce;
 pub mod hub;
 pub mod messages;
-mod presence;
+pub mod presence;
 mod session;
 
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use paddle_consensus::KvView;
-use paddle_proto::auction::SaleId;
 
+pub use announce::run as run_presence;
 pub use hub::Hub;
-pub use presence::{run as run_presence, Presence};
+pub use messages::snapshot_text;
+pub use presence::Presence;
 
-use super::{ApiError, AppState};
-use messages::ServerMsg;
-use paddle_auction::read;
+use crate::api::error::ApiError;
+use crate::api::state::AppState;
 
 /// Open a WebSocket (see `docs/protocol.md`).
 #[utoipa::path(
@@ -42,7 +43,10 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let limits = &s.api.limits;
-    if !limits.origin_allowed(&headers, &super::member_http_addrs(&s.consensus)) {
+    if !limits.origin_allowed(
+        &headers,
+        &crate::api::limits::member_http_addrs(&s.consensus),
+    ) {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "origin_not_allowed",
@@ -67,26 +71,4 @@ pub async fn upgrade(
         .max_message_size(hard_cap)
         .max_frame_size(hard_cap)
         .on_upgrade(move |socket| session::run(s, socket, cookie, slot))
-}
-
-/// A sale's `snapshot` message at the view's index, with the server (cluster)
-/// time `now_ms`, or `None` when the sale does not exist there.
-pub fn snapshot_text(
-    view: &KvView,
-    sale: SaleId,
-    reason: &'static str,
-    now_ms: u64,
-) -> Option<String> {
-    let sale_view = read::get_sale(view, sale).ok().flatten()?;
-    let lots = read::lots(view, sale).ok().flatten().unwrap_or_default();
-    Some(
-        ServerMsg::Snapshot {
-            reason,
-            index: view.applied_index(),
-            server_time_ms: now_ms,
-            sale: sale_view.into(),
-            lots,
-        }
-        .to_text(),
-    )
 }

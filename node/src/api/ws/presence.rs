@@ -1,29 +1,11 @@
-//! Watcher counts across the cluster, and this node's status, pushed to
-//! connections.
-//!
-//! Each node counts its own rooms; once a second it asks every other
-//! member for theirs (a small cluster RPC over the existing QUIC links) and
-//! every 2 s sends each room one `presence` frame with the sum. A node that
-//! has not answered for [`REMOTE_TTL`] is left out, so a dead node's
-//! watchers stop counting. Polling a handful of nodes once a second is
-//! cheaper and simpler than pushing every join and leave.
-//!
-//! The same task watches this node's freshness and tells every connection
-//! with `node_status` when it turns stale or fresh, and every 2 s while
-//! stale (so "t seconds ago" keeps counting).
+//! Watcher counts of the other members, as they last answered: what the
+//! `presence` frames add to this node's own rooms (see `announce`). A node
+//! that has not answered for [`REMOTE_TTL`] is left out, so a dead node's
+//! watchers stop counting.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-use futures::future::join_all;
-use paddle_proto::auction::SaleId;
-
-use super::messages::ServerMsg;
-use crate::api::reads::{freshness, server_time_ms};
-use crate::api::AppState;
-use crate::cluster::rpc::{ClusterRequest, ClusterResponse};
-use crate::cluster::service::call_member;
 
 /// A remote count older than this is ignored.
 pub const REMOTE_TTL: Duration = Duration::from_secs(5);
@@ -40,98 +22,16 @@ pub struct Presence {
 }
 
 impl Presence {
-    fn store(&self, node: u64, counts: Vec<(u64, u64)>) {
+    pub(crate) fn store(&self, node: u64, counts: Vec<(u64, u64)>) {
         let mut r = self.remote.lock().unwrap_or_else(|p| p.into_inner());
         r.insert(node, (Instant::now(), counts.into_iter().collect()));
     }
 
     /// `(watchers elsewhere, nodes that answered lately)` for a sale.
-    fn elsewhere(&self, sale: u64) -> (u64, usize) {
+    pub(crate) fn elsewhere(&self, sale: u64) -> (u64, usize) {
         let mut r = self.remote.lock().unwrap_or_else(|p| p.into_inner());
         r.retain(|_, (at, _)| at.elapsed() < REMOTE_TTL);
         let sum = r.values().filter_map(|(_, m)| m.get(&sale)).sum();
         (sum, r.len())
-    }
-}
-
-async fn poll_peers(s: &AppState) {
-    let me = s.consensus.id();
-    let peers: Vec<u64> = s
-        .consensus
-        .facts()
-        .nodes
-        .keys()
-        .copied()
-        .filter(|id| *id != me)
-        .collect();
-    let asks = peers.into_iter().map(|id| {
-        let c = s.consensus.clone();
-        async move {
-            let r = call_member(
-                &c,
-                id,
-                &ClusterRequest::Presence,
-                Duration::from_millis(500),
-            )
-            .await;
-            (id, r)
-        }
-    });
-    for (id, r) in join_all(asks).await {
-        if let Ok(ClusterResponse::Presence(counts)) = r {
-            s.api.presence.store(id, counts);
-        }
-    }
-}
-
-fn push_presence(s: &AppState) {
-    let hub = &s.api.hub;
-    for (sale, local) in hub.local_counts() {
-        let (remote, nodes) = s.api.presence.elsewhere(sale.0);
-        let text = ServerMsg::Presence {
-            sale: sale.0,
-            watchers: local + remote,
-            nodes: nodes + 1,
-            server_time_ms: server_time_ms(&s.consensus),
-        }
-        .to_text();
-        hub.to_room(SaleId(sale.0), text);
-    }
-}
-
-/// Run until the node stops: peers polled every second, presence every
-/// 2 s, node status on change (checked 4 times a second).
-pub async fn run(s: AppState) {
-    let mut poll = tokio::time::interval(Duration::from_secs(1));
-    let mut push = tokio::time::interval(PRESENCE_EVERY);
-    let mut status = tokio::time::interval(Duration::from_millis(250));
-    let mut tidy = tokio::time::interval(Duration::from_secs(60));
-    for i in [&mut poll, &mut push, &mut status, &mut tidy] {
-        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    }
-    let mut was_stale = false;
-    let mut last_status = Instant::now();
-    loop {
-        tokio::select! {
-            _ = poll.tick() => {
-                if s.api.hub.local_counts().is_empty() && s.consensus.facts().nodes.len() > 1 {
-                    // Still answer peers; asking them is only worth it with rooms here.
-                    continue;
-                }
-                poll_peers(&s).await;
-            }
-            _ = push.tick() => push_presence(&s),
-            _ = status.tick() => {
-                let f = freshness(&s.consensus);
-                let due = f.stale && last_status.elapsed() >= PRESENCE_EVERY;
-                if f.stale != was_stale || due {
-                    was_stale = f.stale;
-                    last_status = Instant::now();
-                    let text = ServerMsg::NodeStatus { status: f, server_time_ms: server_time_ms(&s.consensus) }.to_text();
-                    s.api.hub.broadcast_own(&text);
-                }
-            }
-            _ = tidy.tick() => s.api.limits.forget_idle_bidders(),
-        }
     }
 }

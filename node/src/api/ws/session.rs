@@ -16,13 +16,13 @@ use paddle_proto::auction::{EventRecord, Paddle, SaleId};
 use tokio::sync::mpsc;
 
 use super::hub::{ConnId, Out, KILL_LAGGED, QUEUE};
+use super::messages::snapshot_text;
 use super::messages::{self, events_text, ClientMsg, ServerMsg, WelcomeLimits};
-use super::snapshot_text;
 use crate::api::auth::{self, Caller, WhoAmI};
 use crate::api::bidding::{self, BidIn, BidResult, BidSource};
 use crate::api::limits::{ConnectionSlot, MAX_REPLAY_EVENTS};
 use crate::api::reads::{freshness, server_time_ms};
-use crate::api::AppState;
+use crate::api::state::AppState;
 use paddle_auction::read;
 
 /// A client has this long to say `hello`.

@@ -11,10 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use paddle_consensus::KvView;
 
-use super::{opt_amount, propose, sale_currency, write_lot};
+use super::fields::{opt_amount, sale_currency};
+use super::propose::{propose, write_lot};
 use crate::api::auth::{require_operator_role, require_staff};
+use crate::api::error::ApiError;
 use crate::api::extract::{Body, Path};
-use crate::api::{ApiError, AppState};
+use crate::api::state::AppState;
 
 /// A lot after a clerk action.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]

@@ -1,102 +1,31 @@
-//! Liveness, readiness, Prometheus metrics and the cluster summary.
+//! `/metrics`: Prometheus text exposition of the Raft facts, the proposal
+//! counters and commit latency, cluster time, and what other parts of the
+//! node add (`AppState::extra_metrics`).
 
 use std::fmt::Write as _;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::IntoResponse;
-use axum::Json;
+use paddle_consensus::metrics::ProposalMetrics;
 use paddle_consensus::{ClusterFacts, Role};
-use serde::Serialize;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use super::AppState;
+use crate::api::state::AppState;
 
-/// Most entries a follower may trail its known commit index and still be ready.
-const READY_LAG: u64 = 100;
-
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(health))
-        .routes(routes!(ready))
-        .routes(routes!(metrics))
+/// One gauge with its help line.
+fn gauge(out: &mut String, name: &str, help: &str, value: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+    );
 }
 
-/// Liveness: the process answers.
-#[utoipa::path(get, path = "/health", tag = "ops", responses((status = 200, description = "`{\"status\":\"alive\",\"node_id\":N}`")))]
-async fn health(State(s): State<AppState>) -> impl IntoResponse {
-    Json(serde_json::json!({ "status": "alive", "node_id": s.consensus.id() }))
-}
-
-/// Why this node is or is not ready to serve.
-#[derive(Debug, Serialize)]
-pub struct Readiness {
-    pub ready: bool,
-    pub member: bool,
-    pub leader_known: bool,
-    pub caught_up: bool,
-    /// This node has agreed cluster time with a majority of the voters, so
-    /// the time it gives pages is the cluster's, not its own clock.
-    pub clock_synced: bool,
-    pub applied: u64,
-    pub committed: u64,
-    pub reasons: Vec<String>,
-}
-
-/// Judge readiness from the cluster facts and whether this node has
-/// cluster time.
-pub fn readiness(f: &ClusterFacts, clock_synced: bool) -> Readiness {
-    let member = f.nodes.contains_key(&f.id);
-    let leader_known = f.leader.is_some();
-    let caught_up = f.applied + READY_LAG >= f.committed;
-    let mut reasons = Vec::new();
-    if !member {
-        reasons.push("this node is not a member of the cluster (yet)".to_string());
-    }
-    if f.role == Role::Isolated {
-        reasons.push(
-            "this node was elected leader but no quorum has answered it within the stale \
-             threshold (cut off by a partition?)"
-                .to_string(),
-        );
-    } else if !leader_known {
-        reasons.push("no leader is known".to_string());
-    }
-    if !caught_up {
-        reasons.push(format!(
-            "applied index {} trails committed index {}",
-            f.applied, f.committed
-        ));
-    }
-    if !clock_synced {
-        reasons.push(
-            "no cluster time yet: too few voters' clocks measured (it would show pages its own clock)"
-                .to_string(),
-        );
-    }
-    Readiness {
-        ready: member && leader_known && caught_up && clock_synced,
-        member,
-        leader_known,
-        caught_up,
-        clock_synced,
-        applied: f.applied,
-        committed: f.committed,
-        reasons,
-    }
-}
-
-/// Readiness: a member, a leader known, caught up.
-#[utoipa::path(get, path = "/ready", tag = "ops", responses((status = 200, description = "Ready"), (status = 503, description = "Not ready, with reasons")))]
-async fn ready(State(s): State<AppState>) -> impl IntoResponse {
-    let r = readiness(&s.consensus.facts(), s.consensus.clock().status().synced);
-    let status = if r.ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, Json(r))
+/// One counter with its help line.
+fn counter(out: &mut String, name: &str, help: &str, value: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+    );
 }
 
 fn role_name(r: Role) -> &'static str {
@@ -112,52 +41,64 @@ fn role_name(r: Role) -> &'static str {
 
 /// Prometheus text exposition of the cluster facts and proposal metrics.
 pub fn render_metrics(s: &AppState) -> String {
-    let f = s.consensus.facts();
     let mut out = String::new();
-    let mut gauge = |name: &str, help: &str, value: u64| {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
-        );
-    };
-    gauge("paddle_node_id", "This node's id.", f.id);
-    gauge("paddle_raft_term", "Current Raft term.", f.term);
+    render_raft(&s.consensus.facts(), &mut out);
+    render_proposals(s.consensus.proposal_metrics(), &mut out);
+    render_clock(s, &mut out);
+    for extra in s.extra_metrics.iter() {
+        out.push_str(&extra(s));
+    }
+    out
+}
+
+/// Role, term, leader, indexes and membership.
+fn render_raft(f: &ClusterFacts, out: &mut String) {
+    gauge(out, "paddle_node_id", "This node's id.", f.id);
+    gauge(out, "paddle_raft_term", "Current Raft term.", f.term);
     gauge(
+        out,
         "paddle_raft_leader_id",
         "Id of the known leader (0 = none).",
         f.leader.unwrap_or(0),
     );
     gauge(
+        out,
         "paddle_raft_last_log_index",
         "Last index in the local log.",
         f.last_log.unwrap_or(0),
     );
     gauge(
+        out,
         "paddle_raft_committed_index",
         "Highest committed index known here.",
         f.committed,
     );
     gauge(
+        out,
         "paddle_raft_applied_index",
         "Highest index applied to the state machine.",
         f.applied,
     );
     gauge(
+        out,
         "paddle_raft_snapshot_index",
         "Index of the last snapshot.",
         f.snapshot.unwrap_or(0),
     );
     gauge(
+        out,
         "paddle_raft_purged_index",
         "Log purged up to this index.",
         f.purged.unwrap_or(0),
     );
     gauge(
+        out,
         "paddle_raft_voters",
         "Voters in the membership.",
         f.voters.len() as u64,
     );
     gauge(
+        out,
         "paddle_raft_learners",
         "Learners in the membership.",
         f.learners.len() as u64,
@@ -194,25 +135,25 @@ pub fn render_metrics(s: &AppState) -> String {
             );
         }
     }
-    let m = s.consensus.proposal_metrics();
-    let mut counter = |name: &str, help: &str, value: u64| {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-        );
-    };
+}
+
+/// Proposals through this node and their commit latency.
+fn render_proposals(m: &ProposalMetrics, out: &mut String) {
     use std::sync::atomic::Ordering::Relaxed;
     counter(
+        out,
         "paddle_proposals_committed_total",
         "Proposals through this node that committed.",
         m.committed.load(Relaxed),
     );
     counter(
+        out,
         "paddle_proposals_forwarded_total",
         "Proposals forwarded to the leader.",
         m.forwarded.load(Relaxed),
     );
     counter(
+        out,
         "paddle_proposals_failed_total",
         "Proposals that did not commit.",
         m.failed.load(Relaxed),
@@ -234,11 +175,6 @@ pub fn render_metrics(s: &AppState) -> String {
     );
     let _ = writeln!(out, "paddle_commit_latency_seconds_sum {sum}");
     let _ = writeln!(out, "paddle_commit_latency_seconds_count {count}");
-    render_clock(s, &mut out);
-    for extra in s.extra_metrics.iter() {
-        out.push_str(&extra(s));
-    }
-    out
 }
 
 /// Cluster time: this node's skew and every peer's, as measured here.
@@ -313,7 +249,7 @@ fn render_clock(s: &AppState, out: &mut String) {
 
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
-async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         render_metrics(&s),

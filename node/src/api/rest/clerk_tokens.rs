@@ -1,5 +1,5 @@
-//! Clerk tokens (made by the operator, replicated as hashes), `me`, and the
-//! server clock.
+//! Clerk tokens: made by the operator, shown once, replicated as hashes,
+//! listed by id and label, revoked on every node at once.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -7,71 +7,18 @@ use axum::Json;
 use paddle_proto::ClusterCommand;
 use serde::{Deserialize, Serialize};
 
-use super::{propose_cluster, Read};
-use crate::api::auth::{require_caller, require_operator_role, WhoAmI};
+use super::fields::Read;
+use super::propose::propose_cluster;
+use crate::api::auth::require_operator_role;
+use crate::api::error::ApiError;
 use crate::api::extract::{Body, Path, Query};
-use crate::api::reads::{read_headers, server_time_ms, view_for, ReadQuery};
+use crate::api::reads::{read_headers, view_for, ReadQuery};
 use crate::api::rest::bidders::Done;
-use crate::api::{ApiError, AppState};
-use crate::cluster::{secrets, state};
+use crate::api::state::AppState;
+use crate::cluster::{registry, secrets};
 
 /// Prefix of clerk tokens, so a leaked string is recognisable.
 pub const CLERK_PREFIX: &str = "pdc_";
-
-/// Who the request's token belongs to.
-#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = WhoAmI), (status = 401, body = crate::api::openapi::ErrorBody)))]
-pub async fn me(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<WhoAmI>, ApiError> {
-    let c = require_caller(&s, &headers).await?;
-    let mut who = WhoAmI::of(Some(&c));
-    if let Some(b) = &who.bidder {
-        let maxes = paddle_auction::read::own_maxes(&s.consensus.view(), b.sale, b.paddle)
-            .map_err(super::damaged)?;
-        who.maxes = Some(
-            maxes
-                .into_iter()
-                .map(|(lot, max)| crate::api::auth::OwnMax {
-                    lot: lot.0,
-                    max: max.minor(),
-                })
-                .collect(),
-        );
-    }
-    Ok(Json(who))
-}
-
-/// The server clock: cluster time, and how this node's own clock stands.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TimeOut {
-    /// Cluster time, ms since the Unix epoch: the same on every node.
-    pub server_time_ms: u64,
-    pub node_id: u64,
-    /// This node agreed on cluster time with a majority of the voters (at
-    /// least once); `false`: `server_time_ms` is this node's own clock.
-    pub synced: bool,
-    /// A majority of the voters is measured and agrees right now.
-    pub agreed: bool,
-    /// This node's wall clock minus cluster time, ms (`null` before sync).
-    pub offset_ms: Option<f64>,
-    /// This node's clock is further than `max_skew_ms` from cluster time.
-    pub skewed: bool,
-    pub max_skew_ms: u64,
-}
-
-/// Cluster time (for clients without a WebSocket), and this node's skew.
-#[utoipa::path(get, path = "/api/v1/time", tag = "auth", responses((status = 200, body = TimeOut)))]
-pub async fn time(State(s): State<AppState>) -> Json<TimeOut> {
-    let c = s.consensus.clock().status();
-    Json(TimeOut {
-        server_time_ms: server_time_ms(&s.consensus),
-        node_id: s.consensus.id(),
-        synced: c.synced,
-        agreed: c.agreed,
-        offset_ms: c.offset_ms,
-        skewed: c.skewed,
-        max_skew_ms: c.max_skew_ms,
-    })
-}
 
 /// A new clerk token's label.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -125,7 +72,7 @@ pub async fn create(
     }
     let token = format!("{CLERK_PREFIX}{}", secrets::random_secret());
     let hash = secrets::hash_token(&token);
-    let id = hash[..state::CLERK_ID_LEN].to_string();
+    let id = hash[..registry::CLERK_ID_LEN].to_string();
     let index = propose_cluster(
         &s,
         ClusterCommand::AddClerkToken {
@@ -157,7 +104,7 @@ pub async fn list(
 ) -> Read<ClerksOut> {
     require_operator_role(&s, &headers).await?;
     let view = view_for(&s, &rq).await?;
-    let clerks = state::clerks(&view)
+    let clerks = registry::clerks(&view)
         .into_iter()
         .map(|(id, label)| ClerkRow { id, label })
         .collect();
@@ -182,7 +129,7 @@ pub async fn revoke(
     headers: HeaderMap,
 ) -> Result<Json<Done>, ApiError> {
     require_operator_role(&s, &headers).await?;
-    let known = state::clerks(&s.consensus.view())
+    let known = registry::clerks(&s.consensus.view())
         .iter()
         .any(|(i, _)| *i == id);
     if !known {

@@ -1,36 +1,21 @@
-//! The operator's cluster API: status of every node, membership changes,
-//! the join token, backups.
+//! The cluster as the operator sees and changes it: every node's status
+//! (`GET /api/v1/cluster`) and membership changes (remove, promote, demote,
+//! hand leadership over), asked of any node and made on the leader.
 
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::Json;
 use futures::future::join_all;
 use serde::{Deserialize, Serialize};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use super::auth::require_operator;
-use super::{ApiError, AppState};
+use crate::api::auth::require_operator;
+use crate::api::error::ApiError;
+use crate::api::state::AppState;
 use crate::cluster::rpc::{ClusterRequest, ClusterResponse, MembershipChange, NodeStatus};
-use crate::cluster::secrets::JoinToken;
 use crate::cluster::service::{call_member, ADMIT_CALL};
-use crate::cluster::{secrets, state};
-use paddle_proto::{ClusterCommand, Command};
-
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(status))
-        .routes(routes!(remove))
-        .routes(routes!(promote))
-        .routes(routes!(demote))
-        .routes(routes!(lead))
-        .routes(routes!(join_token))
-        .routes(routes!(rotate_join_token))
-        .routes(routes!(backup))
-}
 
 /// One row of `cluster status`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,7 +70,7 @@ const UNHEALTHY_LAG: u64 = 10_000;
 
 /// Every node: addresses, voter or learner, role, term, applied index, lag, health.
 #[utoipa::path(get, path = "/api/v1/cluster", tag = "cluster", responses((status = 200, description = "The cluster as seen from this node")))]
-async fn status(State(s): State<AppState>) -> Json<ClusterStatus> {
+pub async fn status(State(s): State<AppState>) -> Json<ClusterStatus> {
     let f = s.consensus.facts();
     let me = s.consensus.id();
     let asks = f.nodes.keys().map(|id| {
@@ -174,7 +159,7 @@ async fn status(State(s): State<AppState>) -> Json<ClusterStatus> {
     })
 }
 
-async fn membership_change(
+pub async fn membership_change(
     s: &AppState,
     headers: &HeaderMap,
     change: MembershipChange,
@@ -209,7 +194,7 @@ async fn membership_change(
 }
 
 /// Wait (briefly) until a linearizable view shows `id` out of the membership.
-async fn wait_until_gone(s: &AppState, id: u64) -> bool {
+pub async fn wait_until_gone(s: &AppState, id: u64) -> bool {
     for _ in 0..20 {
         if s.consensus
             .linearizable_view(Duration::from_secs(2))
@@ -241,7 +226,7 @@ fn cluster_error(code: &str, message: String) -> ApiError {
 #[utoipa::path(post, path = "/api/v1/cluster/nodes/{id}/remove", tag = "cluster", security(("bearer" = [])),
     params(("id" = u64, Path, description = "Node id")),
     responses((status = 200, description = "Removed"), (status = 403, description = "Not the operator token"), (status = 409, description = "Would lose quorum")))]
-async fn remove(
+pub async fn remove(
     State(s): State<AppState>,
     Path(id): Path<u64>,
     headers: HeaderMap,
@@ -253,7 +238,7 @@ async fn remove(
 #[utoipa::path(post, path = "/api/v1/cluster/nodes/{id}/promote", tag = "cluster", security(("bearer" = [])),
     params(("id" = u64, Path, description = "Node id")),
     responses((status = 200, description = "Promoted"), (status = 403, description = "Not the operator token")))]
-async fn promote(
+pub async fn promote(
     State(s): State<AppState>,
     Path(id): Path<u64>,
     headers: HeaderMap,
@@ -265,7 +250,7 @@ async fn promote(
 #[utoipa::path(post, path = "/api/v1/cluster/nodes/{id}/demote", tag = "cluster", security(("bearer" = [])),
     params(("id" = u64, Path, description = "Node id")),
     responses((status = 200, description = "Demoted"), (status = 403, description = "Not the operator token")))]
-async fn demote(
+pub async fn demote(
     State(s): State<AppState>,
     Path(id): Path<u64>,
     headers: HeaderMap,
@@ -280,117 +265,10 @@ async fn demote(
     responses((status = 200, description = "That node leads"), (status = 403, description = "Not the operator token"),
               (status = 404, description = "`not_member`"), (status = 409, description = "`not_voter` or `no_successor` (not a healthy voter)"),
               (status = 503, description = "`handover_failed` or `no_quorum`")))]
-async fn lead(
+pub async fn lead(
     State(s): State<AppState>,
     Path(id): Path<u64>,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
     membership_change(&s, &headers, MembershipChange::Lead(id)).await
-}
-
-#[derive(Serialize)]
-struct TokenReply {
-    join_token: String,
-    /// The command to run on a new machine.
-    join_command: String,
-}
-
-fn token_reply(s: &AppState, token: &str) -> TokenReply {
-    let raft = s
-        .consensus
-        .node_addr(s.consensus.id())
-        .map(|a| a.raft)
-        .unwrap_or_default();
-    TokenReply {
-        join_token: token.to_string(),
-        join_command: format!("paddle serve --join {raft} --token {token}"),
-    }
-}
-
-/// The join token for new nodes (operator).
-#[utoipa::path(get, path = "/api/v1/cluster/join-token", tag = "cluster", security(("bearer" = [])),
-    responses((status = 200, description = "The join token and the command to run"), (status = 404, description = "Not kept on this node")))]
-async fn join_token(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-) -> Result<impl IntoResponse, ApiError> {
-    require_operator(&s, &headers)?;
-    let dd = s
-        .data_dir
-        .as_ref()
-        .ok_or_else(|| ApiError::internal("no data dir"))?;
-    let token = dd
-        .read_join_token()
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let view = s.consensus.view();
-    match (token, state::join_hash(&view)) {
-        (Some(t), Some(hash)) => match JoinToken::parse(&t) {
-            Ok(jt) if secrets::token_matches(&jt.secret, &hash) => Ok(Json(token_reply(&s, &t))),
-            _ => Err(ApiError::not_found(
-                "no_join_token_here",
-                "the join token kept on this node was rotated elsewhere; ask the node that rotated it, or rotate here",
-            )),
-        },
-        _ => Err(ApiError::not_found(
-            "no_join_token_here",
-            "this node keeps no copy of the join token; ask the bootstrap node, or rotate the token here",
-        )),
-    }
-}
-
-/// Replace the join token (operator).
-#[utoipa::path(post, path = "/api/v1/cluster/join-token/rotate", tag = "cluster", security(("bearer" = [])),
-    responses((status = 200, description = "The new join token")))]
-async fn rotate_join_token(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-) -> Result<impl IntoResponse, ApiError> {
-    require_operator(&s, &headers)?;
-    let dd = s
-        .data_dir
-        .as_ref()
-        .ok_or_else(|| ApiError::internal("no data dir"))?;
-    let ca_pem =
-        std::fs::read_to_string(dd.ca_cert()).map_err(|e| ApiError::internal(e.to_string()))?;
-    let fp = paddle_consensus::tls::fingerprint_pem(&ca_pem)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let token = JoinToken::new(&fp);
-    s.consensus
-        .propose(Command::Cluster(ClusterCommand::SetJoinSecretHash {
-            hash: token.secret_hash(),
-        }))
-        .await?;
-    dd.write_join_token(&token.to_string())
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    tracing::info!("join token rotated; the old one no longer admits nodes");
-    Ok(Json(token_reply(&s, &token.to_string())))
-}
-
-#[derive(Deserialize)]
-struct BackupQuery {
-    #[serde(default)]
-    consistency: Option<String>,
-}
-
-/// A consistent snapshot of the state (operator).
-#[utoipa::path(get, path = "/api/v1/cluster/backup", tag = "cluster", security(("bearer" = [])),
-    params(("consistency" = Option<String>, Query, description = "`local` skips the read index")),
-    responses((status = 200, description = "Backup bytes", content_type = "application/octet-stream")))]
-async fn backup(
-    State(s): State<AppState>,
-    Query(q): Query<BackupQuery>,
-    headers: HeaderMap,
-) -> Result<impl IntoResponse, ApiError> {
-    require_operator(&s, &headers)?;
-    if q.consistency.as_deref() != Some("local") {
-        // Everything committed before this request is in the backup.
-        s.consensus
-            .linearizable_view(Duration::from_secs(10))
-            .await?;
-    }
-    let state = s.consensus.state().clone();
-    let bytes = tokio::task::spawn_blocking(move || state.snapshot_now())
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes))
 }

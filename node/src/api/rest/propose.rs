@@ -1,0 +1,83 @@
+//! Proposing a REST write: the view it is checked against (never older
+//! than what the cluster has committed, see [`fresh_view`]), the freshness
+//! check, and the rules' refusals as clear errors.
+
+use axum::http::StatusCode;
+use paddle_consensus::KvView;
+use paddle_proto::auction::{Accepted, AuctionCommand, AuctionReply, LotId, RejectReason, SaleId};
+use paddle_proto::{Command, Currency, Reply};
+
+use super::fields::{lot_sale, sale_currency};
+use crate::api::error::ApiError;
+use crate::api::reads::{fresh_view, freshness};
+use crate::api::state::AppState;
+use paddle_auction::read;
+
+/// The HTTP status of a rule's refusal.
+pub fn reject_status(reason: &RejectReason) -> StatusCode {
+    use RejectReason::*;
+    match reason {
+        UnknownSale | UnknownLot | UnknownBid => StatusCode::NOT_FOUND,
+        InvalidInput { .. } | InvalidAmount => StatusCode::BAD_REQUEST,
+        NotRegistered | NotApproved => StatusCode::FORBIDDEN,
+        _ => StatusCode::CONFLICT,
+    }
+}
+
+/// A rule's refusal as a REST error, its details under `reason`.
+pub fn reject_error(reason: RejectReason, message: String) -> ApiError {
+    let details = serde_json::to_value(&reason).unwrap_or_default();
+    ApiError::new(reject_status(&reason), reason.code(), message).with_details("reason", details)
+}
+
+/// Refuse writes on a node that lost the leader, at once and clearly.
+fn check_fresh(s: &AppState) -> Result<(), ApiError> {
+    if freshness(&s.consensus).stale {
+        return Err(ApiError::unavailable(
+            "no_quorum",
+            "this node has lost contact with the cluster's leader; nothing was changed (try another node)",
+        ));
+    }
+    Ok(())
+}
+
+/// Propose one auction command: its index and what it produced, or the
+/// rules' refusal.
+pub async fn propose(s: &AppState, cmd: AuctionCommand) -> Result<(u64, Accepted), ApiError> {
+    check_fresh(s)?;
+    let c = s.consensus.propose(Command::Auction(cmd)).await?;
+    match c.reply {
+        Reply::Auction(AuctionReply::Accepted { accepted }) => Ok((c.index, accepted)),
+        Reply::Auction(AuctionReply::Rejected { reason, message }) => {
+            Err(reject_error(reason, message))
+        }
+        other => Err(ApiError::internal(format!("unexpected reply {other:?}"))),
+    }
+}
+
+/// Propose a cluster command (clerk tokens).
+pub async fn propose_cluster(
+    s: &AppState,
+    cmd: paddle_proto::ClusterCommand,
+) -> Result<u64, ApiError> {
+    check_fresh(s)?;
+    Ok(s.consensus.propose(Command::Cluster(cmd)).await?.index)
+}
+
+/// For a write: the view to check it against (see [`fresh_view`]) and the
+/// sale's currency, waiting for the leader's read index when this node does
+/// not know the sale yet.
+pub async fn write_sale(s: &AppState, sale: SaleId) -> Result<(KvView, Currency), ApiError> {
+    let view = fresh_view(s, |v| matches!(read::sale_record(v, sale), Ok(Some(_)))).await?;
+    let currency = sale_currency(&view, sale)?;
+    Ok((view, currency))
+}
+
+/// For a write: the view to check it against and the sale of `lot`,
+/// waiting for the leader's read index when this node does not know the
+/// lot yet.
+pub async fn write_lot(s: &AppState, lot: LotId) -> Result<(KvView, SaleId), ApiError> {
+    let view = fresh_view(s, |v| matches!(read::lot_record(v, lot), Ok(Some(_)))).await?;
+    let sale = lot_sale(&view, lot)?;
+    Ok((view, sale))
+}

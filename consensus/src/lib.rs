@@ -1,19 +1,32 @@
-//! paddle-consensus: agreement on one log.
+//! paddle-consensus: agreement on one log, and on one clock.
+//!
+//! # Place in the bid path
+//!
+//! A command enters through [`Consensus::propose`] on any node. On a
+//! follower it is forwarded over QUIC to the leader (`forwarder`,
+//! [`network`]); on the leader the batcher (group commit) stamps it with
+//! cluster time ([`clock`]) and hands it to openraft, which appends it to
+//! the sled log (`storage::log`, fdatasync'd before it is acknowledged) and
+//! replicates it. Once a majority has it, every node's state machine
+//! (`storage::sm`) applies it through the application's [`Application`],
+//! writing state and Raft bookkeeping in one atomic sled batch through the
+//! key-value handle ([`kv`]), and the reply travels back to the proposer.
+//! openraft stays inside this crate: the application sees [`Consensus`]'s
+//! methods only.
 //!
 //! # Layout
 //!
-//! A proposal enters through [`propose`](crate) on any node. On a follower it
-//! is forwarded over QUIC to the leader (`network`); on the leader it is
-//! stamped and handed to openraft's `client_write`, which appends it to the
-//! sled log (`storage::log`, fdatasync'd before it is acknowledged) and
-//! replicates it. Once a majority has it, every node's state machine
-//! (`storage::sm`) applies it through the application's [`Application`],
-//! writing state and Raft bookkeeping in one atomic sled batch, and the reply
-//! travels back to the proposer.
-//!
-//! - [`types`]: the openraft type configuration.
-//! - [`kv`]: the key-value handle the application writes through.
-//! - [`app`]: the trait the application implements.
+//! - [`node`]: [`Consensus`], a running member: proposals, reads, facts,
+//!   membership changes, what it answers peers, its background tasks;
+//! - [`clock`]: cluster time agreed from the members' clocks;
+//! - [`config`]: the member's tunables, as the node's config file has them;
+//! - `batcher`, `forwarder`: group commit on the leader, batched forwarding;
+//! - [`network`]: QUIC transport, peer messages, openraft's network;
+//! - [`storage`]: the only module that imports sled: log, state machine,
+//!   snapshots, durability (fdatasync), direct apply for tools;
+//! - [`kv`], [`app`]: the seam the application implements and writes
+//!   through; [`tls`]: the cluster's PKI; [`types`]: openraft's types;
+//!   [`probe`]: a tiny application for tests and diagnostics.
 
 pub mod app;
 mod batcher;

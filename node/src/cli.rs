@@ -3,12 +3,14 @@
 //!
 //! This module only declares arguments, typed, so bad input is refused by
 //! clap with a usage error (exit 2) before any command runs. What each
-//! command does lives in [`crate::commands`]; `main` dispatches.
+//! command does lives in [`crate::serve`] and [`crate::tools`]; `main`
+//! dispatches, and [`run::run_async`] runs each command's async body.
 
 // Doc comments on arguments are clap's help text, written for a terminal
 // (`<redacted>`, bare URLs), not for rustdoc.
 #![allow(rustdoc::bare_urls, rustdoc::invalid_html_tags)]
 
+pub mod run;
 #[cfg(test)]
 mod tests;
 mod values;

@@ -1,27 +1,30 @@
-//! paddle-node: the `paddle` binary's library.
+//! paddle-node: the `paddle` binary's library, the application on top of
+//! consensus.
+//!
+//! # Place in the bid path
+//!
+//! A bid reaches [`api`] (axum: REST, WebSocket, static UI, health and
+//! metrics) on any node: `api::bidding` checks shape, auth, rate and the
+//! sale and lot, and hands a `paddle_proto::Command` to
+//! `Consensus::propose_idempotent`, which forwards it to the leader, stamps
+//! it with cluster time and commits it through Raft. Every node then
+//! applies it through [`machine::NodeMachine`], which routes auction
+//! commands to `paddle_auction::AuctionMachine` (the pure rules, persisted
+//! through consensus's key-value handle) and cluster commands to
+//! [`cluster::registry`], and publishes the batch's events once they are on
+//! disk; `api::ws::hub` pushes them to every watcher. The leader's
+//! [`timer`] proposes timed lots' openings and closings.
 //!
 //! # Layout
 //!
-//! A request reaches `api` (axum: REST, WebSocket, static UI, health and
-//! metrics). Reads are served from the local state (`paddle_consensus`
-//! views); writes become a `paddle_proto::Command` handed to
-//! `Consensus::propose`, which forwards to the leader, commits through Raft
-//! and applies it on every node through `machine::NodeMachine`.
-//!
-//! A committed `Command::Auction` reaches [`auction::AuctionMachine::apply`]
-//! on every node, in log order, with the leader's stamp. The machine runs the
-//! pure rules engine ([`auction::AuctionState::apply`]: state + command +
-//! stamp → reply + events), writes the touched records through consensus's
-//! key-value handle, and buffers the events; the node publishes them once the
-//! batch is committed. The API reads public views from a consistent
-//! `KvView` through [`auction::read`], and the leader's timer asks
-//! [`auction::due`] which timed lots to open or close.
-//!
-//! - [`auction`]: the rules engine, its state machine, read helpers, the
-//!   eBay log replay and the engine benchmark.
-//! - `cluster`: bootstrap, join, remove, backup/restore, tokens, data dir.
-//! - `serve`: wires a node together; `config`, `cli`, `commands`: the
-//!   command line; `bench`: `paddle bench`.
+//! - [`cli`]: the command line (typed arguments) and running a command's
+//!   async body; [`config`]: the one configuration struct;
+//! - [`serve`]: wires a node together and runs it;
+//! - [`api`]: everything HTTP; [`cluster`]: bootstrap, join, membership as
+//!   the node answers it, tokens, the data dir, backup and restore;
+//! - [`machine`]: the replicated state machine; [`timer`]: timed lots;
+//! - [`tools`]: the client and measuring commands, apart from the server;
+//! - `logging`: the tracing subscriber.
 
 pub mod api;
 pub mod cli;

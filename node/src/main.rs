@@ -1,5 +1,6 @@
 //! `paddle`: parse the command line, load the configuration where a
-//! command needs one, set up logging, and hand over to `commands`.
+//! command needs one, set up logging, and hand over to `serve` (a node) or
+//! `tools` (every client and measuring command).
 //!
 //! Exit codes: 0 success, 1 the command failed, 2 bad arguments or bad
 //! configuration (nothing was started).
@@ -33,10 +34,9 @@ fn forget_empty_paddle_vars() {
     }
 }
 
-// =====================================================================
-// DISPATCH — the one place that maps each subcommand to its code.
-// Replace `tools::*` bodies as features land; keep this match whole.
-// =====================================================================
+/// The one place that maps each subcommand to its code: `serve` and
+/// `config` here and in `serve`, every client and measuring command in
+/// `tools`.
 fn run(cli: Cli) -> ExitCode {
     // Client and tool commands log warnings only, unless RUST_LOG asks;
     // `serve` sets up logging from its validated config instead.
@@ -69,7 +69,6 @@ fn run(cli: Cli) -> ExitCode {
         Command::Scenario(args) => tools::scenario(&args),
     }
 }
-// ===================== end of DISPATCH ===============================
 
 /// `paddle serve`: nothing starts unless the configuration is valid.
 fn serve(args: &ConfigArgs) -> ExitCode {
@@ -81,7 +80,7 @@ fn serve(args: &ConfigArgs) -> ExitCode {
         eprintln!("paddle: {e}");
         return ExitCode::from(EXIT_BAD_CONFIG);
     }
-    tools::serve(config)
+    paddle_node::serve::main(config)
 }
 
 /// Loads and validates the configuration, or prints why not and returns

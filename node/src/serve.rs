@@ -1,6 +1,7 @@
 //! `paddle serve`: bring a node up (bootstrap, restart or join), serve HTTP,
 //! and shut down cleanly on SIGTERM / Ctrl-C.
 
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use paddle_consensus::{Consensus, ConsensusConfig};
 use paddle_proto::{ClusterCommand, Command};
 
 use crate::api::{self, state::AppState};
+use crate::cli::run::{run_async, Threads};
 use crate::cluster::datadir::{DataDir, NodeInfo, Origin};
 use crate::cluster::registry;
 use crate::cluster::secrets::{self, JoinToken};
@@ -97,6 +99,17 @@ async fn finish_bootstrap(
     info.setup_complete = true;
     dd.write_node_info(info)?;
     Ok(())
+}
+
+/// `paddle serve`: run a node on a multi-threaded runtime until it is told
+/// to stop; exit 0 after a clean stop. Gets a validated config, logging
+/// already set up.
+pub fn main(cfg: Config) -> ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    run_async("serve", Threads::PerCore, async {
+        run(cfg).await.inspect_err(|e| tracing::error!("{e:#}"))?;
+        Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+    })
 }
 
 /// Run a node until it is told to stop: open its files (resume, join or
@@ -368,9 +381,9 @@ async fn ask_whether_removed(consensus: Consensus, stop: tokio::sync::watch::Sen
         if f.role == paddle_consensus::Role::Leader || heard {
             continue;
         }
-        for id in f.nodes.keys().filter(|id| **id != me) {
+        for (id, _) in consensus.other_members() {
             if let Ok(ClusterResponse::Error { code, .. }) =
-                call_member(&consensus, *id, &ClusterRequest::Status, SHORT_CALL).await
+                call_member(&consensus, id, &ClusterRequest::Status, SHORT_CALL).await
             {
                 if code == REMOVED_CODE {
                     tracing::warn!(

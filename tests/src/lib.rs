@@ -9,17 +9,18 @@
 //!
 //! # Where the tests live, and why
 //!
-//! The test cases themselves are in `node/tests/` (the paddle-node
-//! package), not here. Only an integration test of the package that owns
-//! a binary gets `env!("CARGO_BIN_EXE_paddle")`, and only then does cargo
-//! guarantee that the binary is built, and up to date, before the tests
-//! run, for `cargo test --workspace` and `cargo test -p paddle-node` alike.
-//! A test here would have to guess `target/<profile>/paddle` next to its
-//! own executable and could silently run a stale binary. So this crate is
-//! the library those tests share (paddle-node has it as a dev-dependency;
-//! it does not depend on paddle-node, to keep the graph acyclic), and each
-//! test passes the binary in: `Cluster::start(paddle_bin(), ...)` with
-//! `paddle_bin = env!("CARGO_BIN_EXE_paddle")`.
+//! The real-process and browser tests are here too, in `tests/tests/`,
+//! beside their harness, but they are declared as paddle-node's
+//! integration tests (`[[test]]` entries in `node/Cargo.toml` with paths
+//! into this folder), and this crate has `autotests = false`. Only an
+//! integration test of the package that owns a binary gets
+//! `env!("CARGO_BIN_EXE_paddle")`, and only then does cargo guarantee that
+//! the binary is built, and up to date, before the tests run, for `cargo
+//! test --workspace` and `cargo test -p paddle-node` alike. (Asking cargo
+//! for the binary from inside a test, as escargot does, was tried: under
+//! `cargo test` the inner build waited about a minute for the outer one's
+//! lock, per test binary.) So each test passes the binary in:
+//! `Cluster::start(bin(), ...)` with `bin = env!("CARGO_BIN_EXE_paddle")`.
 //!
 //! The harness is a black-box client: it speaks HTTP, runs processes,
 //! reads files and traces, and links no paddle crate, so a change of the

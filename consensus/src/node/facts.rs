@@ -61,6 +61,19 @@ impl Consensus {
         leader
     }
 
+    /// Every member but this node, with its addresses, in id order: whom to
+    /// ask when asking the others.
+    pub fn other_members(&self) -> Vec<(NodeId, NodeAddr)> {
+        let m = self.core.raft.metrics();
+        let m = m.borrow();
+        m.membership_config
+            .membership()
+            .nodes()
+            .filter(|(id, _)| **id != self.core.id)
+            .map(|(id, n)| (*id, n.clone()))
+            .collect()
+    }
+
     /// The address of a member (voter or learner) from the membership.
     pub fn node_addr(&self, id: NodeId) -> Option<NodeAddr> {
         let m = self.core.raft.metrics();

@@ -96,7 +96,7 @@ impl Bidder {
     }
 }
 
-/// The whole auction state. Changed only by [`AuctionState::apply`](crate::engine).
+/// The whole auction state. Changed only by [`AuctionState::apply`].
 #[derive(Debug, Clone, Default)]
 pub struct AuctionState {
     pub(crate) counters: Counters,

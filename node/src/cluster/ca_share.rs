@@ -35,9 +35,9 @@ pub async fn hold_ca_key(svc: Arc<ClusterService>) {
         if !facts.voters.contains(&me) {
             continue;
         }
-        for id in facts.nodes.keys().filter(|id| **id != me) {
+        for (id, _) in svc.consensus.other_members() {
             let Ok(ClusterResponse::Ca { cert_pem, key_pem }) =
-                call_member(&svc.consensus, *id, &ClusterRequest::ShareCa, SHORT_CALL).await
+                call_member(&svc.consensus, id, &ClusterRequest::ShareCa, SHORT_CALL).await
             else {
                 continue;
             };

@@ -158,16 +158,7 @@ impl ClusterService {
             Ok(None) => {}
             Err(e) => return Err(ClusterResponse::error("internal", e.to_string())),
         }
-        let me = self.consensus.id();
-        let members: Vec<u64> = self
-            .consensus
-            .facts()
-            .nodes
-            .keys()
-            .copied()
-            .filter(|id| *id != me)
-            .collect();
-        for id in members {
+        for (id, _) in self.consensus.other_members() {
             let req = ClusterRequest::Sign {
                 csr_pem: csr_pem.to_string(),
                 node_id,

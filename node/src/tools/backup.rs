@@ -27,7 +27,7 @@ const BACKUP_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// `paddle backup`.
 pub fn backup(args: &BackupArgs) -> ExitCode {
-    block_on(run(args))
+    block_on("backup", run(args))
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ClientError + '_ {

@@ -5,6 +5,8 @@
 //! and how to retry safely with the same `--bid-id`), 2 unusable arguments.
 
 use std::process::ExitCode;
+
+use crate::cli::run::{run_async, Threads};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
@@ -132,24 +134,12 @@ async fn run(args: &BidArgs) -> anyhow::Result<bool> {
 
 /// `paddle bid`.
 pub fn bid(args: &BidArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("paddle bid: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(args)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("paddle bid: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    run_async("bid", Threads::One, async {
+        Ok::<_, anyhow::Error>(match run(args).await? {
+            true => ExitCode::SUCCESS,
+            false => ExitCode::FAILURE,
+        })
+    })
 }
 
 #[cfg(test)]

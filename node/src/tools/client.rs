@@ -2,8 +2,7 @@
 //! with the node's refusals turned into one clear line.
 //!
 //! Commands run on a small current-thread runtime ([`block_on`]): they make
-//! a handful of requests, and a single thread keeps `paddle demo`'s child
-//! processes tied to the thread that spawned them (see `demo`).
+//! a handful of requests.
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -13,6 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use crate::cli::run::{run_async, Failure, Threads};
 use crate::cli::NodeUrl;
 use crate::config::{Secret, SecretError};
 
@@ -198,29 +198,22 @@ fn refusal(url: &reqwest::Url, status: StatusCode, body: &[u8]) -> ClientError {
     }
 }
 
-/// Run `fut` on a fresh current-thread runtime; print the error and turn it
-/// into the exit code. `Ok` is success (exit 0).
-pub fn block_on<F>(fut: F) -> ExitCode
+impl Failure for ClientError {
+    fn exit_code(&self) -> ExitCode {
+        ClientError::exit_code(self)
+    }
+}
+
+/// Run an operator command's body (`name` for its messages) on a
+/// current-thread runtime: `Ok` is exit 0; a failure is printed and its
+/// exit code returned.
+pub fn block_on<F>(name: &str, fut: F) -> ExitCode
 where
     F: Future<Output = Result<(), ClientError>>,
 {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("paddle: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(fut) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("paddle: {e}");
-            e.exit_code()
-        }
-    }
+    run_async(name, Threads::One, async {
+        fut.await.map(|()| ExitCode::SUCCESS)
+    })
 }
 
 #[cfg(test)]

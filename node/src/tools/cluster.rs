@@ -22,7 +22,7 @@ const CHANGE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// `paddle cluster status [--node URL] [--json]`.
 pub fn cluster_status(args: &StatusArgs) -> ExitCode {
-    block_on(async {
+    block_on("cluster status", async {
         let client = NodeClient::new(&args.node.node, Some(READ_TIMEOUT))?;
         let value: serde_json::Value = client.json(Method::GET, "api/v1/cluster").await?;
         if args.json {
@@ -138,7 +138,7 @@ struct TokenReply {
 /// `paddle cluster token [--rotate]`: the token alone on stdout (so
 /// `TOKEN=$(paddle cluster token)` works), the hint on stderr.
 pub fn cluster_token(args: &TokenArgs) -> ExitCode {
-    block_on(async {
+    block_on("cluster token", async {
         let token = args.auth.token()?;
         let client = NodeClient::new(&args.node.node, Some(READ_TIMEOUT))?.with_token(token);
         let reply: TokenReply = if args.rotate {
@@ -170,14 +170,17 @@ enum Change {
 }
 
 impl Change {
-    fn path(self, id: u64) -> String {
-        let verb = match self {
+    fn verb(self) -> &'static str {
+        match self {
             Change::Remove => "remove",
             Change::Promote => "promote",
             Change::Demote => "demote",
             Change::Lead => "lead",
-        };
-        format!("api/v1/cluster/nodes/{id}/{verb}")
+        }
+    }
+
+    fn path(self, id: u64) -> String {
+        format!("api/v1/cluster/nodes/{id}/{}", self.verb())
     }
 
     fn done(self, id: u64) -> String {
@@ -193,7 +196,7 @@ impl Change {
 }
 
 fn change(args: &MemberArgs, what: Change) -> ExitCode {
-    block_on(async {
+    block_on(&format!("cluster {}", what.verb()), async {
         let token = args.auth.token()?;
         let client = NodeClient::new(&args.node.node, Some(CHANGE_TIMEOUT))?.with_token(token);
         let _: serde_json::Value = client.json(Method::POST, &what.path(args.id)).await?;

@@ -12,6 +12,7 @@
 //! only the demo, which then stops them, and on Linux they also get SIGTERM
 //! if the demo itself dies.
 
+use crate::cli::run::{run_async, Threads};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, ExitStatus, Stdio};
@@ -46,23 +47,9 @@ const IDENTITY_VARS: &[&str] = &[
 pub fn demo(args: &DemoArgs) -> ExitCode {
     // One thread: children are spawned from the main thread, which lives as
     // long as the demo, so PR_SET_PDEATHSIG fires only when the demo dies.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("paddle: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("paddle demo: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    run_async("demo", Threads::One, async {
+        run(args).await.map(|()| ExitCode::SUCCESS)
+    })
 }
 
 /// One child node.

@@ -1,14 +1,18 @@
-//! What each `paddle` subcommand does, one function per subcommand, called
-//! from the single dispatch in `main.rs`.
+//! The client and measuring commands, apart from the server: everything
+//! `paddle` does besides `serve` and `config`, one function per
+//! subcommand, called from the single dispatch in `main.rs`. None of it is
+//! on a node's bid path; it talks to nodes as any client would (HTTP and
+//! WebSocket), or, for benchmarks, starts nodes of its own.
 //!
-//! `config show` / `config check` live in `main.rs` (pure config work).
-//! The operator commands that talk to a node's HTTP API have a file each:
-//! `cluster` (status, token, remove, promote, demote), `backup`, `demo`,
-//! sharing `client`. The public-API client commands have a file each too:
-//! `bid`, `watch` and `scenario`. The others are here and hand over to
-//! their module (serve, restore, replay, bench). Keep the signatures'
-//! arguments (the parsed, typed CLI structs) and return the process exit
-//! code.
+//! - Operator commands over a node's HTTP API: `cluster` (status, token,
+//!   remove, promote, demote, lead), `backup` (and `restore` below), `demo`,
+//!   sharing `client`.
+//! - Public-API clients: `bid`, `watch`, `scenario`.
+//! - `replay`: eBay bid logs through the rules engine.
+//! - `bench`: `paddle bench consensus|api|engine|join` and the engine's load
+//!   generator.
+//!
+//! Each takes its parsed, typed CLI struct and returns the exit code.
 
 mod backup;
 pub mod bench;
@@ -29,38 +33,13 @@ pub use demo::demo;
 
 use std::process::ExitCode;
 
+use crate::cli::run::{run_async, Threads};
 use crate::cli::{
     BenchApiArgs, BenchConsensusArgs, BenchEngineArgs, BenchJoinArgs, BidArgs, ReplayArgs,
     RestoreArgs, ScenarioArgs, WatchArgs,
 };
-use crate::config::Config;
 
-/// `paddle serve` (issue 2): open the data dir, bootstrap/join/resume,
-/// start Raft over QUIC and the HTTP API; exit 0 on SIGTERM after draining.
-/// Gets a validated config, logging already set up.
-pub fn serve(config: Config) -> ExitCode {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("paddle: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(crate::serve::run(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("{e:#}");
-            eprintln!("paddle: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// `paddle restore` (issue 3): seed a new one-node cluster from a backup.
+/// `paddle restore`: seed a new one-node cluster from a backup.
 pub fn restore(args: &RestoreArgs) -> ExitCode {
     match crate::cluster::restore::restore(&args.from, &args.data_dir) {
         Ok(r) => {
@@ -93,7 +72,7 @@ pub fn restore(args: &RestoreArgs) -> ExitCode {
     }
 }
 
-/// `paddle replay` (issue 4): eBay bid logs through the engine.
+/// `paddle replay`: eBay bid logs through the engine.
 pub fn replay(args: &ReplayArgs) -> ExitCode {
     let name = match args.increments {
         crate::cli::IncrementTable::Ebay2005 => "ebay-2005",
@@ -121,7 +100,7 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
     }
 }
 
-/// `paddle bench consensus` (issue 2): proposals/s, commit latency, failover.
+/// `paddle bench consensus`: proposals/s, commit latency, failover.
 pub fn bench_consensus(args: &BenchConsensusArgs) -> ExitCode {
     let settings = crate::tools::bench::consensus::Settings {
         nodes: args.nodes,
@@ -150,41 +129,26 @@ pub(crate) fn run_bench<R: serde::Serialize>(
     text: impl FnOnce(&R) -> String,
 ) -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("paddle bench {name}: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
+    run_async(&format!("bench {name}"), Threads::PerCore, async {
+        let report = bench.await?;
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+        } else {
+            print!("{}", text(&report));
         }
-    };
-    match runtime.block_on(bench) {
-        Ok(report) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).unwrap_or_default()
-                );
-            } else {
-                print!("{}", text(&report));
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("paddle bench {name}: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+        Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+    })
 }
 
-/// `paddle bench api` (issue 5): WebSocket bids and fan-out.
+/// `paddle bench api`: WebSocket bids and fan-out.
 pub fn bench_api(args: &BenchApiArgs) -> ExitCode {
     crate::tools::bench::api::main(args)
 }
 
-/// `paddle bench engine` (issue 4): engine applies/s, in memory and on sled.
+/// `paddle bench engine`: engine applies/s, in memory and on sled.
 pub fn bench_engine(args: &BenchEngineArgs) -> ExitCode {
     let cfg = crate::tools::bench::engine_load::BenchConfig {
         sales: 1,
@@ -194,32 +158,15 @@ pub fn bench_engine(args: &BenchEngineArgs) -> ExitCode {
         seed: args.seed,
         through_machine: false,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("paddle bench: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(crate::tools::bench::engine::run(
-        cfg,
-        args.sled_batch.max(1),
-    )) {
-        Ok(report) => {
-            print!("{report}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("paddle bench engine: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    run_bench(
+        "engine",
+        false,
+        crate::tools::bench::engine::run(cfg, args.sled_batch.max(1)),
+        |report| report.to_string(),
+    )
 }
 
-/// `paddle bench join` (issue 3): time for a new node to catch up and vote.
+/// `paddle bench join`: time for a new node to catch up and vote.
 pub fn bench_join(args: &BenchJoinArgs) -> ExitCode {
     let settings = crate::tools::bench::join::Settings {
         nodes: args.nodes,
@@ -246,17 +193,17 @@ pub fn bench_join(args: &BenchJoinArgs) -> ExitCode {
     )
 }
 
-/// `paddle bid` (issue 5): one bid through the public API, with its outcome.
+/// `paddle bid`: one bid through the public API, with its outcome.
 pub fn bid(args: &BidArgs) -> ExitCode {
     bid::bid(args)
 }
 
-/// `paddle watch` (issue 5): a sale's live events, resumable with --since.
+/// `paddle watch`: a sale's live events, resumable with --since.
 pub fn watch(args: &WatchArgs) -> ExitCode {
     watch::watch(args)
 }
 
-/// `paddle scenario` (issue 5): scripted bidders against the public API.
+/// `paddle scenario`: scripted bidders against the public API.
 pub fn scenario(args: &ScenarioArgs) -> ExitCode {
     scenario::scenario(args)
 }

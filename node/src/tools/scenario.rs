@@ -40,6 +40,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::ExitCode;
+
+use crate::cli::run::{run_async, Threads};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -538,23 +540,9 @@ async fn run(args: &ScenarioArgs) -> anyhow::Result<()> {
 
 /// `paddle scenario`.
 pub fn scenario(args: &ScenarioArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("paddle scenario: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("paddle scenario: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    run_async("scenario", Threads::PerCore, async {
+        run(args).await.map(|()| ExitCode::SUCCESS)
+    })
 }
 
 #[cfg(test)]

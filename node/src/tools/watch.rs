@@ -5,6 +5,8 @@
 //! index it printed, so nothing is missed or printed twice.
 
 use std::process::ExitCode;
+
+use crate::cli::run::{run_async, Threads};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -187,27 +189,10 @@ async fn session(
 
 /// `paddle watch`.
 pub fn watch(args: &WatchArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("paddle watch: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = rt.block_on(async {
+    run_async("watch", Threads::One, async {
         tokio::select! {
-            r = run(args) => r,
-            _ = tokio::signal::ctrl_c() => Ok(()),
+            r = run(args) => r.map(|()| ExitCode::SUCCESS),
+            _ = tokio::signal::ctrl_c() => Ok(ExitCode::SUCCESS),
         }
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("paddle watch: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }

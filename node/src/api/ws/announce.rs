@@ -23,16 +23,7 @@ use crate::cluster::rpc::{ClusterRequest, ClusterResponse};
 use crate::cluster::service::call_member;
 
 async fn poll_peers(s: &AppState) {
-    let me = s.consensus.id();
-    let peers: Vec<u64> = s
-        .consensus
-        .facts()
-        .nodes
-        .keys()
-        .copied()
-        .filter(|id| *id != me)
-        .collect();
-    let asks = peers.into_iter().map(|id| {
+    let asks = s.consensus.other_members().into_iter().map(|(id, _)| {
         let c = s.consensus.clone();
         async move {
             let r = call_member(

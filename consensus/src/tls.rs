@@ -245,7 +245,10 @@ impl NodeIdentity {
         let mut cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13])?
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(ClockFreeServerVerifier { inner, provider }))
+            .with_custom_certificate_verifier(Arc::new(ClockFreeServerVerifier {
+                trust: Trust::Known(inner),
+                provider,
+            }))
             .with_client_auth_cert(self.chain()?, key_from_pem(&self.key_pem)?)?;
         cfg.alpn_protocols = vec![ALPN.to_vec()];
         Ok(cfg)
@@ -258,8 +261,8 @@ impl NodeIdentity {
 /// signed for `cluster.paddle`; anything else fails the handshake.
 pub fn join_client_config(ca_fingerprint: &str) -> Result<rustls::ClientConfig, TlsError> {
     let provider = provider();
-    let verifier = PinnedCaVerifier {
-        fingerprint: ca_fingerprint.to_ascii_lowercase(),
+    let verifier = ClockFreeServerVerifier {
+        trust: Trust::Pinned(ca_fingerprint.to_ascii_lowercase()),
         provider: provider.clone(),
     };
     let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
@@ -271,24 +274,38 @@ pub fn join_client_config(ca_fingerprint: &str) -> Result<rustls::ClientConfig, 
     Ok(cfg)
 }
 
+/// Which CA a server certificate must chain to.
 #[derive(Debug)]
-struct PinnedCaVerifier {
-    fingerprint: String,
+enum Trust {
+    /// The cluster CA this member holds.
+    Known(Arc<WebPkiServerVerifier>),
+    /// A joining node's: the CA the server presents in its chain, if its
+    /// SHA-256 is the one pinned by the join token.
+    Pinned(String),
+}
+
+/// A client's check of a server certificate: the CA's signature and the
+/// name, as of [`VERIFY_AT`] rather than this machine's clock.
+#[derive(Debug)]
+struct ClockFreeServerVerifier {
+    trust: Trust,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for PinnedCaVerifier {
-    fn verify_server_cert(
+impl ClockFreeServerVerifier {
+    /// The WebPKI verifier for this chain: the known one, or one trusting
+    /// only the pinned CA found among `intermediates`.
+    fn for_chain(
         &self,
-        end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
+    ) -> Result<Arc<WebPkiServerVerifier>, rustls::Error> {
+        let fingerprint = match &self.trust {
+            Trust::Known(v) => return Ok(v.clone()),
+            Trust::Pinned(f) => f,
+        };
         let ca = intermediates
             .iter()
-            .find(|c| fingerprint_der(c.as_ref()) == self.fingerprint)
+            .find(|c| fingerprint_der(c.as_ref()) == *fingerprint)
             .ok_or_else(|| {
                 rustls::Error::General(
                     "the node's CA does not match the fingerprint in the join token (wrong cluster, or a tampered token)"
@@ -297,12 +314,34 @@ impl ServerCertVerifier for PinnedCaVerifier {
             })?;
         let mut roots = RootCertStore::empty();
         roots.add(ca.clone().into_owned())?;
-        let inner =
-            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
-                .build()
-                .map_err(|e| rustls::Error::General(e.to_string()))?;
-        let _ = now;
-        inner.verify_server_cert(end_entity, &[], server_name, ocsp_response, VERIFY_AT)
+        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
+            .build()
+            .map_err(|e| rustls::Error::General(e.to_string()))
+    }
+}
+
+impl ServerCertVerifier for ClockFreeServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        // A pinned CA is the root; the chain's other certificates are not
+        // needed to reach it.
+        let rest: &[CertificateDer<'_>] = match self.trust {
+            Trust::Known(_) => intermediates,
+            Trust::Pinned(_) => &[],
+        };
+        self.for_chain(intermediates)?.verify_server_cert(
+            end_entity,
+            rest,
+            server_name,
+            ocsp_response,
+            VERIFY_AT,
+        )
     }
 
     fn verify_tls12_signature(
@@ -331,57 +370,6 @@ impl ServerCertVerifier for PinnedCaVerifier {
             dss,
             &self.provider.signature_verification_algorithms,
         )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// A member's check of a peer's server certificate: the CA's signature and
-/// the name, as of [`VERIFY_AT`] rather than this machine's clock.
-#[derive(Debug)]
-struct ClockFreeServerVerifier {
-    inner: Arc<WebPkiServerVerifier>,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for ClockFreeServerVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            VERIFY_AT,
-        )
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

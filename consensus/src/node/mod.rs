@@ -107,6 +107,25 @@ struct Core {
     accepting: std::sync::atomic::AtomicBool,
 }
 
+/// openraft's configuration from ours, checked by openraft.
+fn openraft_config(r: &crate::config::RaftConfig) -> Result<openraft::Config, StartError> {
+    openraft::Config {
+        cluster_name: "paddle".into(),
+        heartbeat_interval: r.heartbeat_ms,
+        election_timeout_min: r.election_timeout_min_ms,
+        election_timeout_max: r.election_timeout_max_ms,
+        install_snapshot_timeout: r.install_snapshot_timeout_ms,
+        max_payload_entries: r.max_payload_entries,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(r.snapshot_logs),
+        max_in_snapshot_log_to_keep: r.keep_logs_after_snapshot,
+        snapshot_max_chunk_size: r.snapshot_chunk_bytes,
+        purge_batch_size: 256,
+        ..Default::default()
+    }
+    .validate()
+    .map_err(|e| StartError::Config(e.to_string()))
+}
+
 /// A running member. Cheap to clone.
 #[derive(Clone)]
 pub struct Consensus {
@@ -123,22 +142,7 @@ impl Consensus {
         app: Box<dyn Application>,
         cfg: ConsensusConfig,
     ) -> Result<Self, StartError> {
-        let raft_config = openraft::Config {
-            cluster_name: "paddle".into(),
-            heartbeat_interval: cfg.raft.heartbeat_ms,
-            election_timeout_min: cfg.raft.election_timeout_min_ms,
-            election_timeout_max: cfg.raft.election_timeout_max_ms,
-            install_snapshot_timeout: cfg.raft.install_snapshot_timeout_ms,
-            max_payload_entries: cfg.raft.max_payload_entries,
-            snapshot_policy: SnapshotPolicy::LogsSinceLast(cfg.raft.snapshot_logs),
-            max_in_snapshot_log_to_keep: cfg.raft.keep_logs_after_snapshot,
-            snapshot_max_chunk_size: cfg.raft.snapshot_chunk_bytes,
-            purge_batch_size: 256,
-            ..Default::default()
-        }
-        .validate()
-        .map_err(|e| StartError::Config(e.to_string()))?;
-
+        let raft_config = openraft_config(&cfg.raft)?;
         let (log, sm) =
             storage::open(data_dir, app).map_err(|e| StartError::Storage(e.to_string()))?;
         let shared = sm.shared();

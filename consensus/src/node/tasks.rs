@@ -29,7 +29,16 @@ pub(super) async fn leader_watchdog(core: std::sync::Weak<Core>) {
             match (m.state, *since) {
                 (ServerState::Leader, Some((term, _))) if term == m.current_term => {}
                 (ServerState::Leader, _) => *since = Some((m.current_term, Instant::now())),
-                _ => *since = None,
+                (_, Some(_)) => {
+                    // Just stepped down: a newer leader exists (a quorum
+                    // elected it) and will be heard from within a heartbeat.
+                    // Count that as contact, or this watchdog would campaign
+                    // at once and unseat it (our last contact as a follower
+                    // is from before we led).
+                    *since = None;
+                    *core.last_leader_contact.lock().expect("lock") = Some(Instant::now());
+                }
+                _ => {}
             }
         }
         if m.state == ServerState::Follower

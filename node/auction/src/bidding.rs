@@ -24,7 +24,7 @@ use crate::book::BidEntry;
 use crate::book::{Book, Terms};
 use crate::checks::{check_amount, Outcome};
 use crate::effects::Effects;
-use crate::state::{outcome_key, AuctionState, Lot, Sale};
+use crate::state::{outcome_key, AuctionState, Bidder, Lot, Sale};
 
 /// One bid as the engine sees it, online or from the floor.
 pub(crate) struct Bid<'a> {
@@ -139,71 +139,17 @@ impl AuctionState {
         if lot.spec.seller == Some(bid.paddle) {
             return Err(RejectReason::SellersOwnLot);
         }
-        if lot.status.is_finished() {
-            return Err(RejectReason::LotClosed);
-        }
-        let mut absentee = false;
-        if timed {
-            if stamp_ms >= lot.effective_end_ms.unwrap_or(0) {
-                return Err(RejectReason::LotClosed);
-            }
-            if stamp_ms < lot.opens_at_ms.unwrap_or(0) {
-                return Err(RejectReason::LotNotOpen {
-                    opens_at_ms: lot.opens_at_ms,
-                });
-            }
-        } else if lot.status == LotStatus::Scheduled {
-            if bid.floor {
-                return Err(RejectReason::WrongStatus { status: lot.status });
-            }
-            absentee = true;
-        }
+        let absentee = check_timing(lot, timed, stamp_ms, bid.floor)?;
         let max = bid.max.unwrap_or_else(|| lot.minimum_next(sale));
         check_amount(max)?;
-        let mut buy_now = None;
-        if bid.buy_now {
-            let price = lot
-                .buy_now_offer(sale)
-                .ok_or(RejectReason::BuyNowUnavailable)?;
-            if max != price {
-                return Err(RejectReason::BuyNowPriceMismatch { price });
-            }
-            let premium = price
-                .basis_points(sale.spec.premium_bp)
-                .unwrap_or(Money::MAX);
-            buy_now = Some((price, price.saturating_add(premium)));
-        } else if absentee {
-            if max < lot.spec.start {
-                return Err(RejectReason::TooLow {
-                    minimum: lot.spec.start,
-                });
-            }
-        } else {
-            match &lot.book.top {
-                Some(top) if top.paddle == bid.paddle && !house => {
-                    if max <= top.max {
-                        return Err(RejectReason::NotAboveOwnMax);
-                    }
-                }
-                _ => {
-                    let minimum = lot.minimum_at(sale, index, stamp_ms);
-                    if max < minimum {
-                        return Err(RejectReason::TooLow { minimum });
-                    }
-                }
-            }
-        }
-        if let Some(b) = bidder {
-            if let Some(limit) = b.limit {
-                let own = match lot.leading_exposure() {
-                    Some((p, m)) if p == bid.paddle => m,
-                    _ => Money::ZERO,
-                };
-                let commitment = buy_now.map_or(max, |(_, total)| total);
-                if b.exposure().saturating_sub(own).saturating_add(commitment) > limit {
-                    return Err(RejectReason::OverLimit { limit });
-                }
-            }
+        let buy_now = check_price(sale, lot, bid, max, absentee, house, (index, stamp_ms))?;
+        if let Some(limit) = bidder.and_then(|b| b.limit.map(|l| (b, l))) {
+            check_limit(
+                limit,
+                lot,
+                bid.paddle,
+                buy_now.map_or(max, |(_, total)| total),
+            )?;
         }
         Ok(Plan {
             max,
@@ -249,19 +195,7 @@ impl AuctionState {
                 leading: false,
             };
         }
-        if lot.status == LotStatus::Scheduled {
-            // A timed lot whose opening time has passed opens with its first
-            // bid even if the timer's OpenLot has not been applied yet.
-            lot.status = LotStatus::Open;
-            fx.events.push(opened_event(lot, sale));
-        }
-        if lot.status == LotStatus::FairWarning {
-            lot.status = LotStatus::Open;
-            fx.events.push(AuctionEvent::WarningLifted {
-                sale: sale.id,
-                lot: lot.id,
-            });
-        }
+        wake(lot, sale, fx);
         let before = lot.leading_exposure();
         let prev_price = lot.book.price;
         let prev_leader = lot.book.top.map(|t| t.paddle);
@@ -283,37 +217,14 @@ impl AuctionState {
         if changed && !raise && plan.buy_now.is_none() {
             extended = soft_close(lot, sale, stamp_ms);
         }
-        let state = lot.public_state(sale);
-        fx.events.push(AuctionEvent::BidAccepted {
-            sale: sale.id,
-            lot: lot.id,
-            paddle: bid.paddle,
-            kind: lot.bids[seq as usize].kind,
-            shown: lot.bids[seq as usize].shown,
-            price,
-            leader,
-            reserve_met: state.reserve_met,
-            minimum_next: state.minimum_next,
-            effective_end_ms: lot.effective_end_ms,
-            status: lot.status,
-        });
-        if let Some(loser) = prev_leader.filter(|p| *p != leader) {
-            fx.events.push(AuctionEvent::Outbid {
-                sale: sale.id,
-                lot: lot.id,
-                paddle: loser,
-                price,
-                minimum_next: state.minimum_next,
-            });
-        }
-        if let Some(previous_end_ms) = extended {
-            fx.events.push(AuctionEvent::LotExtended {
-                sale: sale.id,
-                lot: lot.id,
-                previous_end_ms,
-                effective_end_ms: lot.effective_end_ms.expect("timed"),
-            });
-        }
+        say_counted(
+            lot,
+            sale,
+            &lot.bids[seq as usize],
+            prev_leader,
+            extended,
+            fx,
+        );
         let after = lot.leading_exposure();
         let (sale_id, lot_id) = (sale.id, lot.id);
         self.shift_leading(sale_id, before, after, fx);
@@ -407,4 +318,159 @@ fn soft_close(lot: &mut Lot, sale: &Sale, stamp_ms: u64) -> Option<u64> {
     }
     lot.effective_end_ms = Some(new_end);
     Some(end)
+}
+
+/// A counted bid wakes its lot: a timed lot whose opening time has passed
+/// opens with its first bid even if the timer's `OpenLot` has not been
+/// applied yet; a fair warning is lifted.
+fn wake(lot: &mut Lot, sale: &Sale, fx: &mut Effects) {
+    if lot.status == LotStatus::Scheduled {
+        lot.status = LotStatus::Open;
+        fx.events.push(opened_event(lot, sale));
+    }
+    if lot.status == LotStatus::FairWarning {
+        lot.status = LotStatus::Open;
+        fx.events.push(AuctionEvent::WarningLifted {
+            sale: sale.id,
+            lot: lot.id,
+        });
+    }
+}
+
+/// The events of a counted bid `b`: accepted (with the lot's new price and
+/// leader), the previous leader outbid, the close extended.
+fn say_counted(
+    lot: &Lot,
+    sale: &Sale,
+    b: &BidEntry,
+    prev_leader: Option<Paddle>,
+    extended: Option<u64>,
+    fx: &mut Effects,
+) {
+    let price = lot.book.price.expect("a counted bid sets the price");
+    let leader = lot.book.top.expect("a counted bid sets a leader").paddle;
+    let state = lot.public_state(sale);
+    fx.events.push(AuctionEvent::BidAccepted {
+        sale: sale.id,
+        lot: lot.id,
+        paddle: b.paddle,
+        kind: b.kind,
+        shown: b.shown,
+        price,
+        leader,
+        reserve_met: state.reserve_met,
+        minimum_next: state.minimum_next,
+        effective_end_ms: lot.effective_end_ms,
+        status: lot.status,
+    });
+    if let Some(loser) = prev_leader.filter(|p| *p != leader) {
+        fx.events.push(AuctionEvent::Outbid {
+            sale: sale.id,
+            lot: lot.id,
+            paddle: loser,
+            price,
+            minimum_next: state.minimum_next,
+        });
+    }
+    if let Some(previous_end_ms) = extended {
+        fx.events.push(AuctionEvent::LotExtended {
+            sale: sale.id,
+            lot: lot.id,
+            previous_end_ms,
+            effective_end_ms: lot.effective_end_ms.expect("timed"),
+        });
+    }
+}
+
+/// The lot takes bids now: not finished; for a timed lot, inside its window
+/// by the entry's stamp. Returns whether the bid waits as an absentee bid
+/// (a live lot that has not opened; floor bids cannot wait).
+fn check_timing(lot: &Lot, timed: bool, stamp_ms: u64, floor: bool) -> Outcome<bool> {
+    if lot.status.is_finished() {
+        return Err(RejectReason::LotClosed);
+    }
+    if timed {
+        if stamp_ms >= lot.effective_end_ms.unwrap_or(0) {
+            return Err(RejectReason::LotClosed);
+        }
+        if stamp_ms < lot.opens_at_ms.unwrap_or(0) {
+            return Err(RejectReason::LotNotOpen {
+                opens_at_ms: lot.opens_at_ms,
+            });
+        }
+        return Ok(false);
+    }
+    if lot.status == LotStatus::Scheduled {
+        if floor {
+            return Err(RejectReason::WrongStatus { status: lot.status });
+        }
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// The bid's `max` is enough: the buy-now price exactly (then its hammer
+/// and total), the start price for an absentee bid, more than the leader's
+/// own max, or else the minimum that stands at (`index`, `stamp`).
+fn check_price(
+    sale: &Sale,
+    lot: &Lot,
+    bid: &Bid<'_>,
+    max: Money,
+    absentee: bool,
+    house: bool,
+    (index, stamp_ms): (u64, u64),
+) -> Outcome<Option<(Money, Money)>> {
+    if bid.buy_now {
+        let price = lot
+            .buy_now_offer(sale)
+            .ok_or(RejectReason::BuyNowUnavailable)?;
+        if max != price {
+            return Err(RejectReason::BuyNowPriceMismatch { price });
+        }
+        let premium = price
+            .basis_points(sale.spec.premium_bp)
+            .unwrap_or(Money::MAX);
+        return Ok(Some((price, price.saturating_add(premium))));
+    }
+    if absentee {
+        if max < lot.spec.start {
+            return Err(RejectReason::TooLow {
+                minimum: lot.spec.start,
+            });
+        }
+        return Ok(None);
+    }
+    match &lot.book.top {
+        Some(top) if top.paddle == bid.paddle && !house => {
+            if max <= top.max {
+                return Err(RejectReason::NotAboveOwnMax);
+            }
+        }
+        _ => {
+            let minimum = lot.minimum_at(sale, index, stamp_ms);
+            if max < minimum {
+                return Err(RejectReason::TooLow { minimum });
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The bidder's spending limit holds with `commitment` on this lot (their
+/// standing max here, if they lead it, is replaced, not added to).
+fn check_limit(
+    (b, limit): (&Bidder, Money),
+    lot: &Lot,
+    paddle: Paddle,
+    commitment: Money,
+) -> Outcome<()> {
+    let own = match lot.leading_exposure() {
+        Some((p, m)) if p == paddle => m,
+        _ => Money::ZERO,
+    };
+    if b.exposure().saturating_sub(own).saturating_add(commitment) > limit {
+        return Err(RejectReason::OverLimit { limit });
+    }
+    Ok(())
 }

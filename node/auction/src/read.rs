@@ -17,7 +17,8 @@ use paddle_proto::Money;
 use crate::book::BidEntry;
 use crate::lifecycle::{due as due_of, Due};
 use crate::records::{
-    bid_key, bidder_key, decode_at, lot_key, read_lot, sale_key, scan_all, tree, LoadError,
+    bid_key, bidder_key, decode_at, lot_key, read_lot, sale_key, scan_all, scan_where, tree,
+    LoadError,
 };
 use crate::state::{outcome_key, Bidder, Lot, Sale};
 use paddle_proto::kv::KvRead;
@@ -341,28 +342,13 @@ pub fn events_after(
     sale: SaleId,
     after_index: u64,
 ) -> R<Vec<EventRecord>> {
-    let mut out = Vec::new();
-    let mut err = None;
-    s.scan_prefix(tree::EVENTS, &sale_key(sale), &mut |k, v| {
-        let index = u64::from_be_bytes(k[8..16].try_into().expect("event keys are 20 bytes"));
-        if index <= after_index {
-            return true;
-        }
-        match decode_at(tree::EVENTS, k, v) {
-            Ok(r) => {
-                out.push(r);
-                true
-            }
-            Err(e) => {
-                err = Some(e);
-                false
-            }
-        }
-    });
-    match err {
-        Some(e) => Err(e),
-        None => Ok(out),
-    }
+    let later = |k: &[u8]| {
+        u64::from_be_bytes(k[8..16].try_into().expect("event keys are 20 bytes")) > after_index
+    };
+    Ok(scan_where(s, tree::EVENTS, &sale_key(sale), later)?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect())
 }
 
 /// What the leader's timer should propose at `now_ms`, from stored records.

@@ -133,16 +133,32 @@ pub fn scan_all<T: DeserializeOwned>(
     tree: &'static str,
     prefix: &[u8],
 ) -> Result<Vec<(Vec<u8>, T)>, LoadError> {
+    scan_where(store, tree, prefix, |_| true)
+}
+
+/// The records of `tree` under `prefix` whose key `keep` accepts (judged
+/// before decoding), decoded, in key order.
+pub fn scan_where<T: DeserializeOwned>(
+    store: &(impl KvRead + ?Sized),
+    tree: &'static str,
+    prefix: &[u8],
+    keep: impl Fn(&[u8]) -> bool,
+) -> Result<Vec<(Vec<u8>, T)>, LoadError> {
     let mut out = Vec::new();
     let mut err = None;
-    store.scan_prefix(tree, prefix, &mut |k, v| match decode_at(tree, k, v) {
-        Ok(t) => {
-            out.push((k.to_vec(), t));
-            true
+    store.scan_prefix(tree, prefix, &mut |k, v| {
+        if !keep(k) {
+            return true;
         }
-        Err(e) => {
-            err = Some(e);
-            false
+        match decode_at(tree, k, v) {
+            Ok(t) => {
+                out.push((k.to_vec(), t));
+                true
+            }
+            Err(e) => {
+                err = Some(e);
+                false
+            }
         }
     });
     match err {

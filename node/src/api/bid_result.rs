@@ -88,29 +88,21 @@ impl BidResult {
 
     /// The engine's answer, at `index`.
     pub fn from_reply(bid_id: &str, index: u64, reply: AuctionReply) -> Self {
+        let accepted = |lot, leading| BidResult {
+            bid_id: bid_id.to_string(),
+            outcome: Outcome::Accepted,
+            index: Some(index),
+            code: None,
+            message: None,
+            reason: None,
+            lot,
+            leading,
+        };
         match reply {
             AuctionReply::Accepted {
                 accepted: Accepted::Bid { lot, leading },
-            } => BidResult {
-                bid_id: bid_id.to_string(),
-                outcome: Outcome::Accepted,
-                index: Some(index),
-                code: None,
-                message: None,
-                reason: None,
-                lot: Some(lot),
-                leading: Some(leading),
-            },
-            AuctionReply::Accepted { .. } => BidResult {
-                bid_id: bid_id.to_string(),
-                outcome: Outcome::Accepted,
-                index: Some(index),
-                code: None,
-                message: None,
-                reason: None,
-                lot: None,
-                leading: None,
-            },
+            } => accepted(Some(lot), Some(leading)),
+            AuctionReply::Accepted { .. } => accepted(None, None),
             AuctionReply::Rejected { reason, message } => BidResult {
                 bid_id: bid_id.to_string(),
                 outcome: Outcome::Rejected,

@@ -194,22 +194,7 @@ async fn call(
     body: Value,
 ) -> anyhow::Result<Value> {
     let url = node.url().join(path)?;
-    let v: Value = http
-        .post(url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await?
-        .json()
-        .await?;
-    if let Some(e) = v.get("error") {
-        bail!(
-            "{path}: {} [{}]",
-            e["message"].as_str().unwrap_or(""),
-            e["code"].as_str().unwrap_or("")
-        );
-    }
-    Ok(v)
+    crate::tools::bench::api::local::post(http, url.as_str(), token, body).await
 }
 
 /// Create the sale, its lots and the bidders: `(sale, tokens, lot ids)`.

@@ -34,6 +34,13 @@ fn token_reply(s: &AppState, token: &str) -> TokenReply {
     }
 }
 
+/// This node's data dir (absent only in tests that run consensus alone).
+fn data_dir(s: &AppState) -> Result<&crate::cluster::datadir::DataDir, ApiError> {
+    s.data_dir
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("no data dir"))
+}
+
 /// The join token for new nodes (operator).
 #[utoipa::path(get, path = "/api/v1/cluster/join-token", tag = "cluster", security(("bearer" = [])),
     responses((status = 200, description = "The join token and the command to run"), (status = 404, description = "Not kept on this node")))]
@@ -42,10 +49,7 @@ pub async fn join_token(
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
     require_operator(&s, &headers)?;
-    let dd = s
-        .data_dir
-        .as_ref()
-        .ok_or_else(|| ApiError::internal("no data dir"))?;
+    let dd = data_dir(&s)?;
     let token = dd
         .read_join_token()
         .map_err(|e| ApiError::internal(e.to_string()))?;
@@ -73,10 +77,7 @@ pub async fn rotate_join_token(
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
     require_operator(&s, &headers)?;
-    let dd = s
-        .data_dir
-        .as_ref()
-        .ok_or_else(|| ApiError::internal("no data dir"))?;
+    let dd = data_dir(&s)?;
     let ca_pem =
         std::fs::read_to_string(dd.ca_cert()).map_err(|e| ApiError::internal(e.to_string()))?;
     let fp = paddle_consensus::tls::fingerprint_pem(&ca_pem)

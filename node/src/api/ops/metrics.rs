@@ -53,56 +53,53 @@ pub fn render_metrics(s: &AppState) -> String {
 
 /// Role, term, leader, indexes and membership.
 fn render_raft(f: &ClusterFacts, out: &mut String) {
-    gauge(out, "paddle_node_id", "This node's id.", f.id);
-    gauge(out, "paddle_raft_term", "Current Raft term.", f.term);
-    gauge(
-        out,
-        "paddle_raft_leader_id",
-        "Id of the known leader (0 = none).",
-        f.leader.unwrap_or(0),
-    );
-    gauge(
-        out,
-        "paddle_raft_last_log_index",
-        "Last index in the local log.",
-        f.last_log.unwrap_or(0),
-    );
-    gauge(
-        out,
-        "paddle_raft_committed_index",
-        "Highest committed index known here.",
-        f.committed,
-    );
-    gauge(
-        out,
-        "paddle_raft_applied_index",
-        "Highest index applied to the state machine.",
-        f.applied,
-    );
-    gauge(
-        out,
-        "paddle_raft_snapshot_index",
-        "Index of the last snapshot.",
-        f.snapshot.unwrap_or(0),
-    );
-    gauge(
-        out,
-        "paddle_raft_purged_index",
-        "Log purged up to this index.",
-        f.purged.unwrap_or(0),
-    );
-    gauge(
-        out,
-        "paddle_raft_voters",
-        "Voters in the membership.",
-        f.voters.len() as u64,
-    );
-    gauge(
-        out,
-        "paddle_raft_learners",
-        "Learners in the membership.",
-        f.learners.len() as u64,
-    );
+    let gauges: [(&str, &str, u64); 10] = [
+        ("paddle_node_id", "This node's id.", f.id),
+        ("paddle_raft_term", "Current Raft term.", f.term),
+        (
+            "paddle_raft_leader_id",
+            "Id of the known leader (0 = none).",
+            f.leader.unwrap_or(0),
+        ),
+        (
+            "paddle_raft_last_log_index",
+            "Last index in the local log.",
+            f.last_log.unwrap_or(0),
+        ),
+        (
+            "paddle_raft_committed_index",
+            "Highest committed index known here.",
+            f.committed,
+        ),
+        (
+            "paddle_raft_applied_index",
+            "Highest index applied to the state machine.",
+            f.applied,
+        ),
+        (
+            "paddle_raft_snapshot_index",
+            "Index of the last snapshot.",
+            f.snapshot.unwrap_or(0),
+        ),
+        (
+            "paddle_raft_purged_index",
+            "Log purged up to this index.",
+            f.purged.unwrap_or(0),
+        ),
+        (
+            "paddle_raft_voters",
+            "Voters in the membership.",
+            f.voters.len() as u64,
+        ),
+        (
+            "paddle_raft_learners",
+            "Learners in the membership.",
+            f.learners.len() as u64,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        gauge(out, name, help, value);
+    }
     let _ = writeln!(
         out,
         "# HELP paddle_raft_role 1 for this node's current role.\n# TYPE paddle_raft_role gauge"

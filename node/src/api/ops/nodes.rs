@@ -73,34 +73,7 @@ const UNHEALTHY_LAG: u64 = 10_000;
 pub async fn status(State(s): State<AppState>) -> Json<ClusterStatus> {
     let f = s.consensus.facts();
     let me = s.consensus.id();
-    let asks = f.nodes.keys().map(|id| {
-        let c = s.consensus.clone();
-        let id = *id;
-        async move {
-            if id == me {
-                return (id, None);
-            }
-            let r = call_member(&c, id, &ClusterRequest::Status, Duration::from_millis(800)).await;
-            (
-                id,
-                match r {
-                    Ok(ClusterResponse::Status(st)) => Some(st),
-                    _ => None,
-                },
-            )
-        }
-    });
-    let mut answers: std::collections::BTreeMap<u64, Option<NodeStatus>> =
-        join_all(asks).await.into_iter().collect();
-    let mine = crate::cluster::rpc::NodeStatus {
-        facts: (&f).into(),
-        leader_contact_ms: s
-            .consensus
-            .leader_contact_age()
-            .map(|d| d.as_millis() as u64),
-        clients: s.api.limits.connections() as u64,
-    };
-    answers.insert(me, Some(mine));
+    let answers = statuses(&s, &f).await;
     let leader_last = f
         .leader
         .and_then(|l| answers.get(&l).cloned().flatten())
@@ -121,28 +94,17 @@ pub async fn status(State(s): State<AppState>) -> Json<ClusterStatus> {
                     .find(|p| p.id == *id)
                     .map_or((None, false), |p| (p.offset_ms, p.skewed))
             };
-            let st = answers.get(id).cloned().flatten();
-            let applied = st.as_ref().map(|st| st.facts.applied);
-            let lag = applied.map(|a| leader_last.saturating_sub(a));
-            let contact_ok = st.as_ref().is_some_and(|st| {
-                st.facts.role == "leader" || st.leader_contact_ms.is_some_and(|ms| ms < 5_000)
-            });
+            let row = row(
+                *id,
+                addr,
+                f.voters.contains(id),
+                answers.get(id).cloned().flatten(),
+                leader_last,
+            );
             NodeRow {
-                id: *id,
-                raft_addr: addr.raft.clone(),
-                http_addr: addr.http.clone(),
-                voter: f.voters.contains(id),
-                role: st
-                    .as_ref()
-                    .map(|st| st.facts.role.clone())
-                    .unwrap_or_else(|| "unreachable".into()),
-                term: st.as_ref().map(|st| st.facts.term),
-                applied,
-                lag,
-                healthy: contact_ok && lag.is_some_and(|l| l <= UNHEALTHY_LAG),
-                clients: st.as_ref().map(|st| st.clients),
                 clock_offset_ms,
                 clock_skewed,
+                ..row
             }
         })
         .collect();
@@ -157,6 +119,68 @@ pub async fn status(State(s): State<AppState>) -> Json<ClusterStatus> {
         max_skew_ms: clock.max_skew_ms,
         nodes,
     })
+}
+
+/// Every member's own status: asked of the others at once (800 ms each;
+/// `None` when one did not answer), this node's from itself.
+async fn statuses(
+    s: &AppState,
+    f: &paddle_consensus::ClusterFacts,
+) -> std::collections::BTreeMap<u64, Option<NodeStatus>> {
+    let asks = s.consensus.other_members().into_iter().map(|(id, _)| {
+        let c = s.consensus.clone();
+        async move {
+            let r = call_member(&c, id, &ClusterRequest::Status, Duration::from_millis(800)).await;
+            match r {
+                Ok(ClusterResponse::Status(st)) => (id, Some(st)),
+                _ => (id, None),
+            }
+        }
+    });
+    let mut answers: std::collections::BTreeMap<u64, Option<NodeStatus>> =
+        join_all(asks).await.into_iter().collect();
+    let mine = NodeStatus {
+        facts: f.into(),
+        leader_contact_ms: s
+            .consensus
+            .leader_contact_age()
+            .map(|d| d.as_millis() as u64),
+        clients: s.api.limits.connections() as u64,
+    };
+    answers.insert(s.consensus.id(), Some(mine));
+    answers
+}
+
+/// One node's row from its own status (`None`: it did not answer).
+fn row(
+    id: u64,
+    addr: &paddle_consensus::types::NodeAddr,
+    voter: bool,
+    st: Option<NodeStatus>,
+    leader_last: u64,
+) -> NodeRow {
+    let applied = st.as_ref().map(|st| st.facts.applied);
+    let lag = applied.map(|a| leader_last.saturating_sub(a));
+    let contact_ok = st.as_ref().is_some_and(|st| {
+        st.facts.role == "leader" || st.leader_contact_ms.is_some_and(|ms| ms < 5_000)
+    });
+    NodeRow {
+        id,
+        raft_addr: addr.raft.clone(),
+        http_addr: addr.http.clone(),
+        voter,
+        role: st
+            .as_ref()
+            .map(|st| st.facts.role.clone())
+            .unwrap_or_else(|| "unreachable".into()),
+        term: st.as_ref().map(|st| st.facts.term),
+        applied,
+        lag,
+        healthy: contact_ok && lag.is_some_and(|l| l <= UNHEALTHY_LAG),
+        clients: st.as_ref().map(|st| st.clients),
+        clock_offset_ms: None,
+        clock_skewed: false,
+    }
 }
 
 pub async fn membership_change(

@@ -140,6 +140,18 @@ impl Session {
         let _ = self.tx.send(Out::Own(msg.to_text().into())).await;
     }
 
+    /// A message over the cap: say so, and close (1009).
+    async fn too_large(&mut self) -> Ending {
+        let max = self.s.api.limits.cfg.ws_max_message_bytes;
+        self.error(
+            "message_too_large",
+            format!("messages are limited to {max} bytes"),
+            None,
+        )
+        .await;
+        Ending::Close(1009, "message_too_large")
+    }
+
     async fn error(&self, code: &'static str, message: impl Into<String>, sale: Option<u64>) {
         self.send(ServerMsg::Error {
             code,
@@ -165,14 +177,7 @@ impl Session {
                 None | Some(Ok(Message::Close(_))) => return Ending::Gone,
                 Some(Err(e)) => {
                     if too_large(e) {
-                        let max = self.s.api.limits.cfg.ws_max_message_bytes;
-                        self.error(
-                            "message_too_large",
-                            format!("messages are limited to {max} bytes"),
-                            None,
-                        )
-                        .await;
-                        return Ending::Close(1009, "message_too_large");
+                        return self.too_large().await;
                     }
                     return Ending::Gone;
                 }
@@ -188,13 +193,7 @@ impl Session {
                 Some(Ok(Message::Text(text))) => {
                     let max = self.s.api.limits.cfg.ws_max_message_bytes;
                     if text.len() > max {
-                        self.error(
-                            "message_too_large",
-                            format!("messages are limited to {max} bytes"),
-                            None,
-                        )
-                        .await;
-                        return Ending::Close(1009, "message_too_large");
+                        return self.too_large().await;
                     }
                     // Boxed: the state of a subscribe or hello lives on the
                     // heap only while one runs, so an idle connection's task

@@ -10,6 +10,7 @@
 // (`<redacted>`, bare URLs), not for rustdoc.
 #![allow(rustdoc::bare_urls, rustdoc::invalid_html_tags)]
 
+pub mod logging;
 pub mod run;
 #[cfg(test)]
 mod tests;

@@ -17,20 +17,18 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: the command line (typed arguments) and running a command's
-//!   async body; [`config`]: the one configuration struct;
+//! - [`cli`]: the command line (typed arguments), running a command's
+//!   async body, and the log subscriber; [`config`]: the one configuration struct;
 //! - [`serve`]: wires a node together and runs it;
 //! - [`api`]: everything HTTP; [`cluster`]: bootstrap, join, membership as
 //!   the node answers it, tokens, the data dir, backup and restore;
 //! - [`machine`]: the replicated state machine; [`timer`]: timed lots;
-//! - [`tools`]: the client and measuring commands, apart from the server;
-//! - `logging`: the tracing subscriber.
+//! - [`tools`]: the client and measuring commands, apart from the server.
 
 pub mod api;
 pub mod cli;
 pub mod cluster;
 pub mod config;
-pub mod logging;
 pub mod machine;
 pub mod serve;
 pub mod timer;

@@ -8,9 +8,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use paddle_node::cli::logging;
 use paddle_node::cli::{BenchCommand, Cli, ClusterCommand, Command, ConfigCommand};
 use paddle_node::config::{Config, ConfigArgs, LogFormat};
-use paddle_node::logging;
 use paddle_node::tools;
 
 /// Bad arguments or configuration; the same code clap uses for usage errors.

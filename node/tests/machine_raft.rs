@@ -3,7 +3,7 @@
 //! Every node must reach the same winners, prices and state hash.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use paddle_auction::read;
 use paddle_consensus::tls::{issue_identity, CaBundle};
@@ -17,11 +17,10 @@ use paddle_proto::auction::{
 use paddle_proto::money::{Currency, Money};
 use paddle_proto::{Command, Reply};
 
+/// This machine's wall clock (ms): the test's cluster has no skewed node,
+/// so it is cluster time too.
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
+    paddle_consensus::clock::local_wall_ms()
 }
 
 async fn wait_for(what: &str, mut f: impl FnMut() -> bool) {

@@ -4,16 +4,15 @@
 
 mod api_support;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use api_support::{Cluster, Ws};
 use serde_json::json;
 
+/// This machine's wall clock (ms): the test's cluster has no skewed node,
+/// so it is cluster time too.
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
+    paddle_tests::wall_ms() as u64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,32 +1,27 @@
 // Drawing the bidder's sale view from the model. Pure rendering: the
 // controller (arena.js) owns the connection, the bids and the choices.
 
-import { $, h, setText, show } from "./dom.js";
+import { $, h, setText, show, formatDuration } from "./dom.js";
 import { formatMoney, stepsAbove, exponentOf } from "./money.js";
 import { STATUS_TEXT, isClosed } from "./sale.js";
-import { renderExtensions } from "./ring.js";
 import { lotPicture, pictureKey } from "./picture.js";
 
 const paddleName = (p) => (p === 0 ? "the floor" : `paddle ${p}`);
 
-export function renderStrip(model, selected, onPick) {
-  const strip = $("#lot-strip");
-  strip.replaceChildren(
-    ...model.sortedLots().map((l) =>
+// The list of sales (`#/`): a card per sale; a paused sale says so.
+export function renderSales(list, sales) {
+  const words = { scheduled: "Coming up", running: "Running", closed: "Closed" };
+  list.replaceChildren(
+    ...sales.map((s) =>
       h(
         "li",
         {},
         h(
-          "button",
-          {
-            type: "button",
-            class: `lot-chip st-${l.status}`,
-            "aria-current": l.lot === selected ? "true" : null,
-            onclick: () => onPick(l.lot),
-          },
-          h("span", { class: "lot-chip-no" }, `Lot ${l.position + 1}`),
-          h("span", { class: "lot-chip-title" }, l.title),
-          h("span", { class: "lot-chip-st" }, STATUS_TEXT[l.status] || l.status),
+          "a",
+          { class: "card", href: `#/sale/${s.sale}` },
+          h("strong", { class: "card-title" }, s.title),
+          s.paused ? h("span", { class: "pill st-paused" }, "Paused") : h("span", { class: `pill st-${s.status}` }, words[s.status] || s.status),
+          h("span", { class: "muted" }, `${s.lots} lot${s.lots === 1 ? "" : "s"} · ${s.mode.type === "live" ? "live with auctioneer" : "timed online"} · ${s.currency}`),
         ),
       ),
     ),
@@ -92,7 +87,9 @@ export function renderPrice(model, lot, me, bidOnLot, myMax) {
   const banner = $("#sold-banner");
   if (lot.status === "sold" && lot.result) {
     banner.dataset.hammer = String(lot.result.hammer);
-    setText(banner, `SOLD to ${paddleName(lot.result.winner)} for ${formatMoney(lot.result.hammer, sale)}`);
+    const how = lot.result.buy_now ? " (buy now)" : "";
+    banner.dataset.buyNow = String(!!lot.result.buy_now);
+    setText(banner, `SOLD${how} to ${paddleName(lot.result.winner)}${me && lot.result.winner === me.paddle ? " (you)" : ""} for ${formatMoney(lot.result.hammer, sale)}`);
     banner.className = "sold-banner sold";
   } else if (lot.status === "passed") {
     setText(banner, "PASSED — not sold");
@@ -139,6 +136,25 @@ export function renderHistory(model, lot, me) {
   renderExtensions($("#extensions"), model.extensionsOf(lot.lot));
 }
 
+// "+0:30 extended" chips, newest first: soft close (a late bid) or the
+// saleroom's own extension ("by the saleroom"). The time a pause took,
+// given back on resume, is no chip.
+function renderExtensions(root, extensions) {
+  root.dataset.count = String(extensions.length);
+  root.replaceChildren(
+    ...extensions
+      .slice(-3)
+      .reverse()
+      .map((x) =>
+        h(
+          "li",
+          { class: `chip chip-ext${x.reason === "operator" ? " by-operator" : ""}`, dataset: { reason: x.reason || "soft_close" } },
+          `+${formatDuration(x.to - x.from)} extended${x.reason === "operator" ? " by the saleroom" : ""}`,
+        ),
+      ),
+  );
+}
+
 // The outcome line of the latest bid: never left on "sending".
 export function renderOutcome(bid, sale) {
   const el = $("#bid-outcome");
@@ -149,14 +165,38 @@ export function renderOutcome(bid, sale) {
     // The standing (winning / outbid) is shown above and kept current; this
     // line is the outcome of this one bid.
     accepted: bid.leading ? `✓ Bid of ${amount} accepted.` : `✓ Bid of ${amount} accepted, but another bidder's maximum was higher.`,
-    rejected: `✕ Bid of ${amount} not accepted: ${bid.message || bid.code}`,
+    rejected: `✕ Bid of ${amount} not accepted: ${WHY[bid.code] || bid.message || bid.code}`,
     unknown: `↻ No confirmation yet for ${amount} — checking again (the same bid, never placed twice)…`,
   }[bid.state];
   el.dataset.state = bid.state;
   el.dataset.code = bid.code || "";
+  // Shown under its own lot only (render() hides it on the others).
+  el.dataset.lot = String(bid.lot);
+  el.hidden = false;
   el.className = `outcome ${bid.state}`;
   setText(el, text);
 }
+
+// A bid the page itself did not send (the sale is paused, say): the same
+// line, the same explicit "not accepted", with the node's code for it.
+export function renderRefusal(text, code, lot) {
+  const el = $("#bid-outcome");
+  el.dataset.state = "rejected";
+  el.dataset.code = code;
+  el.dataset.lot = String(lot);
+  el.hidden = false;
+  el.className = "outcome rejected";
+  // Said again even when the words are the same as last time.
+  el.textContent = "";
+  el.textContent = text;
+}
+
+// The refusals a bidder can do something about, in their words.
+const WHY = {
+  sale_paused: "the sale is paused; bids are taken again when it resumes",
+  token_replaced: "your sign-in was replaced at the desk; sign in with the new code",
+  unauthorized: "this phone is not signed in any more",
+};
 
 function timeOf(ms) {
   const d = new Date(ms);

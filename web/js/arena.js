@@ -1,11 +1,14 @@
-// The bidder arena (`/`): the list of sales, registration, and one sale's
-// live view with bidding. Routes are hash based (#/ and #/sale/ID) so any
-// node serves every view from the same page.
+// The bidder arena (`/`): the list of sales, registration or sign-in with
+// a desk code, and one sale's live view with bidding. Routes are hash based
+// (#/ and #/sale/ID) so any node serves every view from the same page.
+// The parts live in their own modules: the lot strip (arena-strip.js), the
+// watchlist, buy-now (arena-buynow.js), sign-in, the pause; this file
+// connects them to the connection and the model.
 //
 // Ids (sales, lots) start at 0: they are compared with null, never tested
 // for truth.
 
-import { $, h, setText, show, spokenDuration } from "./dom.js";
+import { $, setText, show, spokenDuration } from "./dom.js";
 import { Link } from "./link.js";
 import { Rest, store } from "./rest.js";
 import { SaleModel, isClosed } from "./sale.js";
@@ -14,14 +17,22 @@ import { Ring } from "./ring.js";
 import { Announcer } from "./speech.js";
 import { renderBadge } from "./badge.js";
 import { setImageBase } from "./picture.js";
-import { formatMoney, toDecimal, parseDecimal, premiumOf, formatBp, exponentOf } from "./money.js";
-import { renderStrip, renderLot, renderPrice, renderHistory, renderOutcome } from "./arena-view.js";
+import { formatMoney } from "./money.js";
+import { renderSales, renderLot, renderPrice, renderHistory, renderOutcome, renderRefusal } from "./arena-view.js";
+import { LotStrip } from "./arena-strip.js";
+import { Watchlist, WatchView } from "./watchlist.js";
+import { BuyNow } from "./arena-buynow.js";
+import { SignIn, takeUrlCode } from "./signin.js";
+import { pauseOf, saleNow, renderPauseBanner, markRingPaused } from "./pause.js";
+import { wireBidForms } from "./arena-forms.js";
 
-const app = { sale: null, model: null, desk: null, picked: null, me: null, maxes: new Map() };
+const app = { sale: null, model: null, desk: null, picked: null, me: null, maxes: new Map(), watch: null, onlyWatched: false };
 window.__paddle = app; // for the browser tests and for support
 
+// The bidder's token for this sale, asked for at each (re)connect.
+const myToken = () => app.me?.token ?? null;
 const link = new Link({
-  token: () => app.me?.token ?? null,
+  token: myToken,
   onMessage: (m) => onMessage(m),
   onState: (s) => renderBadge($("#badge"), s),
 });
@@ -31,11 +42,19 @@ const mine = new Rest(() => link.base(), () => app.me?.token ?? null);
 setImageBase(() => link.base());
 const voice = new Announcer($("#mute"), $("#announce"));
 const ring = new Ring($("#countdown"));
+const strip = new LotStrip($("#lot-strip"), { onPick: pick, onStar: star });
+const watchView = new WatchView({ list: $("#watch-list"), count: $("#watch-count"), empty: $("#watch-empty") }, { onPick: pickWatched, onStar: star });
+const signIn = new SignIn(rest, () => app.sale, adopt);
+const buyNow = new BuyNow({ desk: () => app.desk, me: () => app.me, model: () => app.model, lot: currentLot, onChange: render });
 app.link = link;
 
+// Before the first route: a desk code in the address leaves it at once,
+// and the page opens on that sale.
+const urlCode = takeUrlCode();
 addEventListener("hashchange", route);
 route();
 link.start();
+if (urlCode) signIn.redeem(urlCode.sale, urlCode.code);
 setInterval(tick, 250);
 
 function route() {
@@ -53,21 +72,7 @@ async function showSales() {
   try {
     const { sales } = await rest.get("/api/v1/sales?limit=100");
     setText($("#sales-msg"), sales.length ? "" : "No sales yet. Ask the desk when bidding opens.");
-    $("#sales-list").replaceChildren(
-      ...sales.map((s) =>
-        h(
-          "li",
-          {},
-          h(
-            "a",
-            { class: "card", href: `#/sale/${s.sale}` },
-            h("strong", { class: "card-title" }, s.title),
-            h("span", { class: `pill st-${s.status}` }, { scheduled: "Coming up", running: "Running", closed: "Closed" }[s.status] || s.status),
-            h("span", { class: "muted" }, `${s.lots} lot${s.lots === 1 ? "" : "s"} · ${s.mode.type === "live" ? "live with auctioneer" : "timed online"} · ${s.currency}`),
-          ),
-        ),
-      ),
-    );
+    renderSales($("#sales-list"), sales);
   } catch (e) {
     setText($("#sales-msg"), `Could not load the sales: ${e.message}. Retrying…`);
     setTimeout(() => app.sale === null && showSales(), 3000);
@@ -81,13 +86,57 @@ function openSale(saleId) {
   app.model = new SaleModel(saleId);
   app.picked = null;
   app.me = store.get(`bidder.${saleId}`);
-  app.desk = new BidDesk(link, saleId, (bid) => bid.bid_id === app.desk.latest && renderOutcome(bid, app.model.sale));
+  app.maxes = new Map();
+  app.watch = new Watchlist(saleId);
+  app.desk = new BidDesk(link, saleId, onBid);
+  buyNow.adopt(app.desk);
   show($("#sales-view"), false);
   show($("#sale-view"), true);
   setText($("#sale-title"), `Sale ${saleId}`);
+  signIn.render(app.me);
   link.follow(saleId, () => app.model?.index || 0);
   // A token is per sale: reconnect so the node knows who we are here.
+  link.token = myToken;
   link.restart();
+}
+
+// A bid's news from the desk: a buy-now has its own place on the page.
+function onBid(bid) {
+  if (bid.buy_now) render();
+  else if (bid.bid_id === app.desk.latest && app.model?.sale) renderOutcome(bid, app.model.sale);
+}
+
+// Take a bidder's `{sale, paddle, token, index}` (a registration, or a
+// desk code redeemed), stored the one way: `bidder.<sale>`.
+function adopt(me) {
+  const saleId = me.sale ?? app.sale;
+  store.set(`bidder.${saleId}`, { ...me, sale: saleId });
+  if (saleId !== app.sale) {
+    location.hash = `#/sale/${saleId}`;
+    return;
+  }
+  app.me = { ...me, sale: saleId };
+  app.maxes = new Map();
+  // A refused token earlier (`unauthorized`) left the link without one.
+  link.token = myToken;
+  link.restart();
+  render();
+}
+
+// The node refused this phone's token: replaced at the desk (a lost phone,
+// a new code), or unknown here. Drop it, carry on as a watcher, and offer
+// the code entry again.
+function onReplaced() {
+  if (!app.me) return;
+  store.set(`bidder.${app.sale}`, null);
+  app.me = null;
+  app.maxes = new Map();
+  signIn.onReplaced();
+  voice.say("Your sign-in on this phone was replaced at the desk. Sign in again with the new code.");
+  link.restart();
+  // The bidder must see it before trying to bid again.
+  render();
+  $("#signin-replaced").scrollIntoView({ block: "center" });
 }
 
 function onMessage(m) {
@@ -95,7 +144,7 @@ function onMessage(m) {
   switch (m.type) {
     case "welcome":
       if (m.bidder && app.me && m.bidder.sale === app.sale) {
-        app.me = { ...app.me, paddle: m.bidder.paddle, approved: m.bidder.approved };
+        app.me = { ...app.me, paddle: m.bidder.paddle, approved: m.bidder.approved, name: m.bidder.name ?? app.me.name };
         store.set(`bidder.${app.sale}`, app.me);
       }
       app.desk?.onWelcome();
@@ -115,17 +164,16 @@ function onMessage(m) {
     case "bid_result": {
       const bid = app.desk?.onResult(m);
       if (bid?.state === "accepted") app.maxes.set(bid.lot, Math.max(app.maxes.get(bid.lot) ?? 0, bid.amount));
+      // `unauthorized` on a bidder's connection: the token went mid-way.
+      if (bid?.state === "rejected" && (bid.code === "token_replaced" || (bid.code === "unauthorized" && link.role === "bidder"))) onReplaced();
       break;
     }
     case "presence":
       if (m.sale === app.sale) setText($("#watchers"), `● ${m.watchers} watching`);
       break;
     case "error":
-      if (m.code === "unauthorized" && app.me) {
-        // The token is unknown here (a reset cluster): register again.
-        store.set(`bidder.${app.sale}`, null);
-        app.me = null;
-      }
+      // The token is refused (replaced at the desk, or a reset cluster).
+      if (m.code === "unauthorized") onReplaced();
       break;
   }
   render();
@@ -141,10 +189,13 @@ function onEvent(e) {
   const sale = model.sale;
   switch (ev.type) {
     case "lots_added":
-      rest.get(`/api/v1/sales/${app.sale}/lots`, { minIndex: e.index }).then((r) => {
-        model.mergeLots(r.lots);
-        render();
-      });
+      rest
+        .get(`/api/v1/sales/${app.sale}/lots`, { minIndex: e.index })
+        .then((r) => {
+          model.mergeLots(r.lots);
+          render();
+        })
+        .catch(() => {}); // the next snapshot brings them
       break;
     case "lot_opened":
       voice.say(`New lot: ${title}, starting at ${formatMoney(ev.price ?? lot?.start, sale)}`);
@@ -154,7 +205,7 @@ function onEvent(e) {
       voice.say(`Fair warning on ${title} at ${formatMoney(ev.price, sale)}`);
       break;
     case "sold":
-      voice.say(`Sold to ${ev.paddle === 0 ? "the floor" : `paddle ${ev.paddle}`} for ${formatMoney(ev.hammer, sale)}`);
+      voice.say(`Sold${ev.buy_now ? " on buy-now" : ""} to ${ev.paddle === 0 ? "the floor" : `paddle ${ev.paddle}`} for ${formatMoney(ev.hammer, sale)}`);
       break;
     case "passed":
       voice.say(`${title} passed`);
@@ -171,6 +222,38 @@ function onEvent(e) {
         store.set(`bidder.${app.sale}`, app.me);
       }
       break;
+    case "sale_paused":
+      voice.say(ev.reason ? `The sale is paused: ${ev.reason}` : "The sale is paused");
+      break;
+    case "sale_resumed":
+      voice.say("The sale has resumed. Bidding is open again.");
+      break;
+    case "lot_extended_by":
+      if (ev.reason === "operator" && ev.lot === currentLot()?.lot) voice.say(`The saleroom extended this lot by ${spokenDuration(ev.effective_end_ms - ev.previous_end_ms)}`);
+      break;
+    case "lot_edited":
+      refetchLot(ev.lot);
+      break;
+    case "sign_in_replaced":
+      // Our own sign-in makes one too, at the index it answered with: only
+      // a later one is a replacement.
+      if (app.me && ev.paddle === app.me.paddle && e.index > (app.me.index ?? 0)) onReplaced();
+      break;
+  }
+}
+
+// A lot's terms were edited (before it opened): take it afresh, at least as
+// new as everything the page has applied, so no later event is undone.
+async function refetchLot(lotId, tries = 0) {
+  const model = app.model;
+  try {
+    const r = await rest.get(`/api/v1/lots/${lotId}`, { minIndex: model.index });
+    if (app.model !== model) return;
+    if (r.applied_index < model.index && tries < 3) return refetchLot(lotId, tries + 1);
+    model.replaceLot(r.lot);
+    render();
+  } catch {
+    // The next snapshot (reconnect) carries the edit.
   }
 }
 
@@ -214,24 +297,75 @@ function pick(lotId) {
   render();
 }
 
+// From the watchlist: show that lot, and where it is in the strip.
+function pickWatched(lotId) {
+  pick(lotId);
+  $(`#lot-chip-${lotId}`)?.scrollIntoView({ block: "nearest", inline: "nearest" });
+  $("#lot").scrollIntoView({ block: "start" });
+}
+
+function star(lotId) {
+  const on = app.watch.toggle(lotId);
+  const lot = app.model?.lots.get(lotId);
+  setText($("#announce"), `${on ? "Watching" : "Stopped watching"} lot ${lot ? lot.position + 1 : ""}`);
+  render();
+}
+
+// Another tab of this page starred a lot: follow it.
+addEventListener("storage", (e) => {
+  if (app.watch && e.key === `paddle.${app.watch.key}`) {
+    app.watch.load();
+    render();
+  }
+});
+
+$("#watch-filter").addEventListener("click", () => {
+  app.onlyWatched = !app.onlyWatched;
+  render();
+});
+
+$("#signin-replaced-go").addEventListener("click", () => {
+  $("#signin-code").focus();
+  $("#signin-panel").scrollIntoView({ block: "center" });
+});
+
 function render() {
   const model = app.model;
-  if (app.sale === null || !model?.ready()) return;
+  if (app.sale === null) return;
+  signIn.render(app.me);
+  if (!model?.ready()) return;
+  const sale = model.sale;
+  renderPauseBanner($("#paused-banner"), $("#paused-text"), sale);
   const lot = currentLot();
-  renderStrip(model, lot?.lot, pick);
+  strip.render(model, lot?.lot, app.watch, app.onlyWatched);
+  watchView.render(model, app.watch, lot?.lot);
+  const filter = $("#watch-filter");
+  filter.setAttribute("aria-pressed", String(app.onlyWatched));
+  setText(filter, app.onlyWatched ? "Show every lot in the strip" : "Show only watched lots in the strip");
   if (!lot) return;
-  document.title = `${lot.title} — ${model.sale.title}`;
+  document.title = `${lot.title} — ${sale.title}`;
   renderLot(model, lot);
   const bidOnLot = app.me && model.historyOf(lot.lot).some((b) => b.paddle === app.me.paddle);
   renderPrice(model, lot, app.me, bidOnLot, app.maxes.get(lot.lot));
   renderHistory(model, lot, app.me);
+  buyNow.render(sale, lot);
   const canBid = !!app.me && !isClosed(lot) && lot.status !== "scheduled";
+  // Paused: the buttons stay tappable, and a tap says why nothing is sent.
+  const paused = !!pauseOf(sale);
   show($("#bid-panel"), !!app.me && !isClosed(lot));
-  for (const b of $("#quick").querySelectorAll("button")) b.disabled = !canBid;
+  // The last bid's outcome belongs to its lot, not to whichever is shown.
+  const outcome = $("#bid-outcome");
+  show(outcome, outcome.dataset.lot === String(lot.lot));
+  $("#bid-panel").classList.toggle("paused", paused);
+  for (const b of $("#quick").querySelectorAll("button")) {
+    b.disabled = !canBid;
+    b.setAttribute("aria-disabled", String(paused));
+  }
   show($("#register-panel"), !app.me && !isClosed(lot));
+  const name = app.me?.name ? ` (${app.me.name})` : "";
   const meText = !app.me
     ? ""
-    : `You are paddle ${app.me.paddle} (${app.me.name})` + (app.me.approved === false ? " — waiting for the desk to approve you; you can bid once approved." : "");
+    : `You are paddle ${app.me.paddle}${name}` + (app.me.approved === false ? " — waiting for the desk to approve you; you can bid once approved." : "");
   setText($("#me"), meText);
   tick();
 }
@@ -240,59 +374,22 @@ function tick() {
   const model = app.model;
   if (!model?.ready()) return;
   const lot = currentLot();
-  ring.update(lot, model.sale.soft_close?.window_ms ?? 0, link.clock.now());
+  const sale = model.sale;
+  // Paused: every clock stands at the pause's stamp (pause.js).
+  const now = saleNow(sale, link.clock);
+  const paused = !!pauseOf(sale);
+  ring.update(lot, sale.soft_close?.window_ms ?? 0, now);
+  markRingPaused(ring, lot, sale);
+  strip.tick(model, now, paused);
+  watchView.tick(model, now, paused);
   if (link.state.kind === "stale") renderBadge($("#badge"), link.state);
 }
 
-// Quick bids: the amount on the button, as a plain bid (max = amount).
-$("#quick").addEventListener("click", (e) => {
-  const b = e.target.closest("button");
-  const lot = currentLot();
-  if (!b || b.disabled || !lot) return;
-  const amount = Number(b.dataset.minor);
-  app.desk.place(lot.lot, toDecimal(amount, exponentOf(app.model.sale)), amount);
-});
-
-// A maximum (proxy) bid, confirmed with the premium and total first.
-$("#max-form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  const lot = currentLot();
-  const sale = app.model?.sale;
-  if (!lot || !sale) return;
-  const exp = exponentOf(sale);
-  const max = parseDecimal($("#max-input").value, exp);
-  const help = $("#max-help");
-  if (max === null) return setText(help, `Type an amount like ${toDecimal(lot.minimum_next, exp)} (at most ${exp} decimals).`);
-  if (max < lot.minimum_next) return setText(help, `Your maximum must be at least ${formatMoney(lot.minimum_next, sale)}.`);
-  setText(help, "");
-  const prem = premiumOf(max, sale.premium_bp);
-  setText($("#c-max"), formatMoney(max, sale));
-  setText($("#c-prem-label"), `Buyer's premium (${formatBp(sale.premium_bp)})`);
-  setText($("#c-prem"), formatMoney(prem, sale));
-  setText($("#c-total"), formatMoney(max + prem, sale));
-  const dlg = $("#confirm");
-  dlg.onclose = () => {
-    if (dlg.returnValue !== "ok") return;
-    app.desk.place(lot.lot, toDecimal(max, exp), max);
-    $("#max-input").value = "";
-  };
-  dlg.returnValue = "";
-  dlg.showModal();
-});
-
-$("#register-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const name = $("#reg-name").value.trim();
-  if (!name) return setText($("#reg-msg"), "Please type your name.");
-  setText($("#reg-msg"), "Registering…");
-  try {
-    const r = await rest.post(`/api/v1/sales/${app.sale}/bidders`, { name });
-    app.me = { token: r.token, paddle: r.paddle, name, approved: r.approved };
-    store.set(`bidder.${app.sale}`, app.me);
-    setText($("#reg-msg"), `Welcome! Your paddle number is ${r.paddle}.`);
-    link.restart();
-    render();
-  } catch (err) {
-    setText($("#reg-msg"), `Could not register: ${err.message}`);
-  }
+wireBidForms({
+  app,
+  rest,
+  currentLot,
+  adopt,
+  signIn,
+  refuse: renderRefusal,
 });

@@ -32,11 +32,13 @@ export class BidDesk {
   }
 
   // Place a bid with `max` as a decimal string; `amount` (minor units) is
-  // for showing it.
-  place(lot, max, amount) {
+  // for showing it. `buyNow`: take the lot at its buy-now price (`max` must
+  // be that price); its outcome is shown apart, so it is not `latest`.
+  place(lot, max, amount, { buyNow = false } = {}) {
     const bid = { bid_id: `${this.prefix}-${++this.counter}`, lot, max, amount, state: "sending", tries: 0 };
+    if (buyNow) bid.buy_now = true;
     this.bids.set(bid.bid_id, bid);
-    this.latest = bid.bid_id;
+    if (!buyNow) this.latest = bid.bid_id;
     this.persist();
     this.send(bid);
     this.onChange(bid);
@@ -46,7 +48,9 @@ export class BidDesk {
   send(bid) {
     bid.tries += 1;
     bid.sentAt = performance.now();
-    const ok = this.link.send({ type: "bid", bid_id: bid.bid_id, lot: bid.lot, max: bid.max });
+    const msg = { type: "bid", bid_id: bid.bid_id, lot: bid.lot, max: bid.max };
+    if (bid.buy_now) msg.buy_now = true;
+    const ok = this.link.send(msg);
     if (!ok) bid.waiting = true;
   }
 
@@ -109,7 +113,8 @@ export class BidDesk {
   }
 
   persist() {
-    const open = this.open().map(({ bid_id, lot, max, amount }) => ({ bid_id, lot, max, amount }));
+    // buy_now is kept too: resent without it, a buy-now would be a plain bid.
+    const open = this.open().map(({ bid_id, lot, max, amount, buy_now }) => ({ bid_id, lot, max, amount, buy_now }));
     store.set(`pending.${this.sale}`, open.length ? open : null);
   }
 }

@@ -1,7 +1,8 @@
 // The clerk console (`/clerk`): runs a live sale from the rostrum. The
 // current lot with its price and asking price, big buttons for floor bid,
 // fair warning, sold, pass, next lot and reopen, an increment override, and
-// the bids as they come, internet bids flagged so the clerk can call them.
+// the bids as they come, each marked with where it came from (internet,
+// phone line, commission, floor) so the clerk can call them.
 
 import { $, h, setText, show } from "./dom.js";
 import { Link } from "./link.js";
@@ -16,7 +17,7 @@ const token = () => store.get("staff.token");
 const link = new Link({ token, onMessage: (m) => feed.handle(m), onState: (s) => renderBadge($("#badge"), s) });
 const rest = new Rest(() => link.base(), token);
 const feed = new SaleFeed(link, rest, { onEvent, onChange: render });
-const app = { picked: null, bids: [], flaggedUpTo: 0, floorSeq: 0 };
+const app = { picked: null, bids: [], bidsFor: null, flaggedUpTo: 0, floorSeq: 0 };
 window.__paddle = { link, feed, app };
 
 signIn(["clerk", "operator"]).then(async () => {
@@ -44,6 +45,7 @@ function choose(saleId) {
   store.set("clerk.sale", saleId);
   app.picked = null;
   app.bids = [];
+  app.bidsFor = null;
   feed.open(saleId);
   loadBidders();
 }
@@ -57,6 +59,7 @@ function lot() {
 function onEvent(e, model) {
   const ev = e.event;
   if (ev.type === "bid_accepted" && ev.lot === lot()?.lot) addBid(ev, e);
+  if (ev.type === "phone_line") noteLine(ev, e);
   if (ev.type === "retracted" && ev.lot === lot()?.lot) loadBids(e.index);
   if (ev.type === "lot_opened") {
     app.picked = null;
@@ -67,10 +70,11 @@ function onEvent(e, model) {
   void model;
 }
 
-// A bid from the live event (it says online, floor or absentee): flag an
-// internet bid as it arrives.
+// A bid from the live event (its kind says online, absentee, floor,
+// commission or phone): flag an internet bid as it arrives. A phone bid's
+// line follows in `phone_line`.
 function addBid(ev, e) {
-  const b = { paddle: ev.paddle, shown: ev.shown, kind: ev.kind, index: e.index, stamp_ms: e.stamp_ms };
+  const b = { lot: ev.lot, paddle: ev.paddle, shown: ev.shown, kind: ev.kind, line: null, index: e.index, stamp_ms: e.stamp_ms };
   if (b.kind === "online") {
     setText($("#announce"), `Internet bid: paddle ${b.paddle}, ${formatMoney(b.shown, feed.model.sale)}`);
   }
@@ -79,11 +83,27 @@ function addBid(ev, e) {
   render();
 }
 
-// The lot's whole history from REST (when a lot opens, and after a
-// retraction changes it).
+// The line of a phone bid: the `phone_line` event, which only staff
+// connections get. It follows its `bid_accepted` in the same log entry, so
+// it belongs to the phone bid of that paddle at that index (its `seq` is
+// the bid's place in the lot, which `bid_accepted` does not carry); failing
+// that, to the newest phone bid of the paddle still waiting for its line.
+function noteLine(ev, e) {
+  if (ev.lot !== lot()?.lot) return;
+  const waiting = app.bids.filter((b) => b.kind === "phone" && b.paddle === ev.paddle && b.line == null && (b.lot ?? ev.lot) === ev.lot);
+  const b = waiting.find((x) => x.index === e.index) ?? waiting[0];
+  if (!b) return;
+  b.line = ev.line;
+  render();
+}
+
+// The lot's whole history from REST: when a lot is first shown (also
+// after a reload in the middle of one), when it opens, and after a
+// retraction changes it. Staff rows carry a phone bid's `line`.
 async function loadBids(minIndex) {
   const current = lot();
   if (!current) return;
+  app.bidsFor = current.lot;
   try {
     const r = await rest.get(`/api/v1/lots/${current.lot}/bids`, { minIndex });
     if (lot()?.lot !== current.lot) return;
@@ -94,11 +114,12 @@ async function loadBids(minIndex) {
     }
     app.flaggedUpTo = Math.max(app.flaggedUpTo, ...r.bids.map((b) => b.index), 0);
     // Bids that arrived as events after the state this answer reflects stay.
-    const newer = app.bids.filter((b) => b.index > r.applied_index);
+    const newer = app.bids.filter((b) => b.index > r.applied_index && (b.lot ?? current.lot) === current.lot);
     app.bids = [...newer, ...r.bids.slice().sort((a, b) => b.index - a.index)];
     render();
   } catch {
-    // The next bid event loads them again.
+    // The next render (the next event or presence) asks again.
+    if (app.bidsFor === current.lot) app.bidsFor = null;
   }
 }
 
@@ -151,6 +172,9 @@ function render() {
     ),
   );
   if (!l) return;
+  // The lot's history once per lot shown (also after a reload mid-lot);
+  // events add to it from then on.
+  if (app.bidsFor !== l.lot) loadBids();
   setText($("#cur-no"), `Lot ${l.position + 1}`);
   setText($("#cur-title"), l.title);
   const st = $("#cur-status");
@@ -181,17 +205,37 @@ function render() {
   $("#btn-next").disabled = !nextLot() || open;
   const lastSeen = app.bids[0]?.index;
   $("#feed").replaceChildren(
-    ...app.bids.map((b) =>
-      h(
+    ...app.bids.map((b) => {
+      const badge = kindBadge(b);
+      return h(
         "li",
-        { class: `bid ${b.kind}${b.index === lastSeen ? " newest" : ""}${b.retracted ? " retracted" : ""}`, dataset: { kind: b.kind, paddle: b.paddle, minor: b.shown } },
-        h("span", { class: "kind" }, b.kind === "online" ? "◆ INTERNET" : b.kind === "floor" ? "Floor" : "Absentee"),
+        { class: `bid ${b.kind} from-${badge.from}${b.index === lastSeen ? " newest" : ""}${b.retracted ? " retracted" : ""}`, dataset: { kind: b.kind, from: badge.from, line: b.line ?? "", paddle: b.paddle, minor: b.shown } },
+        h("span", { class: `kind kind-${badge.from}`, title: badge.title }, badge.text),
         h("span", {}, b.paddle === 0 ? "House" : `Paddle ${b.paddle}`),
         h("strong", {}, formatMoney(b.shown, sale)),
-      ),
-    ),
+      );
+    }),
   );
   if (!app.bids.length) $("#feed").replaceChildren(h("li", { class: "muted" }, "No bids yet."));
+}
+
+// Where a bid came from, as the clerk says it: a word and a symbol, not only
+// a colour. Internet covers bids placed live on the web and the absentee
+// maxes left there before the lot opened; a phone bid shows its line once
+// `phone_line` (or the staff bid list) tells it.
+function kindBadge(b) {
+  switch (b.kind) {
+    case "online":
+      return { from: "internet", text: "◆ INTERNET", title: "Placed on the web during the lot" };
+    case "absentee":
+      return { from: "internet", text: "◆ INTERNET", title: "Absentee: left on the web before the lot opened" };
+    case "phone":
+      return { from: "phone", text: b.line == null ? "☎ PHONE" : `☎ PHONE line ${b.line}`, title: "Relayed by a phone clerk" };
+    case "commission":
+      return { from: "commission", text: "✎ COMMISSION", title: "A maximum left with the office" };
+    default:
+      return { from: "floor", text: "▲ FLOOR", title: "In the room" };
+  }
 }
 
 function nextLot() {

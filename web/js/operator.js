@@ -1,8 +1,10 @@
 // The operator console (`/operator`): sales (create, add lots, import a
 // CSV, run or schedule, results with CSV export); metrics and the cluster
-// are in operator-cluster.js.
+// are in operator-cluster.js, pause/resume and extending a lot in
+// operator-room.js, editing a lot in operator-lots.js, a lot's bids and
+// retraction in operator-bids.js, clerk tokens in operator-clerks.js.
 
-import { $, h, setText } from "./dom.js";
+import { $, $$, h, setText } from "./dom.js";
 import { Link } from "./link.js";
 import { Rest, store } from "./rest.js";
 import { SaleFeed } from "./feed.js";
@@ -11,18 +13,31 @@ import { renderBadge } from "./badge.js";
 import { signIn, report } from "./staff.js";
 import { formatMoney, parseDecimal, toDecimal, exponentOf } from "./money.js";
 import { Cluster } from "./operator-cluster.js";
+import { Room, exactDuration } from "./operator-room.js";
+import { LotEditor } from "./operator-lots.js";
+import { BidList } from "./operator-bids.js";
+import { Clerks } from "./operator-clerks.js";
 
 const token = () => store.get("staff.token");
 const link = new Link({ token, onMessage: (m) => feed.handle(m), onState: (s) => renderBadge($("#badge"), s) });
 const rest = new Rest(() => link.base(), token);
 const feed = new SaleFeed(link, rest, { onEvent, onChange: renderSale });
 const cluster = new Cluster(link, rest, feed, say);
-window.__paddle = { link, feed, cluster };
+const parts = { rest, feed, say, changed: renderSale };
+const room = new Room({ ...parts, clock: link.clock });
+const editor = new LotEditor(parts);
+const bids = new BidList(parts);
+const clerks = new Clerks(parts);
+window.__paddle = { link, feed, cluster, room, bids, clerks };
 
 signIn(["operator"]).then(() => {
   link.start();
   loadSales();
   cluster.start();
+  room.start();
+  editor.start();
+  bids.start();
+  clerks.start();
 });
 
 function say(ok, text) {
@@ -50,7 +65,7 @@ async function loadSales(minIndex) {
         h("td", {}, String(s.sale)),
         h("td", {}, s.title),
         h("td", {}, s.mode.type),
-        h("td", {}, h("span", { class: `pill st-${s.status}` }, s.status)),
+        h("td", {}, h("span", { class: `pill st-${s.status}` }, s.status), s.paused ? [" ", h("span", { class: "pill st-paused", title: s.paused.reason }, "paused")] : null),
         h("td", { class: "num" }, String(s.lots)),
         h("td", {}, h("button", { class: "btn small", type: "button", onclick: () => choose(s.sale) }, "Select")),
       ),
@@ -62,24 +77,39 @@ async function loadSales(minIndex) {
 
 function choose(saleId) {
   store.set("operator.sale", saleId);
+  if (feed.model?.id !== saleId) bids.close();
   feed.open(saleId);
   loadResults();
   $("#link-clerk").href = `/clerk?sale=${saleId}`;
+  $("#link-desk").href = `/desk?sale=${saleId}`;
+  $("#link-phone").href = `/phone?sale=${saleId}`;
   $("#link-screen").href = `/screen?sale=${saleId}`;
   $("#csv-export").href = `${link.base()}/api/v1/sales/${saleId}/results.csv`;
   $("#csv-export").setAttribute("download", `sale-${saleId}-results.csv`);
   loadSales();
 }
 
-function onEvent(e) {
+function onEvent(e, model) {
   const t = e.event.type;
   cluster.countEvent(e);
+  room.onEvent(e, model);
+  editor.onEvent(e, model);
+  bids.onEvent(e);
   if (["sold", "passed", "withdrawn", "reopened"].includes(t)) loadResults(e.index);
-  if (["lots_added", "lot_opened", "sold", "passed"].includes(t)) loadSales(e.index);
+  if (["lots_added", "lot_opened", "sold", "passed", "sale_paused", "sale_resumed"].includes(t)) loadSales(e.index);
+}
+
+// The soft-close rule in words, for the form and the sale's summary.
+function softCloseText(sc) {
+  if (!sc) return "Hard close: each lot ends exactly on time, whatever comes late.";
+  const w = exactDuration(sc.window_ms);
+  if (sc.rule.type === "add") return `A bid in a lot's last ${w} adds ${exactDuration(sc.rule.extend_ms)} to its end.`;
+  return `A bid in a lot's last ${w} moves its end to ${w} after that bid.`;
 }
 
 function renderSale() {
   const model = feed.model;
+  room.render();
   if (!model?.ready()) return;
   const sale = model.sale;
   setText($("#sale-h"), `Sale ${sale.sale}: ${sale.title}`);
@@ -89,7 +119,7 @@ function renderSale() {
     $("#sale-info"),
     mode.type === "live"
       ? `Live sale in ${sale.currency}, ${sale.lots} lots, ${sale.status}. The clerk opens and closes each lot.`
-      : `Timed sale in ${sale.currency}, ${sale.lots} lots, ${sale.status}. Opens ${when(mode.opens_at_ms)}, first lot closes ${when(mode.closes_at_ms)}, then one every ${Math.round(mode.stagger_ms / 1000)} s.`,
+      : `Timed sale in ${sale.currency}, ${sale.lots} lots, ${sale.status}. Opens ${when(mode.opens_at_ms)}, first lot closes ${when(mode.closes_at_ms)}, then one every ${Math.round(mode.stagger_ms / 1000)} s. ${softCloseText(sale.soft_close)}`,
   );
   $("#btn-run").hidden = mode.type !== "live";
   // A timed sale may move until its first lot opens.
@@ -105,13 +135,16 @@ function renderSale() {
         h("td", {}, String(l.position + 1)),
         h("td", {}, l.title),
         h("td", { class: "num" }, formatMoney(l.start, sale)),
-        h("td", {}, h("span", { class: `pill st-${l.status}` }, STATUS_TEXT[l.status] || l.status)),
+        h("td", {}, h("span", { class: `pill st-${l.status}` }, STATUS_TEXT[l.status] || l.status), room.endNote(l, sale)),
         h("td", { class: "num" }, formatMoney(l.price ?? null, sale)),
         h("td", {}, l.leader == null ? "—" : `paddle ${l.leader}`),
+        // The photo stays the last cell: the browser tests look for it there.
+        h("td", {}, h("div", { class: "lot-actions" }, bids.button(l), editor.button(l), room.extendButton(l, sale))),
         h("td", {}, ...photoCell(l)),
       ),
     ),
   );
+  bids.render();
   const watchers = feed.watchers;
   setText($("#m-watchers"), watchers == null ? "—" : String(watchers));
 }
@@ -174,12 +207,46 @@ function increments(text) {
 }
 
 const num = (id) => Math.max(0, Math.floor(Number($(id).value) || 0));
+// A whole number of seconds as typed, or null (no silent rounding here:
+// these set how a sale ends).
+const seconds = (id) => (/^\d{1,9}$/.test($(id).value.trim()) ? Number($(id).value.trim()) : null);
 
-$("#ns-mode").addEventListener("change", showTimed);
+// The timed fields, and of the soft-close ones those its rule uses
+// (`data-rule` lists the rules a field belongs to).
 function showTimed() {
-  for (const el of document.querySelectorAll(".timed")) el.hidden = $("#ns-mode").value !== "timed";
+  const timed = $("#ns-mode").value === "timed";
+  const rule = $("#op-softclose-rule").value;
+  for (const el of $$("#new-sale .timed")) el.hidden = !timed || (el.dataset.rule !== undefined && !el.dataset.rule.split(" ").includes(rule));
+  const w = seconds("#op-softclose-window");
+  const add = seconds("#op-softclose-add");
+  const sc = rule === "none" ? null : { window_ms: (w ?? 0) * 1000, rule: rule === "add" ? { type: "add", extend_ms: (add ?? 0) * 1000 } : { type: "reset_to_window" } };
+  setText($("#op-softclose-help"), !w && sc ? "Type the window in whole seconds." : softCloseText(sc));
 }
+// Listened to on each field: a script's `new Event("change")` does not bubble.
+for (const id of ["#ns-mode", "#op-softclose-rule"]) $(id).addEventListener("change", showTimed);
+for (const id of ["#op-softclose-window", "#op-softclose-add"]) $(id).addEventListener("input", showTimed);
 showTimed();
+
+// The timed mode and its soft-close rule from the form, or a message.
+async function timedSpec() {
+  const stagger = seconds("#op-stagger");
+  if (stagger === null) return { error: "Lots close apart: a whole number of seconds (0: all at once)." };
+  const rule = $("#op-softclose-rule").value;
+  let soft_close = null;
+  if (rule !== "none") {
+    const w = seconds("#op-softclose-window");
+    if (!w) return { error: "The soft-close window is a whole number of seconds, at least 1." };
+    soft_close = { window_ms: w * 1000, rule: { type: "reset_to_window" } };
+    if (rule === "add") {
+      const add = seconds("#op-softclose-add");
+      if (!add) return { error: "The time added per late bid is a whole number of seconds, at least 1." };
+      soft_close.rule = { type: "add", extend_ms: add * 1000 };
+    }
+  }
+  const opens = (await serverNow()) + num("#ns-opens") * 60000;
+  const mode = { type: "timed", opens_at_ms: opens, closes_at_ms: opens + Math.max(1, num("#ns-duration")) * 60000, stagger_ms: stagger * 1000 };
+  return { mode, soft_close };
+}
 
 $("#new-sale").addEventListener("submit", async (e) => {
   e.preventDefault();
@@ -187,9 +254,9 @@ $("#new-sale").addEventListener("submit", async (e) => {
   if (premium === null || premium > 10000) return say(false, "✕ The premium is a percentage like 20 or 12.5.");
   const body = { title: $("#ns-title").value.trim(), currency: $("#ns-currency").value, increments: increments($("#ns-incs").value), premium_bp: premium };
   if ($("#ns-mode").value === "timed") {
-    const opens = (await serverNow()) + num("#ns-opens") * 60000;
-    body.mode = { type: "timed", opens_at_ms: opens, closes_at_ms: opens + Math.max(1, num("#ns-duration")) * 60000, stagger_ms: num("#ns-stagger") * 1000 };
-    if (num("#ns-window") > 0) body.soft_close = { window_ms: num("#ns-window") * 1000, rule: { type: "reset_to_window" } };
+    const { mode, soft_close, error } = await timedSpec();
+    if (error) return say(false, `✕ ${error}`);
+    Object.assign(body, { mode, soft_close });
   } else {
     body.mode = { type: "live" };
   }

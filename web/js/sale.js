@@ -122,7 +122,29 @@ export class SaleModel {
         set(pick("price", "leader", "reserve_met", "minimum_next"));
         for (const b of this.historyOf(ev.lot)) if (b.paddle === ev.paddle) b.retracted = true;
         break;
+      case "sale_paused":
+        // Countdowns stand at effective_end_ms - since_ms until the resume.
+        if (this.sale) this.sale.paused = { reason: ev.reason, since_ms: ev.since_ms };
+        break;
+      case "sale_resumed":
+        // The new ends follow as lot_extended_by (reason "resume").
+        if (this.sale) this.sale.paused = null;
+        break;
+      case "lot_extended_by":
+        set({ effective_end_ms: ev.effective_end_ms });
+        // The time a pause took, given back, is no news for the bidder;
+        // an extension by the operator is.
+        if (ev.reason !== "resume") {
+          this.extensionsOf(ev.lot).push({ from: ev.previous_end_ms, to: ev.effective_end_ms, index: e.index, reason: ev.reason });
+        }
+        break;
     }
+  }
+
+  // A lot fetched again over REST (after `lot_edited`): its terms changed
+  // before it opened, so the whole view is taken as it is.
+  replaceLot(view) {
+    if (this.lots.has(view.lot)) this.lots.set(view.lot, { ...view });
   }
 
   // A live sale keeps showing the closed lot until the clerk opens the next.
@@ -179,4 +201,16 @@ export const STATUS_TEXT = {
 
 export function isClosed(lot) {
   return ["sold", "passed", "withdrawn"].includes(lot?.status);
+}
+
+export function isOpen(lot) {
+  return lot?.status === "open" || lot?.status === "fair_warning";
+}
+
+// The buy-now price while it can still be taken, else null. The node
+// offers it on a timed lot until the first bid (LotView.buy_now turns
+// null then, but no event says so: the bid count tells).
+export function buyNowOf(sale, lot) {
+  if (lot?.buy_now == null || sale?.mode?.type !== "timed") return null;
+  return lot.status === "open" && !lot.bids ? lot.buy_now : null;
 }

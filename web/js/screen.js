@@ -2,6 +2,11 @@
 // shows the room. The lot, its price, the leading paddle, the countdown and
 // a SOLD banner with the hammer price. It follows the live sale's current
 // lot (or the timed lot that closes next) by itself; nobody touches it.
+//
+// It is on a wall for everyone to read: it connects without a token, so it
+// only ever gets the public events, and shows paddle numbers, never a name,
+// a phone line or a contact. While the sale is paused it says so with the
+// operator's reason and its countdown stands still (pause.js).
 
 import { $, setText, show, param } from "./dom.js";
 import { Link } from "./link.js";
@@ -12,6 +17,7 @@ import { Ring } from "./ring.js";
 import { renderBadge } from "./badge.js";
 import { formatMoney } from "./money.js";
 import { lotPicture, pictureKey, setImageBase } from "./picture.js";
+import { saleNow, renderPauseBanner, markRingPaused } from "./pause.js";
 
 const link = new Link({ onMessage: (m) => feed.handle(m), onState: (s) => renderBadge($("#badge"), s) });
 const rest = new Rest(() => link.base());
@@ -47,6 +53,22 @@ function onEvent(e) {
     app.soldUntil = performance.now() + 20000;
   }
   if (e.event.type === "lot_opened") app.soldLot = null;
+  if (e.event.type === "lot_edited") refetchLot(e.event.lot);
+}
+
+// A lot edited before it opened: take it afresh (at least as new as the
+// page, so no later event is undone).
+async function refetchLot(lotId, tries = 0) {
+  const model = feed.model;
+  try {
+    const r = await rest.get(`/api/v1/lots/${lotId}`, { minIndex: model.index });
+    if (feed.model !== model) return;
+    if (r.applied_index < model.index && tries < 3) return refetchLot(lotId, tries + 1);
+    model.replaceLot(r.lot);
+    render();
+  } catch {
+    // The next snapshot (reconnect) carries the edit.
+  }
 }
 
 function lot() {
@@ -61,6 +83,7 @@ function render() {
   if (!model?.ready()) return;
   const sale = model.sale;
   setText($("#sale-title"), sale.title);
+  renderPauseBanner($("#paused-banner"), $("#paused-text"), sale);
   if (feed.watchers != null) setText($("#watchers"), `${feed.watchers} watching`);
   const l = lot();
   if (!l) return;
@@ -85,7 +108,7 @@ function render() {
   const sold = $("#sold");
   if (l.status === "sold" && l.result) {
     sold.dataset.hammer = String(l.result.hammer);
-    setText(sold, `SOLD — paddle ${l.result.winner} — ${formatMoney(l.result.hammer, sale)}`);
+    setText(sold, `SOLD${l.result.buy_now ? " (BUY NOW)" : ""} — paddle ${l.result.winner} — ${formatMoney(l.result.hammer, sale)}`);
   }
   show(sold, l.status === "sold");
   document.body.classList.toggle("warning", l.status === "fair_warning");
@@ -94,6 +117,8 @@ function render() {
 function tick() {
   const model = feed.model;
   if (!model?.ready()) return;
-  ring.update(lot(), model.sale.soft_close?.window_ms ?? 0, link.clock.now());
+  const l = lot();
+  ring.update(l, model.sale.soft_close?.window_ms ?? 0, saleNow(model.sale, link.clock));
+  markRingPaused(ring, l, model.sale);
   if (link.state.kind === "stale") renderBadge($("#badge"), link.state);
 }

@@ -1,4 +1,5 @@
-//! Bids: online max bids, absentee bids, buy-now, floor bids, retraction.
+//! Bids: online max bids, absentee bids, buy-now, floor, phone and
+//! commission bids, retraction.
 //!
 //! The hot path. A bid is checked in full against an immutable view first
 //! and only then applied, so a refused bid cannot half-change anything.
@@ -15,7 +16,7 @@
 //! stands still cannot let bids in below the asking price.
 
 use paddle_proto::auction::{
-    Accepted, AuctionEvent, AuctionReply, BidId, BidKind, ExtendRule, LotId, LotStatus, Paddle,
+    Accepted, AuctionCommand, AuctionEvent, AuctionReply, BidId, BidKind, ExtendRule, LotId, LotStatus, Paddle,
     RejectReason, SaleId, SaleMode,
 };
 use paddle_proto::Money;
@@ -26,16 +27,119 @@ use crate::checks::{check_amount, Outcome};
 use crate::effects::Effects;
 use crate::state::{outcome_key, AuctionState, Bidder, Lot, Sale};
 
-/// One bid as the engine sees it, online or from the floor.
+/// Who placed a bid, and so how it counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The bidder, online: a maximum (proxy) bid, or buy-now.
+    Online,
+    /// The clerk, from the room (live sales): an outcry amount.
+    Floor,
+    /// A phone clerk, on line `n` (live sales): an outcry amount.
+    Phone(u16),
+    /// The office, a maximum left with it (both modes; before a live lot
+    /// opens it waits like an absentee bid).
+    Commission,
+}
+
+impl Source {
+    /// Staff place it (their bid ids live in the clerk's namespace).
+    pub(crate) fn staff(self) -> bool {
+        self != Source::Online
+    }
+
+    /// Called out in the room: its amount is also its outcry, live only,
+    /// and it cannot wait for the lot to open.
+    fn outcry(self) -> bool {
+        matches!(self, Source::Floor | Source::Phone(_))
+    }
+}
+
+/// One bid as the engine sees it.
 pub(crate) struct Bid<'a> {
     pub sale: SaleId,
     pub lot: LotId,
     pub paddle: Paddle,
     pub bid_id: &'a BidId,
-    /// `None`: a floor bid at the asking price.
+    /// `None`: an outcry bid at the asking price.
     pub max: Option<Money>,
     pub buy_now: bool,
-    pub floor: bool,
+    pub source: Source,
+    /// The tag of the token an online bid came with, when the node sent it
+    /// (see `desk::token_tag`).
+    pub token_tag: Option<u64>,
+}
+
+impl<'a> Bid<'a> {
+    /// The bid a command places, if it is one.
+    pub(crate) fn of(cmd: &'a AuctionCommand) -> Option<Bid<'a>> {
+        use AuctionCommand::*;
+        let bid = |sale, lot, paddle, bid_id, max, source| Bid {
+            sale,
+            lot,
+            paddle,
+            bid_id,
+            max,
+            buy_now: false,
+            source,
+            token_tag: None,
+        };
+        Some(match cmd {
+            PlaceBid {
+                sale,
+                lot,
+                paddle,
+                bid_id,
+                max,
+                buy_now,
+            } => Bid {
+                buy_now: *buy_now,
+                ..bid(*sale, *lot, *paddle, bid_id, Some(*max), Source::Online)
+            },
+            SignedBid {
+                sale,
+                lot,
+                paddle,
+                bid_id,
+                max,
+                buy_now,
+                token_tag,
+            } => Bid {
+                buy_now: *buy_now,
+                token_tag: Some(*token_tag),
+                ..bid(*sale, *lot, *paddle, bid_id, Some(*max), Source::Online)
+            },
+            FloorBid {
+                sale,
+                lot,
+                paddle,
+                bid_id,
+                amount,
+            } => bid(
+                *sale,
+                *lot,
+                paddle.unwrap_or(Paddle::HOUSE),
+                bid_id,
+                *amount,
+                Source::Floor,
+            ),
+            PhoneBid {
+                sale,
+                lot,
+                paddle,
+                bid_id,
+                amount,
+                line,
+            } => bid(*sale, *lot, *paddle, bid_id, *amount, Source::Phone(*line)),
+            CommissionBid {
+                sale,
+                lot,
+                paddle,
+                bid_id,
+                max,
+            } => bid(*sale, *lot, *paddle, bid_id, Some(*max), Source::Commission),
+            _ => return None,
+        })
+    }
 }
 
 /// What the checks decided, carried to the mutation step.
@@ -68,7 +172,7 @@ impl AuctionState {
         fx: &mut Effects,
     ) -> AuctionReply {
         let mut key = std::mem::take(&mut self.key_buf);
-        outcome_key(&mut key, bid.sale, bid.paddle, bid.floor, bid.bid_id);
+        outcome_key(&mut key, bid.sale, bid.paddle, bid.source.staff(), bid.bid_id);
         let fp = self.outcomes.fingerprint(&key);
         if let Some(first) = self.outcomes.get_at(fp, &key) {
             let reply = first.clone();
@@ -92,38 +196,20 @@ impl AuctionState {
         reply
     }
 
-    /// A clerk's floor bid: a bid with an outcry amount (or the asking price).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn floor_bid(
-        &mut self,
-        index: u64,
-        stamp_ms: u64,
-        sale: SaleId,
-        lot: LotId,
-        paddle: Option<Paddle>,
-        bid_id: &BidId,
-        amount: Option<Money>,
-        fx: &mut Effects,
-    ) -> AuctionReply {
-        let bid = Bid {
-            sale,
-            lot,
-            paddle: paddle.unwrap_or(Paddle::HOUSE),
-            bid_id,
-            max: amount,
-            buy_now: false,
-            floor: true,
-        };
-        self.place(index, stamp_ms, &bid, fx)
-    }
 
     fn check_bid(&self, index: u64, stamp_ms: u64, bid: &Bid<'_>) -> Outcome<Plan> {
         let (sale, lot) = self.lot_of(bid.sale, bid.lot)?;
+        if self.pauses.contains_key(&bid.sale) {
+            return Err(RejectReason::SalePaused);
+        }
         let timed = matches!(sale.spec.mode, SaleMode::Timed { .. });
-        if bid.floor && timed {
+        if bid.source.outcry() && timed {
             return Err(RejectReason::WrongMode);
         }
-        let house = bid.floor && bid.paddle == Paddle::HOUSE;
+        if bid.paddle == Paddle::HOUSE && bid.source != Source::Floor {
+            return Err(crate::checks::invalid("paddle"));
+        }
+        let house = bid.source == Source::Floor && bid.paddle == Paddle::HOUSE;
         let bidder = if house {
             None
         } else {
@@ -131,6 +217,12 @@ impl AuctionState {
                 .bidders
                 .get(&(bid.sale, bid.paddle))
                 .ok_or(RejectReason::NotRegistered)?;
+            if bid
+                .token_tag
+                .is_some_and(|t| t != crate::desk::token_tag(&b.token_hash))
+            {
+                return Err(RejectReason::TokenReplaced);
+            }
             if !b.approved {
                 return Err(RejectReason::NotApproved);
             }
@@ -139,7 +231,7 @@ impl AuctionState {
         if lot.spec.seller == Some(bid.paddle) {
             return Err(RejectReason::SellersOwnLot);
         }
-        let absentee = check_timing(lot, timed, stamp_ms, bid.floor)?;
+        let absentee = check_timing(lot, timed, stamp_ms, bid.source.outcry())?;
         let max = bid.max.unwrap_or_else(|| lot.minimum_next(sale));
         check_amount(max)?;
         let buy_now = check_price(sale, lot, bid, max, absentee, house, (index, stamp_ms))?;
@@ -170,10 +262,12 @@ impl AuctionState {
         let lot = self.lots.get_mut(&bid.lot).expect("checked");
         let simultaneous = lot.simultaneous(index, stamp_ms);
         let seq = lot.bids.len() as u32;
-        let kind = match (bid.floor, plan.absentee) {
-            (true, _) => BidKind::Floor,
-            (false, true) => BidKind::Absentee,
-            (false, false) => BidKind::Online,
+        let kind = match (bid.source, plan.absentee) {
+            (Source::Floor, _) => BidKind::Floor,
+            (Source::Phone(_), _) => BidKind::Phone,
+            (Source::Commission, _) => BidKind::Commission,
+            (Source::Online, true) => BidKind::Absentee,
+            (Source::Online, false) => BidKind::Online,
         };
         lot.bids.push(BidEntry {
             seq,
@@ -189,6 +283,16 @@ impl AuctionState {
         });
         fx.touched.lots.push(lot.id);
         fx.touched.bids.push((lot.id, seq));
+        if let Source::Phone(line) = bid.source {
+            self.bid_notes.insert(
+                (bid.lot, seq),
+                crate::state::BidNote {
+                    line: Some(line),
+                    retract_reason: None,
+                },
+            );
+            fx.touched.bid_notes.push((bid.lot, seq));
+        }
         if plan.absentee {
             return Accepted::Bid {
                 lot: lot.public_state(sale),
@@ -199,13 +303,13 @@ impl AuctionState {
         let before = lot.leading_exposure();
         let prev_price = lot.book.price;
         let prev_leader = lot.book.top.map(|t| t.paddle);
-        let raise = prev_leader == Some(bid.paddle) && !(bid.floor && bid.paddle == Paddle::HOUSE);
+        let raise = prev_leader == Some(bid.paddle) && bid.paddle != Paddle::HOUSE;
         if !simultaneous {
             lot.book.stamp_minimum = lot.minimum_next(sale);
             lot.book.last_stamp_ms = Some(stamp_ms);
         }
         lot.book
-            .add(&lot.terms(sale), bid.paddle, plan.max, seq, bid.floor);
+            .add(&lot.terms(sale), bid.paddle, plan.max, seq, bid.source.outcry());
         if let Some((hammer, _)) = plan.buy_now {
             lot.book.price = Some(hammer);
         }
@@ -225,6 +329,15 @@ impl AuctionState {
             extended,
             fx,
         );
+        if let Source::Phone(line) = bid.source {
+            fx.events.push(AuctionEvent::PhoneLine {
+                sale: bid.sale,
+                lot: bid.lot,
+                seq,
+                paddle: bid.paddle,
+                line,
+            });
+        }
         let after = lot.leading_exposure();
         let (sale_id, lot_id) = (sale.id, lot.id);
         self.shift_leading(sale_id, before, after, fx);
@@ -384,8 +497,8 @@ fn say_counted(
 
 /// The lot takes bids now: not finished; for a timed lot, inside its window
 /// by the entry's stamp. Returns whether the bid waits as an absentee bid
-/// (a live lot that has not opened; floor bids cannot wait).
-fn check_timing(lot: &Lot, timed: bool, stamp_ms: u64, floor: bool) -> Outcome<bool> {
+/// (a live lot that has not opened; outcry bids cannot wait).
+fn check_timing(lot: &Lot, timed: bool, stamp_ms: u64, outcry: bool) -> Outcome<bool> {
     if lot.status.is_finished() {
         return Err(RejectReason::LotClosed);
     }
@@ -401,7 +514,7 @@ fn check_timing(lot: &Lot, timed: bool, stamp_ms: u64, floor: bool) -> Outcome<b
         return Ok(false);
     }
     if lot.status == LotStatus::Scheduled {
-        if floor {
+        if outcry {
             return Err(RejectReason::WrongStatus { status: lot.status });
         }
         return Ok(true);

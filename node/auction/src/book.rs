@@ -166,7 +166,7 @@ impl Book {
         let mut count = 0u32;
         for b in bids.iter().filter(|b| b.applied && !b.retracted) {
             count += 1;
-            let outcry = if b.kind == BidKind::Floor {
+            let outcry = if matches!(b.kind, BidKind::Floor | BidKind::Phone) {
                 b.max
             } else {
                 Money::ZERO

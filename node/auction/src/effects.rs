@@ -31,6 +31,16 @@ pub struct Touched {
     pub bids: Vec<(LotId, u32)>,
     /// Newly indexed token hashes, by bidder.
     pub tokens: Vec<(SaleId, Paddle)>,
+    /// Token hashes no longer valid (a reissued or redeemed sign-in).
+    pub dead_tokens: Vec<String>,
+    /// Sales paused or resumed.
+    pub pauses: Vec<SaleId>,
+    /// Desk records written (and the sign-in codes they index).
+    pub desk: Vec<(SaleId, Paddle)>,
+    /// Sign-in code hashes spent or replaced.
+    pub dead_codes: Vec<String>,
+    /// Bids whose staff note changed: (lot, seq).
+    pub bid_notes: Vec<(LotId, u32)>,
     /// Keys of newly stored first outcomes (see `outcome_key`), each
     /// prefixed by its length as a big-endian `u16`: one flat buffer so the
     /// bid path allocates nothing here.
@@ -60,6 +70,11 @@ impl Touched {
         self.bidders.clear();
         self.bids.clear();
         self.tokens.clear();
+        self.dead_tokens.clear();
+        self.pauses.clear();
+        self.desk.clear();
+        self.dead_codes.clear();
+        self.bid_notes.clear();
         self.outcome_keys.clear();
     }
 

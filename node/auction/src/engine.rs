@@ -12,8 +12,10 @@ use paddle_proto::auction::{
 };
 use paddle_proto::Money;
 
+use crate::bidding::Bid;
 use crate::book::Book;
 use crate::checks::{check_amount, invalid, Outcome, MAX_BID};
+use crate::desk::DeskForm;
 use crate::effects::Effects;
 use crate::state::{AuctionState, Bidder, Lot, Sale};
 
@@ -34,8 +36,30 @@ impl AuctionState {
         cmd: &AuctionCommand,
         fx: &mut Effects,
     ) -> AuctionReply {
+        if let Some(bid) = Bid::of(cmd) {
+            return self.place(index, stamp_ms, &bid, fx);
+        }
+        let result = self
+            .catalogue(index, stamp_ms, cmd, fx)
+            .or_else(|| self.lots_and_room(stamp_ms, cmd, fx))
+            .or_else(|| self.desk_command(stamp_ms, cmd, fx))
+            .expect("every command has a handler");
+        match result {
+            Ok(accepted) => AuctionReply::Accepted { accepted },
+            Err(reason) => self.reject(cmd.sale(), reason),
+        }
+    }
+
+    /// Sales, lots and their photos, bidders' registration and limits.
+    fn catalogue(
+        &mut self,
+        index: u64,
+        stamp_ms: u64,
+        cmd: &AuctionCommand,
+        fx: &mut Effects,
+    ) -> Option<Outcome<Accepted>> {
         use AuctionCommand::*;
-        let result = match cmd {
+        Some(match cmd {
             CreateSale { spec } => self.create_sale(stamp_ms, spec, fx),
             AddLots { sale, lots } => self.add_lots(*sale, lots, fx),
             RegisterBidder {
@@ -56,52 +80,6 @@ impl AuctionState {
                 paddle,
                 limit,
             } => self.set_limit(*sale, *paddle, *limit, fx),
-            PlaceBid {
-                sale,
-                lot,
-                paddle,
-                bid_id,
-                max,
-                buy_now,
-            } => {
-                let bid = crate::bidding::Bid {
-                    sale: *sale,
-                    lot: *lot,
-                    paddle: *paddle,
-                    bid_id,
-                    max: Some(*max),
-                    buy_now: *buy_now,
-                    floor: false,
-                };
-                return self.place(index, stamp_ms, &bid, fx);
-            }
-            FloorBid {
-                sale,
-                lot,
-                paddle,
-                bid_id,
-                amount,
-            } => {
-                return self.floor_bid(index, stamp_ms, *sale, *lot, *paddle, bid_id, *amount, fx);
-            }
-            RetractBid {
-                sale,
-                lot,
-                paddle,
-                bid_id,
-            } => self.retract(*sale, *lot, *paddle, bid_id, fx),
-            OpenLot { sale, lot } => self.open_lot(stamp_ms, *sale, *lot, fx),
-            CloseLot { sale, lot } => self.close_lot(stamp_ms, *sale, *lot, fx),
-            SetAskingIncrement {
-                sale,
-                lot,
-                increment,
-            } => self.set_asking(*sale, *lot, *increment, fx),
-            FairWarning { sale, lot } => self.fair_warning(*sale, *lot, fx),
-            Sell { sale, lot } => self.sell(stamp_ms, *sale, *lot, fx),
-            Pass { sale, lot } => self.pass(stamp_ms, *sale, *lot, fx),
-            Reopen { sale, lot } => self.reopen(*sale, *lot, fx),
-            WithdrawLot { sale, lot } => self.withdraw(*sale, *lot, fx),
             SetLotImage { sale, lot, image } => self.set_image(index, *sale, *lot, image, fx),
             ScheduleSale {
                 sale,
@@ -109,11 +87,110 @@ impl AuctionState {
                 closes_at_ms,
                 stagger_ms,
             } => self.schedule_sale(*sale, *opens_at_ms, *closes_at_ms, *stagger_ms, fx),
-        };
-        match result {
-            Ok(accepted) => AuctionReply::Accepted { accepted },
-            Err(reason) => self.reject(cmd.sale(), reason),
-        }
+            EditLot { sale, lot, spec } => self.edit_lot(*sale, *lot, spec, fx),
+            _ => return None,
+        })
+    }
+
+    /// A lot's way from opening to hammer, retraction, pause and resume.
+    fn lots_and_room(
+        &mut self,
+        stamp_ms: u64,
+        cmd: &AuctionCommand,
+        fx: &mut Effects,
+    ) -> Option<Outcome<Accepted>> {
+        use AuctionCommand::*;
+        Some(match cmd {
+            RetractBid {
+                sale,
+                lot,
+                paddle,
+                bid_id,
+            } => self.retract(*sale, *lot, *paddle, bid_id, fx),
+            RetractBidBecause {
+                sale,
+                lot,
+                paddle,
+                bid_id,
+                reason,
+            } => self.retract_because(*sale, *lot, *paddle, bid_id, reason, fx),
+            OpenLot { sale, lot } => self
+                .not_paused(*sale)
+                .and_then(|()| self.open_lot(stamp_ms, *sale, *lot, fx)),
+            CloseLot { sale, lot } => self.close_lot(stamp_ms, *sale, *lot, fx),
+            SetAskingIncrement {
+                sale,
+                lot,
+                increment,
+            } => self.set_asking(*sale, *lot, *increment, fx),
+            FairWarning { sale, lot } => self
+                .not_paused(*sale)
+                .and_then(|()| self.fair_warning(*sale, *lot, fx)),
+            Sell { sale, lot } => self
+                .not_paused(*sale)
+                .and_then(|()| self.sell(stamp_ms, *sale, *lot, fx)),
+            Pass { sale, lot } => self
+                .not_paused(*sale)
+                .and_then(|()| self.pass(stamp_ms, *sale, *lot, fx)),
+            Reopen { sale, lot } => self
+                .not_paused(*sale)
+                .and_then(|()| self.reopen(*sale, *lot, fx)),
+            WithdrawLot { sale, lot } => self.withdraw(*sale, *lot, fx),
+            PauseSale { sale, reason } => self.pause_sale(stamp_ms, *sale, reason, fx),
+            ResumeSale { sale } => self.resume_sale(stamp_ms, *sale, fx),
+            ExtendLot { sale, lot, by_ms } => self.extend_lot(stamp_ms, *sale, *lot, *by_ms, fx),
+            _ => return None,
+        })
+    }
+
+    /// The registration desk and sign-in codes.
+    fn desk_command(
+        &mut self,
+        stamp_ms: u64,
+        cmd: &AuctionCommand,
+        fx: &mut Effects,
+    ) -> Option<Outcome<Accepted>> {
+        use AuctionCommand::*;
+        Some(match cmd {
+            DeskRegister {
+                sale,
+                name,
+                paddle,
+                token_hash,
+                limit,
+                approved,
+                details,
+                code_hash,
+            } => {
+                let form = DeskForm {
+                    name,
+                    paddle: *paddle,
+                    token_hash,
+                    limit: *limit,
+                    approved: *approved,
+                    details,
+                    code_hash,
+                };
+                self.desk_register(stamp_ms, *sale, &form, fx)
+            }
+            SetDeskDetails {
+                sale,
+                paddle,
+                details,
+            } => self.set_desk_details(*sale, *paddle, details, fx),
+            ReissueSignIn {
+                sale,
+                paddle,
+                token_hash,
+                code_hash,
+            } => self.reissue(stamp_ms, *sale, *paddle, token_hash, code_hash, fx),
+            RedeemSignIn {
+                sale,
+                code_hash,
+                token_hash,
+            } => self.redeem(stamp_ms, *sale, code_hash, token_hash, fx),
+            _ => return None,
+        })
     }
 
     /// A refusal worded in the sale's currency when the sale is known.
@@ -288,7 +365,7 @@ impl AuctionState {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn register(
+    pub(crate) fn register(
         &mut self,
         sale_id: SaleId,
         name: &str,
@@ -363,7 +440,7 @@ impl AuctionState {
         })
     }
 
-    fn bidder_mut(&mut self, sale: SaleId, paddle: Paddle) -> Outcome<&mut Bidder> {
+    pub(crate) fn bidder_mut(&mut self, sale: SaleId, paddle: Paddle) -> Outcome<&mut Bidder> {
         if !self.sales.contains_key(&sale) {
             return Err(RejectReason::UnknownSale);
         }
@@ -407,7 +484,7 @@ impl AuctionState {
     }
 }
 
-fn check_text(field: &str, s: &str, min: usize, max: usize) -> Outcome<()> {
+pub(crate) fn check_text(field: &str, s: &str, min: usize, max: usize) -> Outcome<()> {
     let n = s.chars().count();
     let blank = min > 0 && s.trim().is_empty();
     if n < min || n > max || blank || s.chars().any(|c| c.is_control() && c != '\n') {
@@ -416,7 +493,7 @@ fn check_text(field: &str, s: &str, min: usize, max: usize) -> Outcome<()> {
     Ok(())
 }
 
-fn check_lot(spec: &LotSpec, live: bool) -> Outcome<()> {
+pub(crate) fn check_lot(spec: &LotSpec, live: bool) -> Outcome<()> {
     check_text("title", &spec.title, 1, 200)?;
     check_text("description", &spec.description, 0, 4_000)?;
     check_amount(spec.start)?;

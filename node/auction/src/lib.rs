@@ -24,9 +24,12 @@
 //!
 //! - `state`: the records that make up the state; `book`: proxy pricing;
 //!   `engine`: `apply` and the catalogue and registration commands;
-//!   `bidding`: bids and retraction; `lifecycle`: opening, closing, the
-//!   clerk's commands and the timer's [`due`] helper; `outcomes`: the first
-//!   outcome of every bid id; `effects`: what one apply touched and said.
+//!   `bidding`: bids (online, floor, phone, commission) and retraction;
+//!   `lifecycle`: opening, closing, the clerk's commands and the timer's
+//!   [`due`] helper; `room`: pause, resume, extend, lot edits, retraction
+//!   with a reason; `desk`: desk registration, contact details and sign-in
+//!   codes; `outcomes`: the first outcome of every bid id; `effects`: what
+//!   one apply touched and said.
 //! - [`records`]: trees, keys and encodings of the stored state;
 //!   [`replicated`]: the engine as a replicated state machine;
 //!   [`store`]: an in-memory key-value store for tests and tools.
@@ -35,11 +38,13 @@
 mod bidding;
 mod book;
 mod checks;
+mod desk;
 mod effects;
 mod engine;
 mod ids;
 mod lifecycle;
 mod outcomes;
+mod room;
 mod state;
 
 pub mod read;
@@ -52,10 +57,12 @@ pub use book::{Book, Standing};
 pub use checks::MAX_BID;
 pub use effects::{Effects, Touched};
 pub use engine::{MAX_LOTS_PER_COMMAND, MAX_LOTS_PER_SALE, MAX_PADDLE};
+pub use desk::{token_tag, SIGN_IN_VALID_MS};
 pub use lifecycle::{due, Due};
+pub use room::MAX_EXTEND_MS;
 pub use outcomes::HashKey;
 pub use paddle_proto::kv::{KvRead, KvWrite};
 pub use records::LoadError;
 pub use replicated::AuctionMachine;
-pub use state::{AuctionState, Bidder, Counters, Lot, Sale};
+pub use state::{AuctionState, BidNote, Bidder, Counters, DeskRecord, Lot, Sale};
 pub use store::MemStore;

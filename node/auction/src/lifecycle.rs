@@ -33,16 +33,27 @@ pub struct Due {
 }
 
 /// Which timed-lot transitions are due at `now_ms`, given every lot with its
-/// sale's mode. Live lots are the clerk's business and never due.
-pub fn due<'a>(lots: impl IntoIterator<Item = (SaleMode, &'a Lot)>, now_ms: u64) -> Due {
+/// sale's mode and, when the sale is paused, since when. Live lots are the
+/// clerk's business and never due. A paused sale's clock stands at its
+/// pause: only what was due by then is, and nothing of it is waited for
+/// (the resume moves its deadlines).
+pub fn due<'a>(
+    lots: impl IntoIterator<Item = (SaleMode, Option<u64>, &'a Lot)>,
+    now_ms: u64,
+) -> Due {
     let mut out = Due::default();
-    let next = |t: u64, out: &mut Due| {
-        out.next_deadline_ms = Some(out.next_deadline_ms.map_or(t, |n| n.min(t)));
+    let next_of = |t: u64, out: &mut Due, paused: bool| {
+        if !paused {
+            out.next_deadline_ms = Some(out.next_deadline_ms.map_or(t, |n| n.min(t)));
+        }
     };
-    for (mode, lot) in lots {
+    for (mode, paused_since, lot) in lots {
         if !matches!(mode, SaleMode::Timed { .. }) {
             continue;
         }
+        let paused = paused_since.is_some();
+        let now_ms = paused_since.map_or(now_ms, |s| s.min(now_ms));
+        let next = |t: u64, out: &mut Due| next_of(t, out, paused);
         let (Some(opens), Some(end)) = (lot.opens_at_ms, lot.effective_end_ms) else {
             continue;
         };
@@ -68,9 +79,10 @@ impl AuctionState {
     /// Scans every lot: fine for a venue's thousands of lots.
     pub fn due(&self, now_ms: u64) -> Due {
         due(
-            self.lots
-                .values()
-                .filter_map(|l| self.sales.get(&l.sale).map(|s| (s.spec.mode, l))),
+            self.lots.values().filter_map(|l| {
+                let paused = self.pauses.get(&l.sale).map(|p| p.since_ms);
+                self.sales.get(&l.sale).map(|s| (s.spec.mode, paused, l))
+            }),
             now_ms,
         )
     }
@@ -160,6 +172,10 @@ impl AuctionState {
         let end = lot.effective_end_ms.unwrap_or(0);
         if stamp_ms < end {
             return Err(RejectReason::NotDue { due_ms: end });
+        }
+        // A lot still running when the sale was paused waits for the resume.
+        if self.pauses.get(&sale_id).is_some_and(|p| end > p.since_ms) {
+            return Err(RejectReason::SalePaused);
         }
         match (lot.book.price, lot.book.top.is_some(), lot.reserve_met()) {
             (Some(price), true, true) => self.finish_sold(stamp_ms, lot_id, price, false, fx),

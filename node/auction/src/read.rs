@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use paddle_proto::auction::{
     AuctionReply, BidId, BidView, BidderIdentity, BidderStats, EventRecord, ImageRef, LotId,
-    LotResult, LotStats, LotStatus, LotView, Paddle, SaleId, SaleStats, SaleStatus, SaleView,
+    LotResult, LotStats, LotStatus, LotView, Paddle, Pause, SaleId, SaleStats, SaleStatus, SaleView,
 };
 use paddle_proto::Money;
 
@@ -76,8 +76,14 @@ fn sale_status(lots: &[Lot]) -> SaleStatus {
     }
 }
 
-fn sale_view(sale: &Sale, lots: &[Lot]) -> SaleView {
-    SaleView {
+/// The pause standing on a sale, if any.
+pub fn pause_of(s: &(impl KvRead + ?Sized), sale: SaleId) -> R<Option<Pause>> {
+    get(s, tree::PAUSES, &sale_key(sale))
+}
+
+fn sale_view(s: &(impl KvRead + ?Sized), sale: &Sale, lots: &[Lot]) -> R<SaleView> {
+    Ok(SaleView {
+        paused: pause_of(s, sale.id)?,
         sale: sale.id,
         title: sale.spec.title.clone(),
         currency: sale.spec.currency,
@@ -89,7 +95,7 @@ fn sale_view(sale: &Sale, lots: &[Lot]) -> SaleView {
         lots: sale.lots.len() as u32,
         current_lot: sale.current_lot,
         created_at_ms: sale.created_at_ms,
-    }
+    })
 }
 
 /// A lot's public view (no max, no reserve amount).
@@ -123,7 +129,7 @@ pub fn lot_view(lot: &Lot, sale: &Sale) -> LotView {
 pub fn list_sales(s: &(impl KvRead + ?Sized), status: Option<SaleStatus>) -> R<Vec<SaleView>> {
     let mut out = Vec::new();
     for (_, sale) in scan_all::<Sale>(s, tree::SALES, &[])? {
-        let v = sale_view(&sale, &lots_of(s, &sale)?);
+        let v = sale_view(s, &sale, &lots_of(s, &sale)?)?;
         if status.is_none_or(|st| st == v.status) {
             out.push(v);
         }
@@ -134,7 +140,7 @@ pub fn list_sales(s: &(impl KvRead + ?Sized), status: Option<SaleStatus>) -> R<V
 /// One sale.
 pub fn get_sale(s: &(impl KvRead + ?Sized), sale: SaleId) -> R<Option<SaleView>> {
     match sale_record(s, sale)? {
-        Some(sale) => Ok(Some(sale_view(&sale, &lots_of(s, &sale)?))),
+        Some(sale) => Ok(Some(sale_view(s, &sale, &lots_of(s, &sale)?)?)),
         None => Ok(None),
     }
 }
@@ -355,15 +361,94 @@ pub fn events_after(
 pub fn due(s: &(impl KvRead + ?Sized), now_ms: u64) -> R<Due> {
     let mut pairs = Vec::new();
     for (_, sale) in scan_all::<Sale>(s, tree::SALES, &[])? {
+        let paused = pause_of(s, sale.id)?.map(|p| p.since_ms);
         for l in lots_of(s, &sale)? {
-            pairs.push((sale.spec.mode, l));
+            pairs.push((sale.spec.mode, paused, l));
         }
     }
-    pairs.sort_by_key(|(_, l)| l.id);
-    Ok(due_of(pairs.iter().map(|(m, l)| (*m, l)), now_ms))
+    pairs.sort_by_key(|(_, _, l)| l.id);
+    Ok(due_of(pairs.iter().map(|(m, p, l)| (*m, *p, l)), now_ms))
 }
 
 /// One stored bid entry (for tests and operator tools).
 pub fn bid_record(s: &(impl KvRead + ?Sized), lot: LotId, seq: u32) -> R<Option<BidEntry>> {
     get(s, tree::BIDS, &bid_key(lot, seq))
+}
+
+/// The desk's record of a bidder (staff only: contact, ID, sign-in code).
+pub fn desk_record(
+    s: &(impl KvRead + ?Sized),
+    sale: SaleId,
+    paddle: Paddle,
+) -> R<Option<crate::state::DeskRecord>> {
+    get(s, tree::DESK, &bidder_key(sale, paddle))
+}
+
+/// Every bidder of a sale with the desk's record of them, paddle order
+/// (staff only).
+pub fn desk_rows(
+    s: &(impl KvRead + ?Sized),
+    sale: SaleId,
+) -> R<Vec<(Bidder, Option<crate::state::DeskRecord>)>> {
+    let mut desk: BTreeMap<Vec<u8>, crate::state::DeskRecord> =
+        scan_all(s, tree::DESK, &sale_key(sale))?.into_iter().collect();
+    Ok(scan_all::<Bidder>(s, tree::BIDDERS, &sale_key(sale))?
+        .into_iter()
+        .map(|(k, b)| (b, desk.remove(&k)))
+        .collect())
+}
+
+/// The bidder a live sign-in code (by its hash) was issued to.
+pub fn sign_in(s: &(impl KvRead + ?Sized), code_hash: &str) -> R<Option<(SaleId, Paddle)>> {
+    get(s, tree::SIGN_INS, code_hash.as_bytes())
+}
+
+/// Staff notes on one bid (a phone bid's line, a retraction's reason).
+pub fn bid_note(
+    s: &(impl KvRead + ?Sized),
+    lot: LotId,
+    seq: u32,
+) -> R<Option<crate::state::BidNote>> {
+    get(s, tree::BID_NOTES, &bid_key(lot, seq))
+}
+
+/// A lot's bid as staff see it: the public view plus its bid id, its place
+/// in the lot, and the staff's notes on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffBid {
+    pub view: BidView,
+    pub seq: u32,
+    pub bid_id: BidId,
+    /// The phone line of a phone bid.
+    pub line: Option<u16>,
+    /// Why the operator retracted it.
+    pub retract_reason: Option<String>,
+}
+
+/// A lot's bid history for staff (maxes still hidden: the clerk calls the
+/// room's price, not a bidder's ceiling).
+pub fn staff_history(s: &(impl KvRead + ?Sized), lot: LotId) -> R<Vec<StaffBid>> {
+    let mut notes: BTreeMap<Vec<u8>, crate::state::BidNote> =
+        scan_all(s, tree::BID_NOTES, &lot_key(lot))?.into_iter().collect();
+    Ok(bids_of(s, lot)?
+        .into_iter()
+        .filter(|b| b.applied)
+        .map(|b| {
+            let note = notes.remove(bid_key(lot, b.seq).as_slice()).unwrap_or_default();
+            StaffBid {
+                view: BidView {
+                    paddle: b.paddle,
+                    shown: b.shown,
+                    kind: b.kind,
+                    stamp_ms: b.stamp_ms,
+                    index: b.index,
+                    retracted: b.retracted,
+                },
+                seq: b.seq,
+                bid_id: b.bid_id,
+                line: note.line,
+                retract_reason: note.retract_reason,
+            }
+        })
+        .collect())
 }

@@ -13,6 +13,10 @@
 //! | `auction.bid_ids` | sale · paddle · source (1 B) · bid id | first `AuctionReply`  |
 //! | `auction.events`  | sale (8 B) · index (8 B) · seq (4 B)  | `EventRecord`         |
 //! | `auction.images`  | lot (8 B)                             | photo bytes           |
+//! | `auction.pauses`  | sale (8 B)                            | `Pause` (while paused) |
+//! | `auction.desk`    | sale (8 B) · paddle (4 B)             | [`DeskRecord`]        |
+//! | `auction.sign_ins` | sign-in code hash (hex)              | (sale, paddle)        |
+//! | `auction.bid_notes` | lot (8 B) · seq (4 B)               | [`BidNote`]           |
 //!
 //! Integers are big-endian so byte order is numeric order: a prefix scan of
 //! `auction.events` by sale returns that sale's events in log order, and one
@@ -33,7 +37,7 @@ use crate::book::Book;
 use crate::book::BidEntry;
 use crate::effects::Touched;
 use crate::outcomes::HashKey;
-use crate::state::{AuctionState, Bidder, Counters, Lot, Sale};
+use crate::state::{AuctionState, BidNote, Bidder, Counters, DeskRecord, Lot, Sale};
 use crate::store::MemStore;
 use paddle_proto::kv::{KvRead, KvWrite};
 
@@ -60,6 +64,14 @@ pub mod tree {
     /// Lot photos: lot (8 B) → the image's bytes (its kind and version are
     /// in the lot's live state).
     pub const IMAGES: &str = "auction.images";
+    /// Paused sales: sale (8 B) → since when and why.
+    pub const PAUSES: &str = "auction.pauses";
+    /// The desk's details and pending sign-in code per bidder (staff only).
+    pub const DESK: &str = "auction.desk";
+    /// Live sign-in code hash → bidder.
+    pub const SIGN_INS: &str = "auction.sign_ins";
+    /// Staff notes on single bids (phone line, retraction reason).
+    pub const BID_NOTES: &str = "auction.bid_notes";
 }
 
 /// Key of the counters record in `auction.meta`.
@@ -292,6 +304,12 @@ impl Touched {
         self.bidders.dedup();
         self.bids.sort_unstable();
         self.bids.dedup();
+        self.pauses.sort_unstable();
+        self.pauses.dedup();
+        self.desk.sort_unstable();
+        self.desk.dedup();
+        self.bid_notes.sort_unstable();
+        self.bid_notes.dedup();
     }
 }
 
@@ -336,6 +354,38 @@ impl AuctionState {
                 put(out, tree::BID_IDS, key, r);
             }
         }
+        self.write_room(touched, out);
+    }
+
+    /// The sale room's records: pauses, desk records and their sign-in
+    /// codes, retired tokens and codes, bid notes.
+    fn write_room(&self, touched: &Touched, out: &mut (impl KvWrite + ?Sized)) {
+        // (A hash retired and indexed again in one batch stays.)
+        for hash in touched.dead_tokens.iter().filter(|h| !self.tokens.contains_key(*h)) {
+            out.delete(tree::TOKENS, hash.as_bytes());
+        }
+        for hash in touched.dead_codes.iter().filter(|h| !self.sign_ins.contains_key(*h)) {
+            out.delete(tree::SIGN_INS, hash.as_bytes());
+        }
+        for sale in &touched.pauses {
+            match self.pauses.get(sale) {
+                Some(p) => put(out, tree::PAUSES, &sale_key(*sale), p),
+                None => out.delete(tree::PAUSES, &sale_key(*sale)),
+            }
+        }
+        for &(sale, paddle) in &touched.desk {
+            if let Some(d) = self.desk.get(&(sale, paddle)) {
+                put(out, tree::DESK, &bidder_key(sale, paddle), d);
+                if let Some(code) = &d.code_hash {
+                    put(out, tree::SIGN_INS, code.as_bytes(), &(sale, paddle));
+                }
+            }
+        }
+        for &(lot, seq) in &touched.bid_notes {
+            if let Some(n) = self.bid_notes.get(&(lot, seq)) {
+                put(out, tree::BID_NOTES, &bid_key(lot, seq), n);
+            }
+        }
     }
 
     /// Write every record of the state (a full dump).
@@ -357,6 +407,18 @@ impl AuctionState {
         }
         for (k, r) in self.outcomes.iter() {
             put(out, tree::BID_IDS, k, r);
+        }
+        for (sale, p) in &self.pauses {
+            put(out, tree::PAUSES, &sale_key(*sale), p);
+        }
+        for (&(sale, paddle), d) in &self.desk {
+            put(out, tree::DESK, &bidder_key(sale, paddle), d);
+            if let Some(code) = &d.code_hash {
+                put(out, tree::SIGN_INS, code.as_bytes(), &(sale, paddle));
+            }
+        }
+        for (&(lot, seq), n) in &self.bid_notes {
+            put(out, tree::BID_NOTES, &bid_key(lot, seq), n);
         }
     }
 
@@ -418,6 +480,22 @@ impl AuctionState {
         }
         for (k, r) in scan_all(store, tree::BID_IDS, &[])? {
             st.outcomes.insert(&k, r);
+        }
+        for (k, p) in scan_all(store, tree::PAUSES, &[])? {
+            st.pauses.insert(SaleId(u64::from_be_bytes(k[..8].try_into().expect("8-byte key"))), p);
+        }
+        for (k, d) in scan_all::<DeskRecord>(store, tree::DESK, &[])? {
+            let sale = SaleId(u64::from_be_bytes(k[..8].try_into().expect("12-byte key")));
+            let paddle = Paddle(u32::from_be_bytes(k[8..12].try_into().expect("12-byte key")));
+            if let Some(code) = &d.code_hash {
+                st.sign_ins.insert(code.clone(), (sale, paddle));
+            }
+            st.desk.insert((sale, paddle), d);
+        }
+        for (k, n) in scan_all::<BidNote>(store, tree::BID_NOTES, &[])? {
+            let lot = LotId(u64::from_be_bytes(k[..8].try_into().expect("12-byte key")));
+            let seq = u32::from_be_bytes(k[8..12].try_into().expect("12-byte key"));
+            st.bid_notes.insert((lot, seq), n);
         }
         Ok(st)
     }

@@ -6,12 +6,13 @@
 //! state are two spellings of the same thing and a node can rebuild one from
 //! the other at any time.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use paddle_proto::auction::{
     AuctionReply, BidId, ImageRef, LotId, LotResult, LotSpec, LotState, LotStatus, Paddle, SaleId,
     SaleMode, SaleSpec,
 };
+use paddle_proto::auction::{DeskDetails, Pause};
 use paddle_proto::Money;
 use serde::{Deserialize, Serialize};
 
@@ -107,6 +108,14 @@ pub struct AuctionState {
     pub(crate) tokens: HashMap<String, (SaleId, Paddle), HashKey>,
     /// outcome key (see [`outcome_key`]) → the first reply to that bid id.
     pub(crate) outcomes: Outcomes,
+    /// Paused sales: since when and why.
+    pub(crate) pauses: BTreeMap<SaleId, Pause>,
+    /// What the registration desk knows of a bidder (staff only).
+    pub(crate) desk: IdMap<(SaleId, Paddle), DeskRecord>,
+    /// Live sign-in code hash → bidder (an index over `desk`).
+    pub(crate) sign_ins: HashMap<String, (SaleId, Paddle), HashKey>,
+    /// Staff notes on single bids: a phone bid's line, a retraction's reason.
+    pub(crate) bid_notes: BTreeMap<(LotId, u32), BidNote>,
     /// Scratch buffer for outcome keys (not state).
     pub(crate) key_buf: Vec<u8>,
 }
@@ -119,19 +128,44 @@ impl PartialEq for AuctionState {
             && self.bidders == other.bidders
             && self.tokens == other.tokens
             && self.outcomes == other.outcomes
+            && self.pauses == other.pauses
+            && self.desk == other.desk
+            && self.sign_ins == other.sign_ins
+            && self.bid_notes == other.bid_notes
     }
 }
 
+/// The desk's record of a bidder: their details, and the sign-in code they
+/// have not redeemed yet (its hash, and until when it works).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeskRecord {
+    pub details: DeskDetails,
+    pub code_hash: Option<String>,
+    pub code_expires_ms: u64,
+    /// The code last redeemed (so a retried redeem answers alike).
+    pub redeemed: Option<String>,
+}
+
+/// Staff notes on one bid.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BidNote {
+    /// The phone line a phone bid came in on.
+    pub line: Option<u16>,
+    /// Why the operator retracted it.
+    pub retract_reason: Option<String>,
+}
+
 /// Key of a stored first outcome: sale (8 bytes BE), paddle (4 bytes BE),
-/// source (1 byte: 0 the bidder's own bids, 1 the clerk's floor bids for
-/// that paddle), then the bid id. Bid ids are scoped to whoever chose them,
+/// source (1 byte: 0 the bidder's own bids, 1 staff bids for that paddle:
+/// floor, phone, commission), then the bid id. Bid ids are scoped to
+/// whoever chose them,
 /// so two bidders who both pick `"1"`, or a bidder and the clerk, never see
 /// each other's outcome.
-pub fn outcome_key(buf: &mut Vec<u8>, sale: SaleId, paddle: Paddle, floor: bool, bid_id: &BidId) {
+pub fn outcome_key(buf: &mut Vec<u8>, sale: SaleId, paddle: Paddle, staff: bool, bid_id: &BidId) {
     buf.clear();
     buf.extend_from_slice(&sale.0.to_be_bytes());
     buf.extend_from_slice(&paddle.0.to_be_bytes());
-    buf.push(u8::from(floor));
+    buf.push(u8::from(staff));
     buf.extend_from_slice(bid_id.as_str().as_bytes());
 }
 
@@ -147,6 +181,7 @@ impl AuctionState {
     pub fn keyed(key: HashKey) -> Self {
         AuctionState {
             tokens: HashMap::with_hasher(key),
+            sign_ins: HashMap::with_hasher(key),
             outcomes: Outcomes::keyed(key),
             ..Self::default()
         }

@@ -7,7 +7,8 @@ mod common;
 use common::*;
 use paddle_auction::{read, AuctionMachine, AuctionState, KvRead, KvWrite, MemStore};
 use paddle_proto::auction::{
-    AuctionCommand, AuctionEvent, AuctionReply, BidKind, EventRecord, ExtendRule, IncrementTable,
+    AuctionCommand, AuctionEvent, AuctionReply, BidKind, DeskDetails, EventRecord, ExtendRule,
+    IncrementTable,
     LotSpec, LotStatus, Paddle, SaleId, SaleMode, SaleSpec, SaleStatus, SoftClose,
 };
 use paddle_proto::Currency;
@@ -82,6 +83,68 @@ fn log(bids: &[(u8, u8, u16, u8)]) -> Vec<(u64, AuctionCommand)> {
             stagger_ms: 150,
         },
     ));
+    // The desk: a registration with a code, details, a reissue, a redeem;
+    // a lot re-catalogued before it opens.
+    let h = |n: u64| format!("{:016x}{:048x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15), n);
+    out.push((
+        0,
+        AuctionCommand::DeskRegister {
+            sale: SaleId(1),
+            name: "At the desk".into(),
+            paddle: Some(Paddle(9)),
+            token_hash: h(1),
+            limit: None,
+            approved: true,
+            details: DeskDetails {
+                phone: "0123".into(),
+                ..DeskDetails::default()
+            },
+            code_hash: h(2),
+        },
+    ));
+    out.push((
+        0,
+        AuctionCommand::SetDeskDetails {
+            sale: SaleId(0),
+            paddle: Paddle(2),
+            details: DeskDetails {
+                id_checked: true,
+                ..DeskDetails::default()
+            },
+        },
+    ));
+    out.push((
+        0,
+        AuctionCommand::ReissueSignIn {
+            sale: SaleId(0),
+            paddle: Paddle(3),
+            token_hash: h(3),
+            code_hash: h(4),
+        },
+    ));
+    out.push((
+        0,
+        AuctionCommand::RedeemSignIn {
+            sale: SaleId(1),
+            code_hash: h(2),
+            token_hash: h(5),
+        },
+    ));
+    out.push((
+        0,
+        AuctionCommand::EditLot {
+            sale: SaleId(1),
+            lot: paddle_proto::auction::LotId(5),
+            spec: LotSpec {
+                title: "Lot 5, re-catalogued".into(),
+                description: String::new(),
+                seller: None,
+                start: m(200),
+                reserve: None,
+                buy_now: None,
+            },
+        },
+    ));
     // The live sale: absentee bids wait for lot 3 to open.
     let mut t = 1;
     for (n, &(lot, bidder, amount, dt)) in bids.iter().enumerate() {
@@ -102,6 +165,43 @@ fn log(bids: &[(u8, u8, u16, u8)]) -> Vec<(u64, AuctionCommand)> {
                 buy_now: false,
             },
         ));
+        let live3 = paddle_proto::auction::LotId(3);
+        let room = match n % 23 {
+            5 => Some(AuctionCommand::PauseSale {
+                sale: SaleId(0),
+                reason: "Wi-Fi".into(),
+            }),
+            11 => Some(AuctionCommand::ResumeSale { sale: SaleId(0) }),
+            3 => Some(AuctionCommand::PhoneBid {
+                sale: SaleId(1),
+                lot: live3,
+                paddle: Paddle(1 + bidder as u32 % 4),
+                bid_id: id(&format!("p{n}")),
+                amount: None,
+                line: 2,
+            }),
+            8 => Some(AuctionCommand::CommissionBid {
+                sale: SaleId(1),
+                lot: live3,
+                paddle: Paddle(9),
+                bid_id: id(&format!("c{n}")),
+                max: m(100 + amount as i64 / 2),
+            }),
+            14 => Some(AuctionCommand::RetractBidBecause {
+                sale,
+                lot: paddle_proto::auction::LotId(lot as u64 % 3),
+                paddle: Paddle(1 + bidder as u32 % 4),
+                bid_id: id(&format!("b{}", (n + 96) % 97)),
+                reason: "Wrong paddle".into(),
+            }),
+            17 => Some(AuctionCommand::ExtendLot {
+                sale: SaleId(0),
+                lot: paddle_proto::auction::LotId(lot as u64 % 3),
+                by_ms: 250,
+            }),
+            _ => None,
+        };
+        out.extend(room.map(|c| (t, c)));
         if n % 17 == 16 {
             out.push((
                 t,
@@ -272,9 +372,12 @@ fn read_helpers_show_public_state_only() {
     assert_eq!(stats.lots[0].unique_bidders, 2);
     assert_eq!(stats.lots[0].price_rise, m(950));
 
-    let who = read::bidder_by_token(&store, &format!("{:032x}{:032x}", 0, 3))
+    // Paddle 3's token was reissued at the desk: the old one is gone.
+    assert!(read::bidder_by_token(&store, &format!("{:032x}{:032x}", 0, 3))
         .unwrap()
-        .unwrap();
+        .is_none());
+    let reissued = format!("{:016x}{:048x}", 3u64.wrapping_mul(0x9e37_79b9_7f4a_7c15), 3);
+    let who = read::bidder_by_token(&store, &reissued).unwrap().unwrap();
     assert_eq!(
         (who.sale, who.paddle, who.approved),
         (SaleId(0), Paddle(3), true)

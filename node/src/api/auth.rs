@@ -12,10 +12,9 @@
 use std::time::Duration;
 
 use axum::http::HeaderMap;
-use paddle_proto::auction::BidderIdentity;
 
 pub use crate::api::caller::{
-    bearer, cookie_token, resolve_in, Caller, OwnMax, WhoAmI, TOKEN_COOKIE,
+    bearer, cookie_token, resolve_in, Caller, OwnMax, SignedIn, WhoAmI, TOKEN_COOKIE,
 };
 use crate::api::error::ApiError;
 use crate::api::state::AppState;
@@ -79,7 +78,7 @@ pub async fn require_operator_role(s: &AppState, headers: &HeaderMap) -> Result<
 }
 
 /// A bidder.
-pub async fn require_bidder(s: &AppState, headers: &HeaderMap) -> Result<BidderIdentity, ApiError> {
+pub async fn require_bidder(s: &AppState, headers: &HeaderMap) -> Result<SignedIn, ApiError> {
     match require_caller(s, headers).await? {
         Caller::Bidder(b) => Ok(b),
         other => Err(ApiError::forbidden(format!(

@@ -20,7 +20,9 @@ use std::time::Duration;
 use governor::DefaultDirectRateLimiter;
 use paddle_consensus::KvView;
 use paddle_consensus::ProposeError;
-use paddle_proto::auction::{AuctionCommand, BidId, BidderIdentity, LotId, SaleId};
+use paddle_proto::auction::{AuctionCommand, BidId, LotId, SaleId};
+
+use crate::api::auth::SignedIn;
 use paddle_proto::{Command, Reply};
 use paddle_proto::{Currency, Money};
 
@@ -41,7 +43,7 @@ pub struct BidSource<'a> {
 /// Place one bid for `who` on `lot`: always an explicit outcome.
 pub async fn place(
     s: &AppState,
-    who: &BidderIdentity,
+    who: &SignedIn,
     lot: u64,
     bid: &BidIn,
     source: BidSource<'_>,
@@ -62,7 +64,7 @@ pub async fn place(
 /// bid id already decided).
 async fn checked(
     s: &AppState,
-    who: &BidderIdentity,
+    who: &SignedIn,
     lot: u64,
     bid: &BidIn,
     source: BidSource<'_>,
@@ -102,13 +104,14 @@ async fn checked(
              a bid sent before with the same id keeps its outcome: send it again to a node in contact to learn it",
         ));
     }
-    Ok(Command::Auction(AuctionCommand::PlaceBid {
+    Ok(Command::Auction(AuctionCommand::SignedBid {
         sale,
         lot: LotId(lot),
         paddle,
         bid_id,
         max,
         buy_now: bid.buy_now,
+        token_tag: who.token_tag,
     }))
 }
 

@@ -50,7 +50,23 @@ pub enum Caller {
     /// A clerk: runs the rostrum and the registration desk.
     Clerk { id: String, label: String },
     /// A registered bidder of one sale.
-    Bidder(BidderIdentity),
+    Bidder(SignedIn),
+}
+
+/// A bidder as their token resolved: who they are, and the tag of the
+/// token (see `paddle_auction::token_tag`), which every bid they send
+/// carries so the engine refuses it once the desk has replaced the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub who: BidderIdentity,
+    pub token_tag: u64,
+}
+
+impl std::ops::Deref for SignedIn {
+    type Target = BidderIdentity;
+    fn deref(&self) -> &BidderIdentity {
+        &self.who
+    }
 }
 
 impl Caller {
@@ -104,7 +120,7 @@ impl WhoAmI {
         WhoAmI {
             role: caller.map_or("anonymous", Caller::role),
             bidder: match caller {
-                Some(Caller::Bidder(b)) => Some(b.clone()),
+                Some(Caller::Bidder(b)) => Some(b.who.clone()),
                 _ => None,
             },
             clerk_id,
@@ -131,10 +147,11 @@ pub fn resolve_in(view: &KvView, token: &str) -> Option<Caller> {
             label,
         });
     }
+    let token_tag = paddle_auction::token_tag(&hash);
     read::bidder_by_token(view, &hash)
         .ok()
         .flatten()
-        .map(Caller::Bidder)
+        .map(|who| Caller::Bidder(SignedIn { who, token_tag }))
 }
 
 #[cfg(test)]

@@ -105,3 +105,37 @@ where
         }
     }
 }
+
+/// A JSON body that may be left out: no bytes at all reads as
+/// `T::default()` (an action with nothing to say, such as a resume), any
+/// bytes must be JSON of `T` (unknown fields refused as everywhere).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for OptBody<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => body_too_large(),
+                _ => ApiError::bad_request("bad_json", e.body_text()),
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptBody(T::default()));
+        }
+        serde_json::from_slice(&bytes).map(OptBody).map_err(|e| {
+            ApiError::bad_request("bad_json", format!("the body has the wrong shape: {e}"))
+        })
+    }
+}
+
+/// The body of an action that takes no fields: `{}` or nothing at all.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoFields {}

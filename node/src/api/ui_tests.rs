@@ -129,7 +129,7 @@ fn references(file: &str) -> Vec<String> {
 #[test]
 fn every_local_reference_is_embedded() {
     let all = files();
-    let routes_ok = ["", "clerk", "operator", "screen"];
+    let routes_ok = ["", "clerk", "desk", "phone", "operator", "screen"];
     for file in all
         .iter()
         .filter(|f| f.ends_with(".html") || f.ends_with(".js"))
@@ -165,6 +165,8 @@ async fn the_router_serves_pages_and_assets() {
         "/clerk",
         "/operator",
         "/screen",
+        "/desk",
+        "/phone",
         "/css/app.css",
         "/js/money.js",
         "/favicon.ico",

@@ -86,7 +86,84 @@ dual_tagged_enum! {
         ScheduleSale { sale: SaleId, opens_at_ms: u64, closes_at_ms: u64, stagger_ms: u64 },
         /// Operator: set (or, with `None`, remove) a lot's photo.
         SetLotImage { sale: SaleId, lot: LotId, image: Option<LotImage> },
+        /// Operator: pause a sale. Every bid is refused (`sale_paused`) and
+        /// the clock of every unfinished lot stands still until `ResumeSale`.
+        PauseSale { sale: SaleId, reason: String },
+        /// Operator: resume a paused sale; every unfinished lot gets back the
+        /// time it had left when the sale was paused (its times move on by
+        /// the pause's length, decided by the two commands' stamps).
+        ResumeSale { sale: SaleId },
+        /// Operator: give one running timed lot `by_ms` more.
+        ExtendLot { sale: SaleId, lot: LotId, by_ms: u64 },
+        /// Clerk: a maximum left with the office, placed for `paddle`. Before
+        /// a live lot opens it waits and counts at open with the other
+        /// absentee maximums, earliest first.
+        CommissionBid { sale: SaleId, lot: LotId, paddle: Paddle, bid_id: BidId, max: Money },
+        /// Clerk: a bid relayed on phone line `line` for `paddle`, at
+        /// `amount` or, when `None`, at the asking price (live sales).
+        PhoneBid {
+            sale: SaleId,
+            lot: LotId,
+            paddle: Paddle,
+            bid_id: BidId,
+            amount: Option<Money>,
+            line: u16,
+        },
+        /// Desk: register a bidder in person, with the desk's details and a
+        /// sign-in code (its hash) the bidder redeems on their phone. The
+        /// token hash is of a token nobody is shown: the bidder's own comes
+        /// from redeeming the code.
+        DeskRegister {
+            sale: SaleId,
+            name: String,
+            paddle: Option<Paddle>,
+            token_hash: String,
+            limit: Option<Money>,
+            approved: bool,
+            details: DeskDetails,
+            code_hash: String,
+        },
+        /// Desk: change a bidder's desk details (contact, ID checked, deposit).
+        SetDeskDetails { sale: SaleId, paddle: Paddle, details: DeskDetails },
+        /// Desk: a lost phone. The bidder's token is replaced by `token_hash`
+        /// (of a token nobody is shown), so the old one is refused from this
+        /// entry on, and a new sign-in code (`code_hash`) is issued.
+        ReissueSignIn { sale: SaleId, paddle: Paddle, token_hash: String, code_hash: String },
+        /// A bidder redeems a sign-in code: their token becomes `token_hash`
+        /// (of the token the redeeming node hands them) and the code is spent.
+        RedeemSignIn { sale: SaleId, code_hash: String, token_hash: String },
+        /// Operator: change a lot's terms before it opens (no bids yet).
+        EditLot { sale: SaleId, lot: LotId, spec: LotSpec },
+        /// Operator: retract one bid, saying why (kept with the bid).
+        RetractBidBecause { sale: SaleId, lot: LotId, paddle: Paddle, bid_id: BidId, reason: String },
+        /// Bidder: a `PlaceBid` with the tag of the token it came with (the
+        /// first 8 bytes of its hash), so a bid sent with a token the desk
+        /// replaced in an earlier entry is refused (`token_replaced`).
+        SignedBid {
+            sale: SaleId,
+            lot: LotId,
+            paddle: Paddle,
+            bid_id: BidId,
+            max: Money,
+            buy_now: bool,
+            token_tag: u64,
+        },
     }
+}
+
+/// What the registration desk knows of a bidder beyond their name: seen by
+/// staff only, never in public events or the public bid history.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeskDetails {
+    /// Phone number as the desk wrote it (up to 40 characters).
+    pub phone: String,
+    /// E-mail address (up to 200 characters).
+    pub email: String,
+    /// The desk saw an identity document.
+    pub id_checked: bool,
+    /// Free text about a deposit taken (up to 500 characters).
+    pub deposit_note: String,
 }
 
 impl AuctionCommand {
@@ -112,7 +189,19 @@ impl AuctionCommand {
             | WithdrawLot { sale, .. }
             | RetractBid { sale, .. }
             | SetLotImage { sale, .. }
-            | ScheduleSale { sale, .. } => Some(*sale),
+            | ScheduleSale { sale, .. }
+            | PauseSale { sale, .. }
+            | ResumeSale { sale }
+            | ExtendLot { sale, .. }
+            | CommissionBid { sale, .. }
+            | PhoneBid { sale, .. }
+            | DeskRegister { sale, .. }
+            | SetDeskDetails { sale, .. }
+            | ReissueSignIn { sale, .. }
+            | RedeemSignIn { sale, .. }
+            | EditLot { sale, .. }
+            | RetractBidBecause { sale, .. }
+            | SignedBid { sale, .. } => Some(*sale),
         }
     }
 }

@@ -94,6 +94,29 @@ dual_tagged_enum! {
         /// The lot's photo changed: `image` is where to fetch the new one
         /// (`None`: it has none any more).
         LotImageSet { sale: SaleId, lot: LotId, image: Option<String> },
+        /// The operator paused the sale: bids are refused and every
+        /// unfinished lot's clock stands still from `since_ms` (the stamp).
+        SalePaused { sale: SaleId, reason: String, since_ms: u64 },
+        /// The sale runs again after `paused_ms`; each unfinished timed
+        /// lot's new end follows as a `lot_extended_by` (reason `resume`).
+        SaleResumed { sale: SaleId, paused_ms: u64 },
+        /// A lot's end moved for a reason other than soft close: `operator`
+        /// (an extension) or `resume` (the time a pause took, given back).
+        LotExtendedBy {
+            sale: SaleId,
+            lot: LotId,
+            previous_end_ms: u64,
+            effective_end_ms: u64,
+            reason: String,
+        },
+        /// For staff only (never sent to anonymous or bidder connections):
+        /// bid `seq` of the lot came in on phone line `line`.
+        PhoneLine { sale: SaleId, lot: LotId, seq: u32, paddle: Paddle, line: u16 },
+        /// A lot's terms were edited before it opened: fetch it again.
+        LotEdited { sale: SaleId, lot: LotId },
+        /// The bidder's token was replaced (a sign-in code redeemed, or a
+        /// reissue at the desk): the old one is refused from here on.
+        SignInReplaced { sale: SaleId, paddle: Paddle },
     }
 }
 
@@ -119,7 +142,13 @@ impl AuctionEvent {
             | Withdrawn { sale, .. }
             | Retracted { sale, .. }
             | LotImageSet { sale, .. }
-            | SaleScheduled { sale, .. } => *sale,
+            | SaleScheduled { sale, .. }
+            | SalePaused { sale, .. }
+            | SaleResumed { sale, .. }
+            | LotExtendedBy { sale, .. }
+            | PhoneLine { sale, .. }
+            | LotEdited { sale, .. }
+            | SignInReplaced { sale, .. } => *sale,
         }
     }
 }

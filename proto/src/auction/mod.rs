@@ -27,7 +27,7 @@ pub mod reply;
 pub mod sale;
 pub mod view;
 
-pub use command::AuctionCommand;
+pub use command::{AuctionCommand, DeskDetails};
 pub use event::{AuctionEvent, EventRecord};
 pub use ids::{BidId, BidIdError, LotId, Paddle, SaleId, MAX_BID_ID_LEN};
 pub use image::{ImageKind, ImageRef, LotImage, MAX_IMAGE_BYTES};
@@ -38,5 +38,5 @@ pub use sale::{
 };
 pub use view::{
     BidKind, BidView, BidderIdentity, BidderStats, LotResult, LotStats, LotView, SaleStats,
-    SaleView,
+    SaleView, Pause,
 };

@@ -42,6 +42,10 @@ dual_tagged_enum! {
         Lot { lot: LotState },
         /// A sale's schedule changed.
         SaleScheduled { sale: SaleId },
+        /// A sale was paused, or resumed.
+        SalePaused { sale: SaleId, paused: bool },
+        /// A bidder's sign-in was issued or redeemed: their paddle.
+        SignIn { sale: SaleId, paddle: Paddle },
     }
 }
 
@@ -119,6 +123,16 @@ dual_tagged_enum! {
         UnknownBid,
         /// That bid was already retracted.
         AlreadyRetracted,
+        /// The sale is paused: no bids until it resumes.
+        SalePaused,
+        /// The sale is not paused (a resume without a pause), or already is.
+        PauseState { paused: bool },
+        /// No live sign-in code matches: mistyped, used already, or replaced.
+        UnknownSignIn,
+        /// The sign-in code has expired: the desk issues a new one.
+        SignInExpired,
+        /// The bid came with a token the desk has replaced since.
+        TokenReplaced,
     }
 }
 
@@ -151,6 +165,11 @@ impl RejectReason {
             BuyNowPriceMismatch { .. } => "buy_now_price_mismatch",
             UnknownBid => "unknown_bid",
             AlreadyRetracted => "already_retracted",
+            SalePaused => "sale_paused",
+            PauseState { .. } => "pause_state",
+            UnknownSignIn => "unknown_sign_in",
+            SignInExpired => "sign_in_expired",
+            TokenReplaced => "token_replaced",
         }
     }
 
@@ -189,6 +208,12 @@ impl RejectReason {
             BuyNowPriceMismatch { price } => format!("the buy-now price is {}", amount(price)),
             UnknownBid => "there is no such bid".into(),
             AlreadyRetracted => "that bid was already retracted".into(),
+            SalePaused => "the sale is paused: bids are refused until it resumes".into(),
+            PauseState { paused: true } => "the sale is already paused".into(),
+            PauseState { paused: false } => "the sale is not paused".into(),
+            UnknownSignIn => "no sign-in matches that code (mistyped, used already, or replaced at the desk)".into(),
+            SignInExpired => "that sign-in code has expired; the desk can issue a new one".into(),
+            TokenReplaced => "this sign-in was replaced at the desk; sign in again with the new code".into(),
         }
     }
 }

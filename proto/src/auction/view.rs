@@ -37,6 +37,17 @@ pub struct SaleView {
     pub current_lot: Option<LotId>,
     /// Stamp of the command that created it.
     pub created_at_ms: u64,
+    /// Set while the operator has the sale paused.
+    pub paused: Option<Pause>,
+}
+
+/// A sale's pause: why, and since when (the stamp; countdowns stand still
+/// at `effective_end_ms - since_ms`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Pause {
+    pub reason: String,
+    pub since_ms: u64,
 }
 
 /// How a bid reached the sale.
@@ -50,6 +61,11 @@ pub enum BidKind {
     Floor,
     /// Left before a live lot opened; applied when it opens.
     Absentee,
+    /// A maximum left with the office, placed by a clerk on the bidder's
+    /// behalf (before a live lot opens it waits, like an absentee bid).
+    Commission,
+    /// Relayed by a phone clerk (the line number is for staff only).
+    Phone,
 }
 
 /// A lot's public state.

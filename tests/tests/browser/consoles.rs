@@ -6,8 +6,9 @@ use serde_json::json;
 
 use crate::{approve, live_sale, quick_bid, register, setup, wait_data};
 
-/// Sign in on /clerk or /operator with a staff token.
-async fn sign_in(page: &Page, token: &str) -> anyhow::Result<()> {
+/// Sign in on a staff page (/clerk, /operator, /desk, /phone) with a
+/// staff token.
+pub async fn sign_in(page: &Page, token: &str) -> anyhow::Result<()> {
     page.fill("#token", token).await?;
     page.click("#login button").await?;
     page.wait_js(
@@ -18,7 +19,8 @@ async fn sign_in(page: &Page, token: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn clerk_token(c: &UiCluster) -> anyhow::Result<String> {
+/// A new clerk token (the operator makes it).
+pub async fn clerk_token(c: &UiCluster) -> anyhow::Result<String> {
     let r = c
         .post(
             &format!("{}/api/v1/clerks", c.url(0)),
@@ -289,11 +291,13 @@ async fn every_page_loads_without_console_errors() -> anyhow::Result<()> {
         ("arena-sale", format!("/#/sale/{sale}")),
         ("clerk", "/clerk".into()),
         ("operator", "/operator".into()),
+        ("desk", "/desk".into()),
+        ("phone", "/phone".into()),
         ("screen", format!("/screen?sale={sale}")),
     ] {
         let page = Page::open(&env.driver, &format!("load-{name}"), Device::Phone, 0).await?;
         page.goto(&format!("{}{path}", c.url(1))).await?;
-        if name == "clerk" || name == "operator" {
+        if ["clerk", "operator", "desk", "phone"].contains(&name) {
             // Staff consoles connect once signed in: the sign-in form is the page.
             page.wait_js(
                 "the sign-in form",

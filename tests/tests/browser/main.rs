@@ -10,6 +10,10 @@
 //! - consoles: the clerk sells from /clerk and everyone sees it; the
 //!   operator creates a sale and imports lots from CSV; every page loads
 //!   without console errors.
+//! - room: the desk's sign-in card signs a phone in and it bids; a phone
+//!   clerk's bid shows on the rostrum with its line; the operator's pause
+//!   shows on a bidder's page; buy-now sells a lot; the operator edits a
+//!   lot and keeps its reserve and seller.
 //!
 //! These tests need the public API (issue 5). Without it they fail (they
 //! never skip), with the reply the page or the harness got.
@@ -17,6 +21,7 @@
 mod bidding;
 mod consoles;
 mod failover;
+mod room;
 
 use std::path::Path;
 

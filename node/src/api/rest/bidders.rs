@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fields::{damaged, opt_amount, sale_currency, Read};
 use super::propose::{propose, write_sale};
-use crate::api::auth::{caller, require_operator_role, require_staff};
+use crate::api::auth::{caller, require_staff};
 use crate::api::error::ApiError;
 use crate::api::extract::{Body, Path, Query};
 use crate::api::reads::{read_headers, view_for, ReadQuery};
@@ -191,7 +191,7 @@ pub struct LimitIn {
     pub limit: Option<String>,
 }
 
-/// Set or clear a bidder's spending limit (operator).
+/// Set or clear a bidder's spending limit (clerk or operator: the desk).
 #[utoipa::path(post, path = "/api/v1/sales/{sale}/bidders/{paddle}/limit", tag = "bidders",
     request_body = LimitIn, security(("bearer" = [])),
     params(("sale" = u64, Path, description = "Sale id"), ("paddle" = u32, Path, description = "Paddle number")),
@@ -203,7 +203,7 @@ pub async fn limit(
     headers: HeaderMap,
     Body(l): Body<LimitIn>,
 ) -> Result<Json<Done>, ApiError> {
-    require_operator_role(&s, &headers).await?;
+    require_staff(&s, &headers).await?;
     let (_, currency) = write_sale(&s, SaleId(sale)).await?;
     let cmd = AuctionCommand::SetLimit {
         sale: SaleId(sale),

@@ -9,7 +9,7 @@ use paddle_proto::auction::{BidId, BidKind, BidView, LotId};
 use serde::Serialize;
 
 use super::fields::{damaged, lot_sale, Read};
-use crate::api::auth::require_bidder;
+use crate::api::auth::{caller, require_bidder};
 use crate::api::bidding::{self, BidIn, BidResult, BidSource, Outcome};
 use crate::api::error::ApiError;
 use crate::api::extract::{Body, Path, Query};
@@ -17,27 +17,81 @@ use crate::api::reads::{read_headers, view_for, ReadQuery};
 use crate::api::state::AppState;
 use paddle_auction::read;
 
-/// A lot's public history.
+/// A lot's history.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryOut {
     pub applied_index: u64,
     pub lot: u64,
     /// Oldest first; `shown` is never a standing max.
-    pub bids: Vec<BidView>,
+    pub bids: Vec<HistoryRow>,
 }
 
-/// A lot's bid history (maxes hidden).
+/// One bid of a lot's history: the public view, and for staff (a clerk or
+/// operator token) also what only they may see.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HistoryRow {
+    #[serde(flatten)]
+    pub bid: BidView,
+    /// Staff only: the bid's place in the lot (as in `bid_accepted`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u32>,
+    /// Staff only: the bid id (what a retraction names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bid_id: Option<String>,
+    /// Staff only: the phone line of a phone bid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u16>,
+    /// Staff only: why the operator retracted it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retract_reason: Option<String>,
+}
+
+impl From<BidView> for HistoryRow {
+    fn from(bid: BidView) -> Self {
+        HistoryRow {
+            bid,
+            seq: None,
+            bid_id: None,
+            line: None,
+            retract_reason: None,
+        }
+    }
+}
+
+/// A lot's bid history (maxes hidden; staff also see bid ids, phone lines
+/// and retraction reasons).
 #[utoipa::path(get, path = "/api/v1/lots/{lot}/bids", tag = "bids",
     params(("lot" = u64, Path, description = "Lot id"), ReadQuery),
     responses((status = 200, body = HistoryOut), (status = 404, body = crate::api::openapi::ErrorBody)))]
 pub async fn history(
     State(s): State<AppState>,
     Path(lot): Path<u64>,
+    headers: HeaderMap,
     Query(rq): Query<ReadQuery>,
 ) -> Read<HistoryOut> {
+    // A bad or replaced token reads the public history, as no token does.
+    let staff = matches!(caller(&s, &headers).await, Ok(Some(c)) if c.is_staff());
     let view = view_for(&s, &rq).await?;
     lot_sale(&view, LotId(lot))?;
-    let bids = read::bid_history(&view, LotId(lot)).map_err(damaged)?;
+    let bids: Vec<HistoryRow> = if staff {
+        read::staff_history(&view, LotId(lot))
+            .map_err(damaged)?
+            .into_iter()
+            .map(|b| HistoryRow {
+                bid: b.view,
+                seq: Some(b.seq),
+                bid_id: Some(b.bid_id.as_str().to_string()),
+                line: b.line,
+                retract_reason: b.retract_reason,
+            })
+            .collect()
+    } else {
+        read::bid_history(&view, LotId(lot))
+            .map_err(damaged)?
+            .into_iter()
+            .map(HistoryRow::from)
+            .collect()
+    };
     Ok((
         read_headers(&s, &view),
         Json(HistoryOut {

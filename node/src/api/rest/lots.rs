@@ -8,12 +8,12 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use paddle_proto::auction::{Accepted, AuctionCommand, LotId, LotSpec, LotView, Paddle, SaleId};
-use paddle_proto::Currency;
+use paddle_proto::{Currency, Money};
 use serde::{Deserialize, Serialize};
 
 use super::fields::{damaged, opt_amount, sale_currency, Read};
 use super::propose::{propose, write_sale};
-use crate::api::auth::require_operator_role;
+use crate::api::auth::{caller, require_operator_role, Caller};
 use crate::api::error::ApiError;
 use crate::api::extract::{Body, Path, Query};
 use crate::api::reads::{read_headers, view_for, ReadQuery};
@@ -35,6 +35,19 @@ pub struct LotsOut {
 pub struct LotOne {
     pub applied_index: u64,
     pub lot: LotView,
+    /// Operator only: the terms the public view hides, so an edit before
+    /// the lot opens can keep them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terms: Option<LotTerms>,
+}
+
+/// A lot's hidden terms (operator only).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LotTerms {
+    /// The reserve in minor units (`null`: none).
+    pub reserve: Option<Money>,
+    /// The consignor's paddle (`null`: none).
+    pub seller: Option<u32>,
 }
 
 /// A new lot, amounts as decimal strings in the sale's currency.
@@ -106,22 +119,33 @@ pub async fn list(
 pub async fn get_one(
     State(s): State<AppState>,
     Path(lot): Path<u64>,
+    headers: HeaderMap,
     Query(rq): Query<ReadQuery>,
 ) -> Read<LotOne> {
+    let operator = matches!(caller(&s, &headers).await, Ok(Some(Caller::Operator)));
     let view = view_for(&s, &rq).await?;
-    let lot = read::get_lot(&view, LotId(lot))
+    let id = LotId(lot);
+    let lot = read::get_lot(&view, id)
         .map_err(damaged)?
         .ok_or_else(|| ApiError::not_found("unknown_lot", format!("there is no lot {lot}")))?;
+    let terms = match operator {
+        true => read::lot_record(&view, id).map_err(damaged)?.map(|l| LotTerms {
+            reserve: l.spec.reserve,
+            seller: l.spec.seller.map(|p| p.0),
+        }),
+        false => None,
+    };
     Ok((
         read_headers(&s, &view),
         Json(LotOne {
             applied_index: view.applied_index(),
             lot,
+            terms,
         }),
     ))
 }
 
-fn spec(currency: Currency, at: &str, l: &LotIn) -> Result<LotSpec, ApiError> {
+pub(super) fn spec(currency: Currency, at: &str, l: &LotIn) -> Result<LotSpec, ApiError> {
     Ok(LotSpec {
         title: l.title.clone(),
         description: l.description.clone(),

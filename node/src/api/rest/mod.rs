@@ -1,7 +1,8 @@
 //! REST `/api/v1`: sales, lots, bidders, bids, clerk actions, results,
-//! statistics, clerk tokens. Every route is registered through utoipa's
-//! router, so the OpenAPI document is built from the same list the server
-//! routes by and cannot forget one.
+//! statistics, clerk tokens; the sale room: the desk and sign-in codes,
+//! commission and phone bids, pause, resume, extend, lot edits. Every
+//! route is registered through utoipa's router, so the OpenAPI document is
+//! built from the same list the server routes by and cannot forget one.
 //!
 //! Writes check everything first (role, ids, amounts) and then propose one
 //! command: a refusal changes nothing. Reads answer from this node's state
@@ -10,14 +11,18 @@
 mod bidders;
 mod bids;
 mod clerk_tokens;
+mod desk;
 pub mod fields;
 mod images;
 mod lots;
 mod me;
+mod office;
 pub mod propose;
 mod results;
+mod room;
 mod rostrum;
 mod sales;
+mod sign_in;
 mod time;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -33,7 +38,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sales::schedule))
         .routes(routes!(lots::list, lots::create))
         .routes(routes!(lots::import))
-        .routes(routes!(lots::get_one))
+        .routes(routes!(lots::get_one, room::edit_lot))
         .routes(routes!(images::put, images::delete, images::get))
         .routes(routes!(bids::history, bids::place))
         .routes(routes!(bids::own))
@@ -54,6 +59,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rostrum::reopen))
         .routes(routes!(rostrum::withdraw))
         .routes(routes!(rostrum::retract))
+        .routes(routes!(office::commission))
+        .routes(routes!(office::phone))
+        .routes(routes!(room::pause))
+        .routes(routes!(room::resume))
+        .routes(routes!(room::extend))
+        .routes(routes!(desk::search, desk::register))
+        .routes(routes!(desk::details))
+        .routes(routes!(desk::reissue))
+        .routes(routes!(sign_in::redeem))
         .routes(routes!(results::results))
         .routes(routes!(results::results_csv))
         .routes(routes!(results::stats))

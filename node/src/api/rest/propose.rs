@@ -17,7 +17,7 @@ use paddle_auction::read;
 pub fn reject_status(reason: &RejectReason) -> StatusCode {
     use RejectReason::*;
     match reason {
-        UnknownSale | UnknownLot | UnknownBid => StatusCode::NOT_FOUND,
+        UnknownSale | UnknownLot | UnknownBid | UnknownSignIn => StatusCode::NOT_FOUND,
         InvalidInput { .. } | InvalidAmount => StatusCode::BAD_REQUEST,
         NotRegistered | NotApproved => StatusCode::FORBIDDEN,
         _ => StatusCode::CONFLICT,
@@ -46,8 +46,25 @@ fn check_fresh(s: &AppState) -> Result<(), ApiError> {
 pub async fn propose(s: &AppState, cmd: AuctionCommand) -> Result<(u64, Accepted), ApiError> {
     check_fresh(s)?;
     let c = s.consensus.propose(Command::Auction(cmd)).await?;
-    match c.reply {
-        Reply::Auction(AuctionReply::Accepted { accepted }) => Ok((c.index, accepted)),
+    answer(c.index, c.reply)
+}
+
+/// Propose a command that carries its own idempotency key (a staff bid's
+/// bid id): while its outcome is unknown this node proposes it again, and a
+/// repeat is answered with the first outcome, so the answer is definite
+/// whenever it can be.
+pub async fn propose_keyed(s: &AppState, cmd: AuctionCommand) -> Result<(u64, Accepted), ApiError> {
+    check_fresh(s)?;
+    let c = s
+        .consensus
+        .propose_idempotent(Command::Auction(cmd), crate::api::bidding::BID_DEADLINE)
+        .await?;
+    answer(c.index, c.reply)
+}
+
+fn answer(index: u64, reply: Reply) -> Result<(u64, Accepted), ApiError> {
+    match reply {
+        Reply::Auction(AuctionReply::Accepted { accepted }) => Ok((index, accepted)),
         Reply::Auction(AuctionReply::Rejected { reason, message }) => {
             Err(reject_error(reason, message))
         }

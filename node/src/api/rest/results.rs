@@ -14,7 +14,7 @@ use crate::api::error::ApiError;
 use crate::api::extract::{Path, Query};
 use crate::api::reads::{read_headers, view_for, ReadQuery};
 use crate::api::state::AppState;
-use crate::api::ws::hub::is_for;
+use crate::api::ws::hub::{is_for, Audience};
 use paddle_auction::read;
 
 /// How each finished lot of a sale ended.
@@ -197,7 +197,7 @@ pub async fn events(
         read::events_after(&view, SaleId(sale), q.since.unwrap_or(0))
             .map_err(damaged)?
             .into_iter()
-            .filter(|r| is_for(r, None))
+            .filter(|r| is_for(r, Audience::Public))
             .collect();
     // Never cut inside one index: `since` resumes after a whole index.
     let mut more = false;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use paddle_consensus::KvView;
 
 use super::fields::{opt_amount, sale_currency};
-use super::propose::{propose, write_lot};
+use super::propose::{propose, propose_keyed, write_lot};
 use crate::api::auth::{require_operator_role, require_staff};
 use crate::api::error::ApiError;
 use crate::api::extract::{Body, Path};
@@ -35,6 +35,32 @@ pub(super) async fn act(
     operator_only: bool,
     make: impl FnOnce(&KvView, SaleId, LotId) -> Result<AuctionCommand, ApiError>,
 ) -> Changed {
+    let (index, accepted) = act_with(s, headers, lot, operator_only, make).await?;
+    changed(index, accepted)
+}
+
+/// [`act`] for a command with a bid id: proposed again while its outcome
+/// is unknown (see [`propose_keyed`]).
+pub(super) async fn act_keyed(
+    s: &AppState,
+    headers: &HeaderMap,
+    lot: u64,
+    make: impl FnOnce(&KvView, SaleId, LotId) -> Result<AuctionCommand, ApiError>,
+) -> Changed {
+    require_staff(s, headers).await?;
+    let lot = LotId(lot);
+    let (view, sale) = write_lot(s, lot).await?;
+    let (index, accepted) = propose_keyed(s, make(&view, sale, lot)?).await?;
+    changed(index, accepted)
+}
+
+async fn act_with(
+    s: &AppState,
+    headers: &HeaderMap,
+    lot: u64,
+    operator_only: bool,
+    make: impl FnOnce(&KvView, SaleId, LotId) -> Result<AuctionCommand, ApiError>,
+) -> Result<(u64, Accepted), ApiError> {
     if operator_only {
         require_operator_role(s, headers).await?;
     } else {
@@ -42,7 +68,11 @@ pub(super) async fn act(
     }
     let lot = LotId(lot);
     let (view, sale) = write_lot(s, lot).await?;
-    match propose(s, make(&view, sale, lot)?).await? {
+    propose(s, make(&view, sale, lot)?).await
+}
+
+fn changed(index: u64, accepted: Accepted) -> Changed {
+    match (index, accepted) {
         (index, Accepted::Lot { lot } | Accepted::Bid { lot, .. }) => {
             Ok(Json(LotChanged { index, lot }))
         }
@@ -162,7 +192,7 @@ pub async fn floor_bid(
     headers: HeaderMap,
     Body(b): Body<FloorBidIn>,
 ) -> Changed {
-    act(&s, &headers, lot, false, |view, sale, lot| {
+    act_keyed(&s, &headers, lot, |view, sale, lot| {
         let currency = sale_currency(view, sale)?;
         let bid_id = BidId::new(b.bid_id.clone())
             .map_err(|e| ApiError::bad_request("invalid_bid_id", e.to_string()))?;
@@ -183,6 +213,9 @@ pub async fn floor_bid(
 pub struct RetractIn {
     pub paddle: u32,
     pub bid_id: String,
+    /// Why (1–500 characters; kept with the bid, seen by staff only).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// Retract one bid (operator): price and leader are recomputed.
@@ -200,11 +233,21 @@ pub async fn retract(
     act(&s, &headers, lot, true, |_, sale, lot| {
         let bid_id = BidId::new(b.bid_id.clone())
             .map_err(|e| ApiError::bad_request("invalid_bid_id", e.to_string()))?;
-        Ok(AuctionCommand::RetractBid {
-            sale,
-            lot,
-            paddle: Paddle(b.paddle),
-            bid_id,
+        let paddle = Paddle(b.paddle);
+        Ok(match b.reason {
+            Some(reason) => AuctionCommand::RetractBidBecause {
+                sale,
+                lot,
+                paddle,
+                bid_id,
+                reason,
+            },
+            None => AuctionCommand::RetractBid {
+                sale,
+                lot,
+                paddle,
+                bid_id,
+            },
         })
     })
     .await

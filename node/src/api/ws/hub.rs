@@ -130,8 +130,20 @@ pub struct ConnHandle {
     pub kill: Arc<(AtomicU8, Notify)>,
 }
 
+/// Who follows a sale, and so which of its events they may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Anyone: the public events.
+    Public,
+    /// A bidder of the sale: the public events and their own `outbid`.
+    Bidder(Paddle),
+    /// A clerk or the operator: the public events and the staff-only ones
+    /// (a phone bid's line).
+    Staff,
+}
+
 struct Sub {
-    paddle: Option<Paddle>,
+    audience: Audience,
     /// Frames held until the subscriber's catch-up is done.
     pending: Option<Vec<Arc<Frame>>>,
 }
@@ -192,13 +204,13 @@ impl Hub {
     /// Start following `sale` (pending until [`Hub::activate`]). Returns
     /// the applied index of the last batch handled: the catch-up view must
     /// be at least there.
-    pub fn subscribe(&self, conn: ConnId, sale: SaleId, paddle: Option<Paddle>) -> u64 {
+    pub fn subscribe(&self, conn: ConnId, sale: SaleId, audience: Audience) -> u64 {
         let mut r = self.lock();
         let last = r.last_index;
         r.rooms.entry(sale).or_default().subs.insert(
             conn,
             Sub {
-                paddle,
+                audience,
                 pending: Some(Vec::new()),
             },
         );
@@ -368,7 +380,8 @@ fn kill(r: &Registry, conn: ConnId, why: u8) {
 }
 
 /// Serialize a group of a sale's events once (plus one frame per outbid
-/// paddle that follows the sale) and deliver it.
+/// paddle that follows the sale, and one for staff when the group has
+/// staff-only events) and deliver it.
 fn fan_out(r: &mut Registry, sale: SaleId, records: Vec<EventRecord>) {
     if records.is_empty() {
         return;
@@ -385,33 +398,49 @@ fn fan_out(r: &mut Registry, sale: SaleId, records: Vec<EventRecord>) {
         let watching: HashSet<Paddle> = r
             .rooms
             .get(&sale)
-            .map(|room| room.subs.values().filter_map(|s| s.paddle).collect())
+            .map(|room| {
+                room.subs
+                    .values()
+                    .filter_map(|s| match s.audience {
+                        Audience::Bidder(p) => Some(p),
+                        _ => None,
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         for p in outbid.intersection(&watching) {
             let mine: Vec<EventRecord> = records
                 .iter()
-                .filter(|rec| is_for(rec, Some(*p)))
+                .filter(|rec| is_for(rec, Audience::Bidder(*p)))
                 .cloned()
                 .collect();
             own.insert(*p, Frame::new(sale, mine));
         }
     }
+    let staff = records
+        .iter()
+        .any(|rec| !is_for(rec, Audience::Public) && is_for(rec, Audience::Staff))
+        .then(|| {
+            let all = records.iter().filter(|rec| is_for(rec, Audience::Staff));
+            Frame::new(sale, all.cloned().collect())
+        });
     let public: Vec<EventRecord> = records
         .into_iter()
-        .filter(|rec| is_for(rec, None))
+        .filter(|rec| is_for(rec, Audience::Public))
         .collect();
     let common = (!public.is_empty()).then(|| Frame::new(sale, public));
-    deliver(r, sale, |paddle| {
-        paddle
-            .and_then(|p| own.get(&p).cloned())
-            .or_else(|| common.clone())
+    deliver(r, sale, |audience| match audience {
+        Audience::Bidder(p) => own.get(&p).cloned().or_else(|| common.clone()),
+        Audience::Staff => staff.clone().or_else(|| common.clone()),
+        Audience::Public => common.clone(),
     });
 }
 
-/// May a connection of `paddle` (None: anyone) see this event?
-pub fn is_for(rec: &EventRecord, paddle: Option<Paddle>) -> bool {
+/// May `who` see this event?
+pub fn is_for(rec: &EventRecord, who: Audience) -> bool {
     match rec.event {
-        AuctionEvent::Outbid { paddle: p, .. } => Some(p) == paddle,
+        AuctionEvent::Outbid { paddle: p, .. } => who == Audience::Bidder(p),
+        AuctionEvent::PhoneLine { .. } => who == Audience::Staff,
         _ => true,
     }
 }
@@ -421,7 +450,7 @@ pub fn is_for(rec: &EventRecord, paddle: Option<Paddle>) -> bool {
 fn deliver(
     r: &mut Registry,
     sale: SaleId,
-    frame_for: impl Fn(Option<Paddle>) -> Option<Arc<Frame>>,
+    frame_for: impl Fn(Audience) -> Option<Arc<Frame>>,
 ) {
     let Registry { rooms, conns, .. } = r;
     let Some(room) = rooms.get_mut(&sale) else {
@@ -429,7 +458,7 @@ fn deliver(
     };
     let mut lagged = Vec::new();
     for (id, sub) in room.subs.iter_mut() {
-        let Some(frame) = frame_for(sub.paddle) else {
+        let Some(frame) = frame_for(sub.audience) else {
             continue;
         };
         match &mut sub.pending {

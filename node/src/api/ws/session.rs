@@ -12,10 +12,10 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::{SinkExt, StreamExt};
 use governor::DefaultDirectRateLimiter;
-use paddle_proto::auction::{EventRecord, Paddle, SaleId};
+use paddle_proto::auction::{EventRecord, SaleId};
 use tokio::sync::mpsc;
 
-use super::hub::{ConnId, Out, KILL_LAGGED, QUEUE};
+use super::hub::{Audience, ConnId, Out, KILL_LAGGED, QUEUE};
 use super::messages::snapshot_text;
 use super::messages::{self, events_text, ClientMsg, ServerMsg, WelcomeLimits};
 use crate::api::auth::{self, Caller, WhoAmI};
@@ -306,11 +306,13 @@ impl Session {
         None
     }
 
-    /// This connection's paddle in `sale`, if it is a bidder there.
-    fn paddle_in(&self, sale: SaleId) -> Option<Paddle> {
+    /// Who this connection is in `sale`: one of its bidders, staff, or
+    /// anyone.
+    fn audience_in(&self, sale: SaleId) -> Audience {
         match &self.caller {
-            Some(Caller::Bidder(b)) if b.sale == sale => Some(b.paddle),
-            _ => None,
+            Some(Caller::Bidder(b)) if b.sale == sale => Audience::Bidder(b.paddle),
+            Some(c) if c.is_staff() => Audience::Staff,
+            _ => Audience::Public,
         }
     }
 
@@ -327,8 +329,8 @@ impl Session {
         }
         let since = since.or(self.since);
         let hub = self.s.api.hub.clone();
-        let paddle = self.paddle_in(sale);
-        let handled = hub.subscribe(self.id, sale, paddle);
+        let audience = self.audience_in(sale);
+        let handled = hub.subscribe(self.id, sale, audience);
         self.sales.insert(sale);
         let want = handled.max(since.unwrap_or(0));
         let view = match self.s.consensus.wait_applied(want, CATCH_UP_WAIT).await {
@@ -358,7 +360,7 @@ impl Session {
             read::events_after(&view, sale, s)
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|r| super::hub::is_for(r, paddle))
+                .filter(|r| super::hub::is_for(r, audience))
                 .collect::<Vec<EventRecord>>()
         });
         match missed {

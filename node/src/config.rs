@@ -116,6 +116,11 @@ pub struct LimitsConfig {
     pub bids_per_second_per_bidder: u32,
     /// Largest HTTP request body (CSV lot imports included).
     pub http_body_bytes: usize,
+    /// Self-registrations per minute from one client address (staff at
+    /// the desk are not counted): each one is permanent replicated state.
+    pub registrations_per_minute_per_address: u32,
+    /// Self-registrations per minute into one sale, from all addresses.
+    pub registrations_per_minute_per_sale: u32,
     /// Origins (`https://host[:port]`) allowed for WebSocket and CORS;
     /// empty means the node's own origin only.
     pub allowed_origins: Vec<String>,
@@ -150,6 +155,8 @@ impl Default for LimitsConfig {
             bids_per_second_per_connection: 10,
             bids_per_second_per_bidder: 5,
             http_body_bytes: MIB as usize,
+            registrations_per_minute_per_address: 10,
+            registrations_per_minute_per_sale: 300,
             allowed_origins: Vec::new(),
         }
     }

@@ -271,6 +271,9 @@ impl Http {
         let app = api::router(state);
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let server = tokio::spawn(async move {
+            // The peer address reaches handlers (self-registration is rate
+            // limited per client address).
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = stopped.wait_for(|s| *s).await;

@@ -464,3 +464,87 @@ async fn sale_room_bad_input_is_refused_with_its_code_and_changes_nothing() {
     assert!(v.get("terms").is_none(), "{v}");
     c.pass();
 }
+
+/// Register on one's own for `sale` from the client address `from`.
+async fn self_register(c: &Cluster, from: [u8; 4], sale: u64, name: &str) -> (u16, Value) {
+    let http = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(from))
+        .build()
+        .unwrap();
+    let r = http
+        .post(sale_url(c, 0, sale, "/bidders"))
+        .json(&json!({ "name": name }))
+        .send()
+        .await
+        .expect("node answers");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_registration_is_throttled_and_the_desk_can_close_it() {
+    let c = Cluster::start(
+        1,
+        &[
+            "--limits-registrations-per-minute-per-address",
+            "3",
+            "--limits-registrations-per-minute-per-sale",
+            "5",
+        ],
+    )
+    .await;
+    let op = Some(c.operator.as_str());
+    let (sale, _, _) = c.live_sale(1, 0).await;
+    let mut watcher = Ws::hello(&c.ws_url(0), None, None).await;
+    watcher.subscribe(sale, None).await;
+
+    // Per address: three a minute from 127.0.0.1, then 429.
+    for i in 0..3 {
+        let (s, v) = self_register(&c, [127, 0, 0, 1], sale, &format!("Walk-in {i}")).await;
+        assert_eq!(s, 201, "{v}");
+        assert_eq!(v["approved"], false, "{v}");
+    }
+    let (s, v) = self_register(&c, [127, 0, 0, 1], sale, "One too many").await;
+    assert_eq!((s, v["error"]["code"].as_str()), (429, Some("rate_limited")), "{v}");
+    // Per sale: five a minute from all addresses together.
+    for i in 0..2 {
+        let (s, v) = self_register(&c, [127, 0, 0, 2], sale, &format!("Other {i}")).await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let (s, v) = self_register(&c, [127, 0, 0, 2], sale, "Sale is full").await;
+    assert_eq!((s, v["error"]["code"].as_str()), (429, Some("rate_limited")), "{v}");
+    // The desk is not throttled.
+    let (s, v) = desk(&c, 0, sale, json!({"name": "At the desk"})).await;
+    assert_eq!(s, 201, "{v}");
+    let (_, list) = c.get(&sale_url(&c, 0, sale, "/bidders"), op).await;
+    assert_eq!(list["bidders"].as_array().unwrap().len(), 6, "{list}");
+    // Public events name nobody.
+    within(watcher.until_event("the desk's bidder", |e| {
+        e["event"]["type"] == "bidder_registered" && e["event"]["paddle"] == 6
+    }))
+    .await;
+    let seen = serde_json::to_string(&watcher.seen).unwrap();
+    assert!(!seen.contains("Walk-in") && !seen.contains("At the desk"), "{seen}");
+
+    // Staff close self-registration of a second sale: anonymous sign-ups
+    // are refused, the desk still registers, and reopening works.
+    let (sale2, _, _) = c.live_sale(1, 0).await;
+    let (s, bidder) = desk(&c, 0, sale2, json!({"name": "Desk bidder"})).await;
+    assert_eq!(s, 201, "{bidder}");
+    let bidder_token = redeem(&c, 0, sale2, bidder["sign_in"]["code"].as_str().unwrap()).await;
+    let toggle = sale_url(&c, 0, sale2, "/self-registration");
+    let (s, v) = c.post(&toggle, Some(&bidder_token), json!({"open": false})).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("forbidden")), "{v}");
+    let (s, v) = c.post(&toggle, op, json!({"open": false})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["sale"]["self_registration"], false, "{v}");
+    let (s, v) = self_register(&c, [127, 0, 0, 3], sale2, "Too late").await;
+    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("registration_closed")), "{v}");
+    let (s, v) = desk(&c, 0, sale2, json!({"name": "Still at the desk"})).await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = c.post(&toggle, op, json!({"open": true})).await;
+    assert_eq!((s, v["sale"]["self_registration"].as_bool()), (200, Some(true)), "{v}");
+    let (s, v) = self_register(&c, [127, 0, 0, 3], sale2, "Welcome back").await;
+    assert_eq!(s, 201, "{v}");
+    c.pass();
+}

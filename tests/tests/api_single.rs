@@ -575,6 +575,7 @@ async fn the_openapi_document_is_valid_and_lists_every_route() {
         "POST /api/v1/sales/{sale}/bidders/{paddle}/details",
         "POST /api/v1/sales/{sale}/bidders/{paddle}/reissue",
         "POST /api/v1/sales/{sale}/sign-in",
+        "POST /api/v1/sales/{sale}/self-registration",
         "GET /api/v1/sales/{sale}/results",
         "GET /api/v1/sales/{sale}/results.csv",
         "GET /api/v1/sales/{sale}/stats",

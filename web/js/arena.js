@@ -361,7 +361,10 @@ function render() {
     b.disabled = !canBid;
     b.setAttribute("aria-disabled", String(paused));
   }
-  show($("#register-panel"), !app.me && !isClosed(lot));
+  // A sale that registers at the desk only shows no sign-up form: the
+  // desk's code (the panel below) is the way in.
+  const selfReg = app.model?.sale?.self_registration !== false;
+  show($("#register-panel"), !app.me && !isClosed(lot) && selfReg);
   const name = app.me?.name ? ` (${app.me.name})` : "";
   const meText = !app.me
     ? ""

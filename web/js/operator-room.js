@@ -41,6 +41,7 @@ export class Room {
       this.pause();
     });
     $("#op-resume").addEventListener("click", () => this.resume());
+    $("#op-selfreg").addEventListener("click", () => this.toggleSelfRegistration());
     $("#op-extend-form").addEventListener("submit", (e) => {
       e.preventDefault();
       this.extend();
@@ -57,6 +58,7 @@ export class Room {
     const ev = e.event;
     if (ev.type === "sale_paused" && model.sale) model.sale.paused = { reason: ev.reason, since_ms: ev.since_ms };
     if (ev.type === "sale_resumed" && model.sale) model.sale.paused = null;
+    if (ev.type === "self_registration_set" && model.sale) model.sale.self_registration = ev.open;
     if (ev.type === "lot_extended_by") {
       const lot = model.lots.get(ev.lot);
       if (lot) lot.effective_end_ms = ev.effective_end_ms;
@@ -74,7 +76,27 @@ export class Room {
     setText(state, p ? `Paused since ${clockTime(p.since_ms)}: ${p.reason}` : "Not paused: bids are taken as usual.");
     show($("#op-pause-form"), !p);
     show($("#op-resume"), !!p);
+    const open = sale.self_registration !== false;
+    const reg = $("#op-selfreg-state");
+    reg.dataset.open = String(open);
+    setText(reg, open
+      ? "Bidders may register on their own (the desk approves them)."
+      : "Desk only: bidders register at the desk; sign-ups from phones are refused.");
+    setText($("#op-selfreg"), open ? "Close self-registration (desk only)" : "Open self-registration");
     this.tick();
+  }
+
+  // Desk only, or back: one command through the log, like a pause.
+  async toggleSelfRegistration() {
+    const sale = this.feed.model?.sale;
+    if (!sale) return this.say(false, "✕ Select a sale first.");
+    const open = sale.self_registration === false;
+    const r = await this.send($("#op-selfreg"), "Registration change", () =>
+      this.rest.post(`/api/v1/sales/${sale.sale}/self-registration`, { open }));
+    if (!r) return;
+    this.say(true, open
+      ? `✓ Sale ${sale.sale}: bidders may register on their own again (index ${r.index})`
+      : `✓ Sale ${sale.sale}: registration at the desk only; sign-ups from phones are refused (index ${r.index})`);
   }
 
   // Once a second: how long the pause has lasted, and the end of the lot
@@ -135,6 +157,7 @@ export class Room {
     const model = this.feed.model;
     if (!view || !model?.sale || model.id !== view.sale) return;
     model.sale.paused = view.paused ?? null;
+    model.sale.self_registration = view.self_registration;
     this.changed();
   }
 

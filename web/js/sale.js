@@ -130,6 +130,9 @@ export class SaleModel {
         // The new ends follow as lot_extended_by (reason "resume").
         if (this.sale) this.sale.paused = null;
         break;
+      case "self_registration_set":
+        if (this.sale) this.sale.self_registration = ev.open;
+        break;
       case "lot_extended_by":
         set({ effective_end_ms: ev.effective_end_ms });
         // The time a pause took, given back, is no news for the bidder;

@@ -249,4 +249,47 @@ impl AuctionState {
             paddle: key.1,
         })
     }
+
+    /// Does `sale` take registrations from bidders themselves?
+    pub fn self_registration(&self, sale: SaleId) -> bool {
+        !self.desk_only.contains(&sale)
+    }
+
+    /// A bidder registering on their own: not approved until the desk
+    /// approves, and only while the sale takes such registrations.
+    pub(crate) fn self_register(
+        &mut self,
+        sale: SaleId,
+        name: &str,
+        token_hash: &str,
+        fx: &mut Effects,
+    ) -> Outcome<Accepted> {
+        if !self.sales.contains_key(&sale) {
+            return Err(RejectReason::UnknownSale);
+        }
+        if self.desk_only.contains(&sale) {
+            return Err(RejectReason::RegistrationClosed);
+        }
+        self.register(sale, name, None, token_hash, None, false, fx)
+    }
+
+    pub(crate) fn set_self_registration(
+        &mut self,
+        sale: SaleId,
+        open: bool,
+        fx: &mut Effects,
+    ) -> Outcome<Accepted> {
+        if !self.sales.contains_key(&sale) {
+            return Err(RejectReason::UnknownSale);
+        }
+        let changed = match open {
+            true => self.desk_only.remove(&sale),
+            false => self.desk_only.insert(sale),
+        };
+        if changed {
+            fx.touched.desk_only.push(sale);
+            fx.events.push(AuctionEvent::SelfRegistrationSet { sale, open });
+        }
+        Ok(Accepted::SelfRegistrationSet { sale, open })
+    }
 }

@@ -41,6 +41,8 @@ pub struct Touched {
     pub dead_codes: Vec<String>,
     /// Bids whose staff note changed: (lot, seq).
     pub bid_notes: Vec<(LotId, u32)>,
+    /// Sales whose self-registration was opened or closed.
+    pub desk_only: Vec<SaleId>,
     /// Keys of newly stored first outcomes (see `outcome_key`), each
     /// prefixed by its length as a big-endian `u16`: one flat buffer so the
     /// bid path allocates nothing here.
@@ -75,6 +77,7 @@ impl Touched {
         self.desk.clear();
         self.dead_codes.clear();
         self.bid_notes.clear();
+        self.desk_only.clear();
         self.outcome_keys.clear();
     }
 

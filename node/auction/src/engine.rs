@@ -189,6 +189,12 @@ impl AuctionState {
                 code_hash,
                 token_hash,
             } => self.redeem(stamp_ms, *sale, code_hash, token_hash, fx),
+            SelfRegister {
+                sale,
+                name,
+                token_hash,
+            } => self.self_register(*sale, name, token_hash, fx),
+            SetSelfRegistration { sale, open } => self.set_self_registration(*sale, *open, fx),
             _ => return None,
         })
     }

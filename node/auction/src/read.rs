@@ -84,6 +84,7 @@ pub fn pause_of(s: &(impl KvRead + ?Sized), sale: SaleId) -> R<Option<Pause>> {
 fn sale_view(s: &(impl KvRead + ?Sized), sale: &Sale, lots: &[Lot]) -> R<SaleView> {
     Ok(SaleView {
         paused: pause_of(s, sale.id)?,
+        self_registration: s.get(tree::DESK_ONLY, &sale_key(sale.id)).is_none(),
         sale: sale.id,
         title: sale.spec.title.clone(),
         currency: sale.spec.currency,

@@ -17,6 +17,7 @@
 //! | `auction.desk`    | sale (8 B) · paddle (4 B)             | [`DeskRecord`]        |
 //! | `auction.sign_ins` | sign-in code hash (hex)              | (sale, paddle)        |
 //! | `auction.bid_notes` | lot (8 B) · seq (4 B)               | [`BidNote`]           |
+//! | `auction.desk_only` | sale (8 B)                          | `()` (self-registration closed) |
 //!
 //! Integers are big-endian so byte order is numeric order: a prefix scan of
 //! `auction.events` by sale returns that sale's events in log order, and one
@@ -72,6 +73,8 @@ pub mod tree {
     pub const SIGN_INS: &str = "auction.sign_ins";
     /// Staff notes on single bids (phone line, retraction reason).
     pub const BID_NOTES: &str = "auction.bid_notes";
+    /// Sales whose self-registration is closed: sale (8 B) → `()`.
+    pub const DESK_ONLY: &str = "auction.desk_only";
 }
 
 /// Key of the counters record in `auction.meta`.
@@ -310,6 +313,8 @@ impl Touched {
         self.desk.dedup();
         self.bid_notes.sort_unstable();
         self.bid_notes.dedup();
+        self.desk_only.sort_unstable();
+        self.desk_only.dedup();
     }
 }
 
@@ -386,6 +391,12 @@ impl AuctionState {
                 put(out, tree::BID_NOTES, &bid_key(lot, seq), n);
             }
         }
+        for sale in &touched.desk_only {
+            match self.desk_only.contains(sale) {
+                true => put(out, tree::DESK_ONLY, &sale_key(*sale), &()),
+                false => out.delete(tree::DESK_ONLY, &sale_key(*sale)),
+            }
+        }
     }
 
     /// Write every record of the state (a full dump).
@@ -419,6 +430,9 @@ impl AuctionState {
         }
         for (&(lot, seq), n) in &self.bid_notes {
             put(out, tree::BID_NOTES, &bid_key(lot, seq), n);
+        }
+        for sale in &self.desk_only {
+            put(out, tree::DESK_ONLY, &sale_key(*sale), &());
         }
     }
 
@@ -491,6 +505,9 @@ impl AuctionState {
                 st.sign_ins.insert(code.clone(), (sale, paddle));
             }
             st.desk.insert((sale, paddle), d);
+        }
+        for (k, ()) in scan_all::<()>(store, tree::DESK_ONLY, &[])? {
+            st.desk_only.insert(SaleId(u64::from_be_bytes(k[..8].try_into().expect("8-byte key"))));
         }
         for (k, n) in scan_all::<BidNote>(store, tree::BID_NOTES, &[])? {
             let lot = LotId(u64::from_be_bytes(k[..8].try_into().expect("12-byte key")));

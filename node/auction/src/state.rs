@@ -116,6 +116,8 @@ pub struct AuctionState {
     pub(crate) sign_ins: HashMap<String, (SaleId, Paddle), HashKey>,
     /// Staff notes on single bids: a phone bid's line, a retraction's reason.
     pub(crate) bid_notes: BTreeMap<(LotId, u32), BidNote>,
+    /// Sales whose bidders register at the desk only.
+    pub(crate) desk_only: std::collections::BTreeSet<SaleId>,
     /// Scratch buffer for outcome keys (not state).
     pub(crate) key_buf: Vec<u8>,
 }
@@ -132,6 +134,7 @@ impl PartialEq for AuctionState {
             && self.desk == other.desk
             && self.sign_ins == other.sign_ins
             && self.bid_notes == other.bid_notes
+            && self.desk_only == other.desk_only
     }
 }
 

@@ -194,6 +194,15 @@ fn log(bids: &[(u8, u8, u16, u8)]) -> Vec<(u64, AuctionCommand)> {
                 bid_id: id(&format!("b{}", (n + 96) % 97)),
                 reason: "Wrong paddle".into(),
             }),
+            19 => Some(AuctionCommand::SetSelfRegistration {
+                sale: SaleId(1),
+                open: bidder % 2 == 0,
+            }),
+            20 => Some(AuctionCommand::SelfRegister {
+                sale: SaleId(1),
+                name: format!("Walk-in {n}"),
+                token_hash: format!("{:064x}", 1_000_000 + n),
+            }),
             17 => Some(AuctionCommand::ExtendLot {
                 sale: SaleId(0),
                 lot: paddle_proto::auction::LotId(lot as u64 % 3),

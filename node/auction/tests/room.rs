@@ -588,3 +588,34 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_sale_closed_to_self_registration_takes_bidders_at_the_desk_only() {
+    let mut h = H::new();
+    let s = h.live();
+    let selfreg = |token| AuctionCommand::SelfRegister {
+        sale: s,
+        name: "Walk-in".into(),
+        token_hash: hash(token),
+    };
+    assert!(h.apply(1, selfreg(1)).is_accepted());
+    assert!(h.st.self_registration(s));
+    let close = AuctionCommand::SetSelfRegistration { sale: s, open: false };
+    assert!(h.apply(2, close.clone()).is_accepted());
+    assert!(!h.st.self_registration(s));
+    let before = h.st.clone();
+    assert_eq!(reason(&h.apply(3, selfreg(2))), RejectReason::RegistrationClosed);
+    assert!(h.st == before, "a refused registration changes nothing");
+    // Closing twice is a no-op; the desk still registers.
+    assert!(h.apply(4, close).is_accepted());
+    assert!(h.apply(5, desk(s, None, 3, 4)).is_accepted());
+    assert!(h
+        .apply(6, AuctionCommand::SetSelfRegistration { sale: s, open: true })
+        .is_accepted());
+    assert!(h.apply(7, selfreg(5)).is_accepted());
+    let unknown = AuctionCommand::SetSelfRegistration {
+        sale: SaleId(99),
+        open: false,
+    };
+    assert_eq!(reason(&h.apply(8, unknown)), RejectReason::UnknownSale);
+}

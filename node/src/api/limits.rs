@@ -3,6 +3,7 @@
 //!
 //! Every number comes from `[limits]` in the node's configuration.
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -22,6 +23,10 @@ pub struct Limits {
     /// Bids per second per bidder `(sale, paddle)`, over all connections,
     /// REST included.
     bidder_bids: DefaultKeyedRateLimiter<(u64, u32)>,
+    /// Self-registrations per minute per client address.
+    address_registrations: DefaultKeyedRateLimiter<IpAddr>,
+    /// Self-registrations per minute per sale.
+    sale_registrations: DefaultKeyedRateLimiter<u64>,
     connections: Arc<AtomicUsize>,
 }
 
@@ -38,11 +43,21 @@ fn per_second(n: u32) -> Quota {
     Quota::per_second(NonZeroU32::new(n.max(1)).expect("at least 1"))
 }
 
+fn per_minute(n: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least 1"))
+}
+
 impl Limits {
     /// Limits from the configuration.
     pub fn new(cfg: LimitsConfig) -> Self {
         Limits {
             bidder_bids: RateLimiter::keyed(per_second(cfg.bids_per_second_per_bidder)),
+            address_registrations: RateLimiter::keyed(per_minute(
+                cfg.registrations_per_minute_per_address,
+            )),
+            sale_registrations: RateLimiter::keyed(per_minute(
+                cfg.registrations_per_minute_per_sale,
+            )),
             connections: Arc::new(AtomicUsize::new(0)),
             cfg,
         }
@@ -56,6 +71,20 @@ impl Limits {
     /// Forget bidders who have not bid lately (keeps the map small).
     pub fn forget_idle_bidders(&self) {
         self.bidder_bids.retain_recent();
+        self.address_registrations.retain_recent();
+        self.sale_registrations.retain_recent();
+    }
+
+    /// Take a self-registration from the address's and the sale's
+    /// allowances: false when either is spent (nothing is taken from the
+    /// sale's when the address is over).
+    pub fn self_registration(&self, from: Option<IpAddr>, sale: u64) -> bool {
+        if let Some(ip) = from {
+            if self.address_registrations.check_key(&ip).is_err() {
+                return false;
+            }
+        }
+        self.sale_registrations.check_key(&sale).is_ok()
     }
 
     /// A new connection's own bid allowance.

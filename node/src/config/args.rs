@@ -238,6 +238,22 @@ pub struct LimitsArgs {
     )]
     pub bids_per_second_per_bidder: Option<u32>,
 
+    /// Self-registrations per minute from one client address (not the desk's) [default: 10]
+    #[arg(
+        long = "limits-registrations-per-minute-per-address",
+        env = "PADDLE_LIMITS_REGISTRATIONS_PER_MINUTE_PER_ADDRESS",
+        value_name = "N"
+    )]
+    pub registrations_per_minute_per_address: Option<u32>,
+
+    /// Self-registrations per minute into one sale from all addresses [default: 300]
+    #[arg(
+        long = "limits-registrations-per-minute-per-sale",
+        env = "PADDLE_LIMITS_REGISTRATIONS_PER_MINUTE_PER_SALE",
+        value_name = "N"
+    )]
+    pub registrations_per_minute_per_sale: Option<u32>,
+
     /// Largest HTTP request body, CSV imports included [default: 1048576]
     #[arg(
         long = "limits-http-body-bytes",
@@ -328,6 +344,14 @@ impl ConfigArgs {
             &a.bids_per_second_per_bidder,
         );
         set(&mut l.http_body_bytes, &a.http_body_bytes);
+        set(
+            &mut l.registrations_per_minute_per_address,
+            &a.registrations_per_minute_per_address,
+        );
+        set(
+            &mut l.registrations_per_minute_per_sale,
+            &a.registrations_per_minute_per_sale,
+        );
         set(&mut l.allowed_origins, &a.allowed_origins);
     }
 }

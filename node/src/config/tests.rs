@@ -216,6 +216,12 @@ fn every_rule_names_its_key() {
             c.limits.bids_per_second_per_bidder = 20_000
         }),
         ("limits.http_body_bytes", |c| c.limits.http_body_bytes = 10),
+        ("limits.registrations_per_minute_per_address", |c| {
+            c.limits.registrations_per_minute_per_address = 0
+        }),
+        ("limits.registrations_per_minute_per_sale", |c| {
+            c.limits.registrations_per_minute_per_sale = 0
+        }),
         ("limits.http_body_bytes", |c| {
             c.limits.http_body_bytes = c.raft.frame_cap_bytes as usize
         }),

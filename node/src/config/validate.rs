@@ -393,6 +393,20 @@ impl LimitsConfig {
             10_000,
             "bids/s",
         );
+        c.range(
+            "limits.registrations_per_minute_per_address",
+            self.registrations_per_minute_per_address.into(),
+            1,
+            100_000,
+            "registrations/min",
+        );
+        c.range(
+            "limits.registrations_per_minute_per_sale",
+            self.registrations_per_minute_per_sale.into(),
+            1,
+            100_000,
+            "registrations/min",
+        );
         let body = self.http_body_bytes as u64;
         if !(KIB..=256 * MIB).contains(&body) {
             c.fail(

@@ -148,6 +148,13 @@ dual_tagged_enum! {
             buy_now: bool,
             token_tag: u64,
         },
+        /// Anyone: register for a sale on one's own (not approved until the
+        /// desk approves). Refused with `registration_closed` once staff
+        /// have closed the sale's self-registration.
+        SelfRegister { sale: SaleId, name: String, token_hash: String },
+        /// Staff: open or close a sale's self-registration (closed: only the
+        /// desk registers bidders).
+        SetSelfRegistration { sale: SaleId, open: bool },
     }
 }
 
@@ -201,7 +208,9 @@ impl AuctionCommand {
             | RedeemSignIn { sale, .. }
             | EditLot { sale, .. }
             | RetractBidBecause { sale, .. }
-            | SignedBid { sale, .. } => Some(*sale),
+            | SignedBid { sale, .. }
+            | SelfRegister { sale, .. }
+            | SetSelfRegistration { sale, .. } => Some(*sale),
         }
     }
 }

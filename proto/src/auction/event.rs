@@ -117,6 +117,8 @@ dual_tagged_enum! {
         /// The bidder's token was replaced (a sign-in code redeemed, or a
         /// reissue at the desk): the old one is refused from here on.
         SignInReplaced { sale: SaleId, paddle: Paddle },
+        /// Staff opened or closed the sale's self-registration.
+        SelfRegistrationSet { sale: SaleId, open: bool },
     }
 }
 
@@ -148,7 +150,8 @@ impl AuctionEvent {
             | LotExtendedBy { sale, .. }
             | PhoneLine { sale, .. }
             | LotEdited { sale, .. }
-            | SignInReplaced { sale, .. } => *sale,
+            | SignInReplaced { sale, .. }
+            | SelfRegistrationSet { sale, .. } => *sale,
         }
     }
 }

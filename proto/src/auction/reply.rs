@@ -46,6 +46,8 @@ dual_tagged_enum! {
         SalePaused { sale: SaleId, paused: bool },
         /// A bidder's sign-in was issued or redeemed: their paddle.
         SignIn { sale: SaleId, paddle: Paddle },
+        /// A sale's self-registration was opened or closed.
+        SelfRegistrationSet { sale: SaleId, open: bool },
     }
 }
 
@@ -133,6 +135,8 @@ dual_tagged_enum! {
         SignInExpired,
         /// The bid came with a token the desk has replaced since.
         TokenReplaced,
+        /// The sale takes registrations at the desk only.
+        RegistrationClosed,
     }
 }
 
@@ -170,6 +174,7 @@ impl RejectReason {
             UnknownSignIn => "unknown_sign_in",
             SignInExpired => "sign_in_expired",
             TokenReplaced => "token_replaced",
+            RegistrationClosed => "registration_closed",
         }
     }
 
@@ -214,6 +219,7 @@ impl RejectReason {
             UnknownSignIn => "no sign-in matches that code (mistyped, used already, or replaced at the desk)".into(),
             SignInExpired => "that sign-in code has expired; the desk can issue a new one".into(),
             TokenReplaced => "this sign-in was replaced at the desk; sign in again with the new code".into(),
+            RegistrationClosed => "this sale registers bidders at the desk only".into(),
         }
     }
 }

@@ -39,6 +39,8 @@ pub struct SaleView {
     pub created_at_ms: u64,
     /// Set while the operator has the sale paused.
     pub paused: Option<Pause>,
+    /// Bidders may register on their own (`false`: at the desk only).
+    pub self_registration: bool,
 }
 
 /// A sale's pause: why, and since when (the stamp; countdowns stand still

@@ -3,10 +3,13 @@
 //! The bidder token is made here, shown once in the reply, and only its
 //! SHA-256 goes into the log, so no node and no backup holds it.
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::Extension;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use paddle_proto::auction::{Accepted, AuctionCommand, Paddle, SaleId};
+use paddle_proto::auction::{Accepted, AuctionCommand, Paddle, RejectReason, SaleId};
 use paddle_proto::Money;
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +22,7 @@ use crate::api::reads::{read_headers, view_for, ReadQuery};
 use crate::api::state::AppState;
 use crate::cluster::secrets;
 use paddle_auction::records::{scan_all, tree};
-use paddle_auction::Bidder;
+use paddle_auction::{read, Bidder};
 
 /// Prefix of bidder tokens, so a leaked string is recognisable.
 pub const BIDDER_PREFIX: &str = "pdb_";
@@ -52,16 +55,21 @@ pub struct Registered {
     pub index: u64,
 }
 
-/// Register for a sale: anyone (waits for approval), or the desk (staff
-/// may choose the paddle, approve at once and set a limit).
+/// Register for a sale: anyone (waits for approval; limited per client
+/// address and per sale, and refused once staff closed the sale's
+/// self-registration), or the desk (staff may choose the paddle, approve
+/// at once and set a limit).
 #[utoipa::path(post, path = "/api/v1/sales/{sale}/bidders", tag = "bidders", request_body = RegisterIn,
     params(("sale" = u64, Path, description = "Sale id")),
     responses((status = 201, body = Registered), (status = 400, body = crate::api::openapi::ErrorBody),
               (status = 403, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody),
-              (status = 409, body = crate::api::openapi::ErrorBody)))]
+              (status = 409, body = crate::api::openapi::ErrorBody),
+              (status = 429, body = crate::api::openapi::ErrorBody, description = "`rate_limited`: too many self-registrations")))]
 pub async fn register(
     State(s): State<AppState>,
     Path(sale): Path<u64>,
+    // Absent when the router runs without a socket (in-process tests).
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Body(r): Body<RegisterIn>,
 ) -> Result<(StatusCode, Json<Registered>), ApiError> {
@@ -71,17 +79,41 @@ pub async fn register(
             "only the desk (a clerk or the operator) may choose a paddle, approve or set a limit",
         ));
     }
-    let (_, currency) = write_sale(&s, SaleId(sale)).await?;
+    let (view, currency) = write_sale(&s, SaleId(sale)).await?;
     let limit = opt_amount(currency, "limit", &r.limit)?;
     let token = format!("{BIDDER_PREFIX}{}", secrets::random_secret());
+    let token_hash = secrets::hash_token(&token);
     let approved = r.approved.unwrap_or(false);
-    let cmd = AuctionCommand::RegisterBidder {
-        sale: SaleId(sale),
-        name: r.name,
-        paddle: r.paddle.map(Paddle),
-        token_hash: secrets::hash_token(&token),
-        limit,
-        approved,
+    let cmd = if staff {
+        AuctionCommand::RegisterBidder {
+            sale: SaleId(sale),
+            name: r.name,
+            paddle: r.paddle.map(Paddle),
+            token_hash,
+            limit,
+            approved,
+        }
+    } else {
+        // Checked here first so a closed sale costs no log entry (the rules
+        // check again at apply); then the allowances.
+        if matches!(read::get_sale(&view, SaleId(sale)), Ok(Some(v)) if !v.self_registration) {
+            return Err(super::propose::reject_error(
+                RejectReason::RegistrationClosed,
+                RejectReason::RegistrationClosed.message(None),
+            ));
+        }
+        if !s.api.limits.self_registration(peer.map(|p| p.0 .0.ip()), sale) {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many registrations from here just now; wait a minute, or register at the desk",
+            ));
+        }
+        AuctionCommand::SelfRegister {
+            sale: SaleId(sale),
+            name: r.name,
+            token_hash,
+        }
     };
     match propose(&s, cmd).await? {
         (index, Accepted::BidderRegistered { sale, paddle }) => Ok((

@@ -302,3 +302,33 @@ pub async fn reissue(
         (_, other) => Err(ApiError::internal(format!("unexpected answer {other:?}"))),
     }
 }
+
+/// Whether bidders may register on their own.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelfRegistrationIn {
+    /// `false`: only the desk registers bidders (anonymous registrations
+    /// are refused with `registration_closed`).
+    pub open: bool,
+}
+
+/// Open or close a sale's self-registration (clerk or operator): a sale
+/// whose bidders all come through the desk refuses anonymous sign-ups.
+#[utoipa::path(post, path = "/api/v1/sales/{sale}/self-registration", tag = "desk",
+    request_body = SelfRegistrationIn, security(("bearer" = [])),
+    params(("sale" = u64, Path, description = "Sale id")),
+    responses((status = 200, body = super::room::SaleChanged), (status = 403, body = crate::api::openapi::ErrorBody),
+              (status = 404, body = crate::api::openapi::ErrorBody)))]
+pub async fn self_registration(
+    State(s): State<AppState>,
+    Path(sale): Path<u64>,
+    headers: HeaderMap,
+    Body(b): Body<SelfRegistrationIn>,
+) -> Result<Json<super::room::SaleChanged>, ApiError> {
+    require_staff(&s, &headers).await?;
+    let cmd = AuctionCommand::SetSelfRegistration {
+        sale: SaleId(sale),
+        open: b.open,
+    };
+    super::room::commit_sale_change(&s, SaleId(sale), cmd).await
+}

@@ -67,6 +67,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(desk::search, desk::register))
         .routes(routes!(desk::details))
         .routes(routes!(desk::reissue))
+        .routes(routes!(desk::self_registration))
         .routes(routes!(sign_in::redeem))
         .routes(routes!(results::results))
         .routes(routes!(results::results_csv))

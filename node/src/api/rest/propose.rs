@@ -19,7 +19,7 @@ pub fn reject_status(reason: &RejectReason) -> StatusCode {
     match reason {
         UnknownSale | UnknownLot | UnknownBid | UnknownSignIn => StatusCode::NOT_FOUND,
         InvalidInput { .. } | InvalidAmount => StatusCode::BAD_REQUEST,
-        NotRegistered | NotApproved => StatusCode::FORBIDDEN,
+        NotRegistered | NotApproved | RegistrationClosed => StatusCode::FORBIDDEN,
         _ => StatusCode::CONFLICT,
     }
 }

@@ -35,11 +35,19 @@ pub struct SaleChanged {
     pub sale: SaleOut,
 }
 
-/// Propose a pause or resume and answer with the sale as committed.
-async fn pause_or_resume(s: &AppState, sale: SaleId, cmd: AuctionCommand) -> Result<Json<SaleChanged>, ApiError> {
+/// Propose a change of a whole sale (pause, resume, self-registration)
+/// and answer with the sale as committed.
+pub(super) async fn commit_sale_change(
+    s: &AppState,
+    sale: SaleId,
+    cmd: AuctionCommand,
+) -> Result<Json<SaleChanged>, ApiError> {
     write_sale(s, sale).await?;
     let (index, accepted) = propose(s, cmd).await?;
-    if !matches!(accepted, Accepted::SalePaused { .. }) {
+    if !matches!(
+        accepted,
+        Accepted::SalePaused { .. } | Accepted::SelfRegistrationSet { .. }
+    ) {
         return Err(ApiError::internal(format!("unexpected answer {accepted:?}")));
     }
     // The sale as committed: this node's view once it has applied `index`
@@ -69,7 +77,7 @@ pub async fn pause(
 ) -> Result<Json<SaleChanged>, ApiError> {
     require_operator_role(&s, &headers).await?;
     let cmd = AuctionCommand::PauseSale { sale: SaleId(sale), reason: b.reason };
-    pause_or_resume(&s, SaleId(sale), cmd).await
+    commit_sale_change(&s, SaleId(sale), cmd).await
 }
 
 /// Resume a paused sale (operator): every unfinished lot gets back the
@@ -86,7 +94,7 @@ pub async fn resume(
     OptBody(NoFields {}): OptBody<NoFields>,
 ) -> Result<Json<SaleChanged>, ApiError> {
     require_operator_role(&s, &headers).await?;
-    pause_or_resume(&s, SaleId(sale), AuctionCommand::ResumeSale { sale: SaleId(sale) }).await
+    commit_sale_change(&s, SaleId(sale), AuctionCommand::ResumeSale { sale: SaleId(sale) }).await
 }
 
 /// More time for one lot.

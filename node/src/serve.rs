@@ -11,7 +11,10 @@ use paddle_consensus::types::NodeAddr;
 use paddle_consensus::{Consensus, ConsensusConfig};
 use paddle_proto::{ClusterCommand, Command};
 
+mod http;
+
 use crate::api::{self, state::AppState};
+use http::Http;
 use crate::cli::run::{run_async, Threads};
 use crate::cluster::datadir::{DataDir, NodeInfo, Origin};
 use crate::cluster::registry;
@@ -257,38 +260,6 @@ impl Member {
         api::start_tasks(&state);
         tokio::spawn(crate::timer::run(self.consensus.clone()));
         state
-    }
-}
-
-/// The HTTP server, until it is told to stop.
-struct Http {
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
-    stop: tokio::sync::watch::Sender<bool>,
-}
-
-impl Http {
-    fn start(listener: tokio::net::TcpListener, state: AppState) -> Http {
-        let app = api::router(state);
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
-        });
-        Http { server, stop }
-    }
-
-    /// No new requests; the ones in flight get 10 s to finish.
-    async fn stop(self) {
-        let _ = self.stop.send(true);
-        match tokio::time::timeout(Duration::from_secs(10), self.server).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server ended with an error"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),
-            Err(_) => tracing::warn!("in-flight requests did not finish within 10 s"),
-        }
     }
 }
 

@@ -11,10 +11,7 @@ use paddle_consensus::types::NodeAddr;
 use paddle_consensus::{Consensus, ConsensusConfig};
 use paddle_proto::{ClusterCommand, Command};
 
-mod http;
-
 use crate::api::{self, state::AppState};
-use http::Http;
 use crate::cli::run::{run_async, Threads};
 use crate::cluster::datadir::{DataDir, NodeInfo, Origin};
 use crate::cluster::registry;
@@ -22,6 +19,9 @@ use crate::cluster::secrets::{self, JoinToken};
 use crate::cluster::service::{ClusterRpc, ClusterService, StopReason};
 use crate::config::Config;
 use crate::machine::NodeMachine;
+
+mod http;
+use http::Http;
 
 /// Map the node's config onto consensus tunables.
 pub fn consensus_config(cfg: &Config) -> ConsensusConfig {

@@ -88,7 +88,11 @@ fn read_response(s: &mut TcpStream) -> (u16, Value) {
             }
         }
         let n = s.read(&mut buf).expect("the response arrives");
-        assert!(n > 0, "closed mid-response: {}", String::from_utf8_lossy(&got));
+        assert!(
+            n > 0,
+            "closed mid-response: {}",
+            String::from_utf8_lossy(&got)
+        );
         got.extend_from_slice(&buf[..n]);
     }
 }
@@ -134,6 +138,34 @@ fn chunked_post(addr: &str, path: &str, token: &str, bytes: usize) -> (u16, Valu
     read_response(&mut s)
 }
 
+/// A POST whose 100-byte body comes a byte every half second; returns the
+/// bytes sent before the answer, and the answer.
+fn dribble_body(addr: &str, path: &str, token: &str) -> (usize, (u16, Value)) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    )
+    .unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut first = [0u8; 1];
+    for sent in 0..100 {
+        match s.peek(&mut first) {
+            Ok(1) => {
+                s.set_read_timeout(Some(GUARD)).unwrap();
+                return (sent, read_response(&mut s));
+            }
+            Ok(_) => panic!("closed without an answer"),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => panic!("{e}"),
+        }
+        s.write_all(b" ").unwrap();
+    }
+    panic!("the whole body was sent and no answer came");
+}
+
 async fn lot_status(c: &Cluster, lot: u64) -> Value {
     let url = format!("{}/api/v1/lots/{lot}", c.url(0));
     let (s, v) = c.get(&url, Some(&c.operator)).await;
@@ -175,6 +207,18 @@ async fn slow_silent_and_surplus_connections_are_closed_websockets_are_not() {
     })
     .await;
     assert!(idle_closed, "an idle keep-alive connection stays open");
+
+    // A connection that never sends a byte is closed too.
+    let silent_closed = blocking({
+        let a = a.clone();
+        move || {
+            let mut s = TcpStream::connect(&a).unwrap();
+            s.set_read_timeout(Some(GUARD)).unwrap();
+            server_closes(&mut s)
+        }
+    })
+    .await;
+    assert!(silent_closed, "a silent connection stays open");
 
     // A WebSocket is not an HTTP connection once upgraded: idle past the
     // header timeout, it still answers.
@@ -247,8 +291,17 @@ async fn slow_silent_and_surplus_connections_are_closed_websockets_are_not() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_chunked_body_over_the_limit_is_refused_before_any_route_acts() {
-    let c = Cluster::start(1, LIMITS).await;
+async fn bodies_over_the_limit_or_too_slow_are_refused_before_any_route_acts() {
+    let c = Cluster::start(
+        1,
+        &[
+            "--limits-http-body-bytes",
+            "4096",
+            "--limits-http-body-timeout-ms",
+            "2000",
+        ],
+    )
+    .await;
     let a = addr(&c);
     let base = c.url(0);
     let op = c.operator.clone();
@@ -294,6 +347,18 @@ async fn a_chunked_body_over_the_limit_is_refused_before_any_route_acts() {
     let (s, token_after) = c.get(&token_url, Some(&op)).await;
     assert_eq!(s, 200, "{token_after}");
     assert_eq!(token_before, token_after, "the join token was rotated");
+    assert_eq!(lot_status(&c, lot).await, status_before, "the lot changed");
+
+    // A body dribbled a byte every half second, each byte in time for a
+    // per-read timeout: refused once the whole-body deadline passes.
+    let (a2, op2, path) = (a.clone(), op.clone(), format!("/api/v1/lots/{lot}/open"));
+    let (sent, (s, v)) = blocking(move || dribble_body(&a2, &path, &op2)).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (408, Some("body_timeout")),
+        "{v}"
+    );
+    assert!(sent < 100, "answered only after the whole body");
     assert_eq!(lot_status(&c, lot).await, status_before, "the lot changed");
 
     // Under the limit, chunked, the same routes act.

@@ -23,6 +23,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
+use tracing::Instrument;
 
 use crate::api::{self, state::AppState};
 use crate::config::LimitsConfig;
@@ -74,8 +75,8 @@ async fn accept_loop(
             _ = stopped.wait_for(|s| *s) => break,
             accepted = listener.accept() => accepted,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors, usually: let some close.
                 tracing::warn!(error = %e, "cannot accept an HTTP connection");
@@ -91,23 +92,27 @@ async fn accept_loop(
             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()))
             .with_upgrades();
         let mut stopped = stopped.clone();
-        tokio::spawn(async move {
-            tokio::pin!(conn);
-            let stop = async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            };
-            let done = tokio::select! {
-                done = conn.as_mut() => done,
-                () = stop => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
+        let span = tracing::debug_span!("http_connection", %peer);
+        tokio::spawn(
+            async move {
+                tokio::pin!(conn);
+                let stop = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                let done = tokio::select! {
+                    done = conn.as_mut() => done,
+                    () = stop => {
+                        conn.as_mut().graceful_shutdown();
+                        conn.await
+                    }
+                };
+                if let Err(e) = done {
+                    tracing::debug!(error = %e, "HTTP connection ended with an error");
                 }
-            };
-            if let Err(e) = done {
-                tracing::debug!(error = %e, "HTTP connection ended with an error");
+                drop(slot);
             }
-            drop(slot);
-        });
+            .instrument(span),
+        );
     }
     drop(listener);
     let _ = slots.acquire_many(cap as u32).await;

@@ -114,13 +114,27 @@ pub struct LimitsConfig {
     pub bids_per_second_per_connection: u32,
     /// Bids per second accepted from one bidder, over all its connections.
     pub bids_per_second_per_bidder: u32,
-    /// Largest HTTP request body (CSV lot imports included).
+    /// Largest HTTP request body (CSV lot imports included). Every body is
+    /// read whole, up to this, before a handler runs, chunked or not.
     pub http_body_bytes: usize,
     /// Self-registrations per minute from one client address (staff at
     /// the desk are not counted): each one is permanent replicated state.
     pub registrations_per_minute_per_address: u32,
     /// Self-registrations per minute into one sale, from all addresses.
     pub registrations_per_minute_per_sale: u32,
+    /// Open HTTP connections (not yet upgraded to WebSocket) this node
+    /// serves at once; further ones get a `503 too_many_connections` and
+    /// are closed. An upgraded connection gives its slot back and counts
+    /// under `max_connections` instead.
+    pub max_http_connections: usize,
+    /// Time a connection has to send a whole request head, counted from
+    /// when it opens or its previous response is sent: so it is also the
+    /// keep-alive idle timeout (hyper runs one timer for both). Then hyper
+    /// answers `408` and closes the connection.
+    pub http_header_timeout_ms: u64,
+    /// Time a client has to send a whole request body; then `408
+    /// body_timeout`. Does not apply to WebSockets once upgraded.
+    pub http_body_timeout_ms: u64,
     /// Origins (`https://host[:port]`) allowed for WebSocket and CORS;
     /// empty means the node's own origin only.
     pub allowed_origins: Vec<String>,
@@ -157,6 +171,9 @@ impl Default for LimitsConfig {
             http_body_bytes: MIB as usize,
             registrations_per_minute_per_address: 10,
             registrations_per_minute_per_sale: 300,
+            max_http_connections: 1024,
+            http_header_timeout_ms: 10_000,
+            http_body_timeout_ms: 30_000,
             allowed_origins: Vec::new(),
         }
     }

@@ -20,6 +20,9 @@ use crate::cluster::service::{ClusterRpc, ClusterService, StopReason};
 use crate::config::Config;
 use crate::machine::NodeMachine;
 
+mod http;
+use http::Http;
+
 /// Map the node's config onto consensus tunables.
 pub fn consensus_config(cfg: &Config) -> ConsensusConfig {
     ConsensusConfig {
@@ -257,41 +260,6 @@ impl Member {
         api::start_tasks(&state);
         tokio::spawn(crate::timer::run(self.consensus.clone()));
         state
-    }
-}
-
-/// The HTTP server, until it is told to stop.
-struct Http {
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
-    stop: tokio::sync::watch::Sender<bool>,
-}
-
-impl Http {
-    fn start(listener: tokio::net::TcpListener, state: AppState) -> Http {
-        let app = api::router(state);
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let server = tokio::spawn(async move {
-            // The peer address reaches handlers (self-registration is rate
-            // limited per client address).
-            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
-        });
-        Http { server, stop }
-    }
-
-    /// No new requests; the ones in flight get 10 s to finish.
-    async fn stop(self) {
-        let _ = self.stop.send(true);
-        match tokio::time::timeout(Duration::from_secs(10), self.server).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server ended with an error"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),
-            Err(_) => tracing::warn!("in-flight requests did not finish within 10 s"),
-        }
     }
 }
 

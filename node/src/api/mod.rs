@@ -1,8 +1,10 @@
 //! The public face of a node: HTTP (REST, WebSocket, static UI) with axum.
 //! Only this module imports axum.
 //!
-//! A request comes in through [`router`]: CORS and the body limit first,
-//! then one of
+//! A request comes in through [`router`] (served by `serve::http`, which
+//! caps connections and times out slow request heads): CORS first, then
+//! `body` reads the whole body within its size limit and deadline, then
+//! one of
 //! - `ws`: the WebSocket `/ws` (live sales, bids, explicit outcomes);
 //! - `rest`: `/api/v1` sales, lots, bidders, bids, clerk actions, results;
 //! - `cluster`, `probe`, `ops`: the operator's cluster API, diagnostics,
@@ -16,6 +18,7 @@
 pub mod auth;
 pub mod bid_result;
 pub mod bidding;
+pub mod body;
 pub mod caller;
 pub mod error;
 pub mod extract;
@@ -117,6 +120,10 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::routes())
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(cfg.http_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.api.limits.clone(),
+            body::read_whole,
+        ))
         .layer(RequestBodyLimitLayer::new(cfg.http_body_bytes))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -262,6 +262,30 @@ pub struct LimitsArgs {
     )]
     pub http_body_bytes: Option<usize>,
 
+    /// Open HTTP connections (WebSockets not counted once upgraded); more are refused with 503 [default: 1024]
+    #[arg(
+        long = "limits-max-http-connections",
+        env = "PADDLE_LIMITS_MAX_HTTP_CONNECTIONS",
+        value_name = "N"
+    )]
+    pub max_http_connections: Option<usize>,
+
+    /// Time to send a request head, from connect or the previous response (so also the keep-alive idle timeout) [default: 10000]
+    #[arg(
+        long = "limits-http-header-timeout-ms",
+        env = "PADDLE_LIMITS_HTTP_HEADER_TIMEOUT_MS",
+        value_name = "MS"
+    )]
+    pub http_header_timeout_ms: Option<u64>,
+
+    /// Time to send a whole request body [default: 30000]
+    #[arg(
+        long = "limits-http-body-timeout-ms",
+        env = "PADDLE_LIMITS_HTTP_BODY_TIMEOUT_MS",
+        value_name = "MS"
+    )]
+    pub http_body_timeout_ms: Option<u64>,
+
     /// Comma-separated web origins allowed to open WebSockets and call the API, e.g. https://screen.venue:8443 [default: same origin only]
     #[arg(
         long = "limits-allowed-origins",
@@ -352,6 +376,9 @@ impl ConfigArgs {
             &mut l.registrations_per_minute_per_sale,
             &a.registrations_per_minute_per_sale,
         );
+        set(&mut l.max_http_connections, &a.max_http_connections);
+        set(&mut l.http_header_timeout_ms, &a.http_header_timeout_ms);
+        set(&mut l.http_body_timeout_ms, &a.http_body_timeout_ms);
         set(&mut l.allowed_origins, &a.allowed_origins);
     }
 }

@@ -425,6 +425,27 @@ impl LimitsConfig {
                 ),
             );
         }
+        c.range(
+            "limits.max_http_connections",
+            self.max_http_connections as u64,
+            1,
+            1_000_000,
+            "connections",
+        );
+        c.range(
+            "limits.http_header_timeout_ms",
+            self.http_header_timeout_ms,
+            100,
+            600_000,
+            "ms",
+        );
+        c.range(
+            "limits.http_body_timeout_ms",
+            self.http_body_timeout_ms,
+            100,
+            3_600_000,
+            "ms",
+        );
         for (i, origin) in self.allowed_origins.iter().enumerate() {
             if let Err(reason) = check_origin(origin) {
                 c.fail("limits.allowed_origins", format!("{origin:?}"), reason);

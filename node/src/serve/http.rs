@@ -1,0 +1,148 @@
+//! The HTTP server: hyper's HTTP/1 connection driver (the one
+//! `axum::serve` uses) under this node's own accept loop, so that a slow or
+//! silent client cannot hold a socket forever.
+//!
+//! - hyper's `header_read_timeout` closes a connection that has not sent a
+//!   whole request head in `limits.http_header_timeout_ms`, counted from
+//!   when it opens or its previous response went out; it is therefore also
+//!   the keep-alive idle timeout (hyper answers `408` and closes);
+//! - at most `limits.max_http_connections` connections are served at once;
+//!   one more is answered `503 too_many_connections` and closed at once, not
+//!   queued. A connection upgraded to a WebSocket leaves hyper, gives its
+//!   slot back and counts under `limits.max_connections`; none of these
+//!   timeouts reach it (the WebSocket session has its own ping and idle
+//!   handling);
+//! - the body deadline and limit are the router's
+//!   ([`crate::api::body`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tracing::Instrument;
+
+use crate::api::{self, state::AppState};
+use crate::config::LimitsConfig;
+
+/// The HTTP server, until it is told to stop.
+pub struct Http {
+    server: tokio::task::JoinHandle<()>,
+    stop: watch::Sender<bool>,
+}
+
+impl Http {
+    /// Serve the API on `listener` until [`Http::stop`].
+    pub fn start(listener: TcpListener, state: AppState) -> Http {
+        let limits = state.api.limits.cfg.clone();
+        let app = api::router(state);
+        let (stop, stopped) = watch::channel(false);
+        let server = tokio::spawn(accept_loop(listener, app, limits, stopped));
+        Http { server, stop }
+    }
+
+    /// No new connections; the requests in flight get 10 s to finish.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        match tokio::time::timeout(Duration::from_secs(10), self.server).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),
+            Err(_) => tracing::warn!("in-flight requests did not finish within 10 s"),
+        }
+    }
+}
+
+/// Accept connections until told to stop, then wait until every
+/// connection still open has finished (each takes a slot of the
+/// connection cap, so all slots back means all done).
+async fn accept_loop(
+    listener: TcpListener,
+    app: axum::Router,
+    limits: LimitsConfig,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let cap = limits.max_http_connections;
+    let slots = Arc::new(Semaphore::new(cap));
+    let refusal = refusal();
+    let mut h1 = http1::Builder::new();
+    h1.timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(limits.http_header_timeout_ms));
+    loop {
+        let accepted = tokio::select! {
+            _ = stopped.wait_for(|s| *s) => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, usually: let some close.
+                tracing::warn!(error = %e, "cannot accept an HTTP connection");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            refuse(stream, &refusal);
+            continue;
+        };
+        // The peer's address reaches handlers as axum's `ConnectInfo`
+        // (self-registration is limited per client address).
+        let svc = app
+            .clone()
+            .layer(axum::Extension(axum::extract::ConnectInfo(peer)));
+        let conn = h1
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc))
+            .with_upgrades();
+        let mut stopped = stopped.clone();
+        let span = tracing::debug_span!("http_connection", %peer);
+        tokio::spawn(
+            async move {
+                tokio::pin!(conn);
+                let stop = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                let done = tokio::select! {
+                    done = conn.as_mut() => done,
+                    () = stop => {
+                        conn.as_mut().graceful_shutdown();
+                        conn.await
+                    }
+                };
+                if let Err(e) = done {
+                    tracing::debug!(error = %e, "HTTP connection ended with an error");
+                }
+                drop(slot);
+            }
+            .instrument(span),
+        );
+    }
+    drop(listener);
+    let _ = slots.acquire_many(cap as u32).await;
+}
+
+/// A connection over the cap: told why, without reading its request, and
+/// closed. Never waits: a client that does not read gets nothing.
+fn refuse(stream: TcpStream, refusal: &[u8]) {
+    tracing::debug!("HTTP connection refused: limits.max_http_connections reached");
+    let _ = stream.try_write(refusal);
+}
+
+/// The whole `503` answer to a connection over the cap, in the API's error
+/// shape.
+fn refusal() -> Vec<u8> {
+    let body = serde_json::json!({"error": {
+        "code": "too_many_connections",
+        "message": "this node serves as many HTTP connections as it may \
+                    (limits.max_http_connections); retry shortly or use another node",
+    }})
+    .to_string();
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}

@@ -112,12 +112,15 @@ pub struct LimitsConfig {
     pub max_subscriptions_per_connection: usize,
     /// Bids per second accepted from one connection.
     pub bids_per_second_per_connection: u32,
-    /// Bids per second accepted from one bidder, over all its connections.
+    /// Bids per second accepted from one bidder on this node, over all its
+    /// connections to it and REST (each node counts on its own).
     pub bids_per_second_per_bidder: u32,
     /// Largest HTTP request body (CSV lot imports included).
     pub http_body_bytes: usize,
-    /// Origins (`https://host[:port]`) allowed for WebSocket and CORS;
-    /// empty means the node's own origin only.
+    /// Origins (`https://host[:port]`) allowed for WebSocket and CORS
+    /// besides the advertised addresses of this node and the other
+    /// members (never the request's `Host`): the names bidders type when
+    /// they differ from the advertised addresses.
     pub allowed_origins: Vec<String>,
 }
 

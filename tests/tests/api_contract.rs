@@ -117,6 +117,7 @@ async fn unknown_fields_are_refused_and_every_refusal_is_coded_json() {
 
     // Unknown fields inside a sale's mode and soft close.
     for body in [
+        json!({"title": "S", "currency": "EUR", "mode": {"type": "live", "x": 1}}),
         json!({"title": "S", "currency": "EUR",
                "mode": {"type": "timed", "opens_at_ms": 1, "closes_at_ms": 2, "stagger_ms": 0, "x": 1}}),
         json!({"title": "S", "currency": "EUR",

@@ -124,6 +124,7 @@ pub struct SaleIn {
     /// ISO 4217 code.
     pub currency: Currency,
     /// `{"type":"live"}` or `{"type":"timed","opens_at_ms":…,"closes_at_ms":…,"stagger_ms":…}`.
+    #[serde(deserialize_with = "strict_mode")]
     pub mode: SaleMode,
     /// Default `ebay-2005`.
     #[serde(default)]
@@ -134,6 +135,20 @@ pub struct SaleIn {
     /// Anti-sniping for timed sales.
     #[serde(default)]
     pub soft_close: Option<SoftClose>,
+}
+
+/// A sale's mode, unknown fields refused: `SaleMode` refuses them in
+/// `timed`, but serde reads a unit variant (`live`) without looking at the
+/// other fields, so those are checked here.
+fn strict_mode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SaleMode, D::Error> {
+    use serde::de::Error;
+    let v = serde_json::Value::deserialize(d)?;
+    if v["type"] == "live" {
+        if let Some(extra) = v.as_object().and_then(|o| o.keys().find(|k| *k != "type")) {
+            return Err(D::Error::unknown_field(extra, &["type"]));
+        }
+    }
+    <SaleMode as Deserialize>::deserialize(v).map_err(D::Error::custom)
 }
 
 /// A created sale.

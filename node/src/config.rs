@@ -112,7 +112,8 @@ pub struct LimitsConfig {
     pub max_subscriptions_per_connection: usize,
     /// Bids per second accepted from one connection.
     pub bids_per_second_per_connection: u32,
-    /// Bids per second accepted from one bidder, over all its connections.
+    /// Bids per second accepted from one bidder on this node, over all its
+    /// connections to it and REST (each node counts on its own).
     pub bids_per_second_per_bidder: u32,
     /// Largest HTTP request body (CSV lot imports included). Every body is
     /// read whole, up to this, before a handler runs, chunked or not.
@@ -135,8 +136,10 @@ pub struct LimitsConfig {
     /// Time a client has to send a whole request body; then `408
     /// body_timeout`. Does not apply to WebSockets once upgraded.
     pub http_body_timeout_ms: u64,
-    /// Origins (`https://host[:port]`) allowed for WebSocket and CORS;
-    /// empty means the node's own origin only.
+    /// Origins (`https://host[:port]`) allowed for WebSocket and CORS
+    /// besides the advertised addresses of this node and the other
+    /// members (never the request's `Host`): the names bidders type when
+    /// they differ from the advertised addresses.
     pub allowed_origins: Vec<String>,
 }
 

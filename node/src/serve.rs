@@ -126,6 +126,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let adv_http = cfg.advertised_http(listener.local_addr()?)?;
     let (mut info, identity, first) = node_files(&cfg, &dd, &adv_http).await?;
     let mut member = Member::start(&cfg, &dd, &identity, info.node_id).await?;
+    member.public.limits.set_own_http(adv_http.to_string());
     let consensus = member.consensus.clone();
     let adv_raft = cfg.advertised_raft(consensus.local_addr()?)?;
     let me = NodeAddr {

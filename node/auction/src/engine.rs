@@ -490,13 +490,26 @@ impl AuctionState {
     }
 }
 
+/// A text field a person typed and others read (titles, names, reasons,
+/// desk details): `min..=max` characters, not blank when required, no
+/// control characters but newlines, and no bidi embedding, override or
+/// isolate controls (U+202A–U+202E, U+2066–U+2069), which would let a title
+/// or a name show other text than it holds (a "Trojan Source" trick) on
+/// every page, the results CSV included.
 pub(crate) fn check_text(field: &str, s: &str, min: usize, max: usize) -> Outcome<()> {
     let n = s.chars().count();
     let blank = min > 0 && s.trim().is_empty();
-    if n < min || n > max || blank || s.chars().any(|c| c.is_control() && c != '\n') {
+    let refused = |c: char| (c.is_control() && c != '\n') || is_bidi_control(c);
+    if n < min || n > max || blank || s.chars().any(refused) {
         return Err(invalid(field));
     }
     Ok(())
+}
+
+/// The explicit bidi formatting characters: embeddings and overrides
+/// (LRE, RLE, PDF, LRO, RLO) and isolates (LRI, RLI, FSI, PDI).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 pub(crate) fn check_lot(spec: &LotSpec, live: bool) -> Outcome<()> {

@@ -257,3 +257,66 @@ fn commands_of_the_other_mode_are_refused() {
         }
     );
 }
+
+#[test]
+fn bidi_controls_are_refused_in_every_text_field() {
+    let mut h = H::new();
+    let s = h.live();
+    for c in ['\u{202A}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2069}'] {
+        let title = format!("Clock {c}kcolc");
+        let add = AuctionCommand::AddLots {
+            sale: s,
+            lots: vec![paddle_proto::auction::LotSpec {
+                title: title.clone(),
+                description: String::new(),
+                seller: None,
+                start: m(100),
+                reserve: None,
+                buy_now: None,
+            }],
+        };
+        assert_eq!(
+            reason(&h.apply(1, add)),
+            RejectReason::InvalidInput {
+                field: "title".into()
+            }
+        );
+        let register = AuctionCommand::RegisterBidder {
+            sale: s,
+            name: format!("Ada{c}"),
+            paddle: None,
+            token_hash: format!("{:064x}", 99),
+            limit: None,
+            approved: true,
+        };
+        assert_eq!(
+            reason(&h.apply(1, register)),
+            RejectReason::InvalidInput {
+                field: "name".into()
+            }
+        );
+        let pause = AuctionCommand::PauseSale {
+            sale: s,
+            reason: format!("power {c}cut"),
+        };
+        assert_eq!(
+            reason(&h.apply(1, pause)),
+            RejectReason::InvalidInput {
+                field: "reason".into()
+            }
+        );
+    }
+    // Right-to-left text itself is fine: only the invisible controls are not.
+    let add = AuctionCommand::AddLots {
+        sale: s,
+        lots: vec![paddle_proto::auction::LotSpec {
+            title: "ساعة حائط".into(),
+            description: "שעון".into(),
+            seller: None,
+            start: m(100),
+            reserve: None,
+            buy_now: None,
+        }],
+    };
+    assert!(h.apply(1, add).into_result().is_ok());
+}

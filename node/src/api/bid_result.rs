@@ -8,8 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::error::ApiError;
 
-/// A bid as a client sends it (the sale is the bidder token's).
+/// A bid as a client sends it (the sale is the bidder token's). Unknown
+/// fields are refused (`bad_json`), as on the WebSocket: a `sale` here
+/// would otherwise be silently ignored.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BidIn {
     /// Client-chosen id, 1–64 of `[A-Za-z0-9_.:-]`; resending it is safe.
     #[schema(value_type = String)]

@@ -2,9 +2,12 @@
 //! /api/v1/lots/{lot}/bids`: check, propose, and always answer with an
 //! explicit [`BidResult`].
 //!
-//! Order of checks (each refusal changes nothing): bid id, sale, rate
-//! (connection, then bidder), lot, amount, an outcome already known for
-//! this bid id, freshness. A sale or lot this node does not know yet is
+//! Order of checks (each refusal changes nothing): bid id; an outcome this
+//! node already knows for this bid id (answered before any rate, so a
+//! resend meant to learn an outcome is never `rate_limited`: it places
+//! nothing); rate (connection, then bidder on this node); sale and lot;
+//! amount; the known outcome again on the view the bid is judged on (it may
+//! be newer); freshness. A sale or lot this node does not know yet is
 //! looked up again at the leader's read index before it is refused (it may
 //! have been created through another node a moment ago). Then the bid is
 //! proposed, forwarded to the leader if need be. An outcome that cannot be
@@ -82,6 +85,10 @@ async fn checked(
         }
     };
     let (sale, paddle) = (who.sale, who.paddle);
+    let local = s.consensus.view();
+    if let Ok(Some(first)) = read::bid_outcome(&local, sale, paddle, false, &bid_id) {
+        return Err(BidResult::from_reply(raw_id, local.applied_index(), first));
+    }
     if source.connection.is_some_and(|l| l.check().is_err())
         || !s.api.limits.bidder_bid(sale.0, paddle.0)
     {

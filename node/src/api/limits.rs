@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -20,14 +20,20 @@ pub const MAX_REPLAY_EVENTS: usize = 10_000;
 /// The API's limits and the state that enforces them.
 pub struct Limits {
     pub cfg: LimitsConfig,
-    /// Bids per second per bidder `(sale, paddle)`, over all connections,
-    /// REST included.
+    /// Bids per second per bidder `(sale, paddle)` on this node: over all
+    /// the bidder's connections to it, REST included. Each node keeps its
+    /// own count (a bidder spread over n nodes gets n allowances): a shared
+    /// count would cost a round trip per bid, and the engine's rules, not
+    /// this rate, are what keep bidding fair.
     bidder_bids: DefaultKeyedRateLimiter<(u64, u32)>,
     /// Self-registrations per minute per client address.
     address_registrations: DefaultKeyedRateLimiter<IpAddr>,
     /// Self-registrations per minute per sale.
     sale_registrations: DefaultKeyedRateLimiter<u64>,
     connections: Arc<AtomicUsize>,
+    /// This node's advertised HTTP address (`host:port`), set once it is
+    /// bound: its own pages' origin.
+    own_http: OnceLock<String>,
 }
 
 /// Holds one of the node's WebSocket connection slots until dropped.
@@ -59,6 +65,7 @@ impl Limits {
                 cfg.registrations_per_minute_per_sale,
             )),
             connections: Arc::new(AtomicUsize::new(0)),
+            own_http: OnceLock::new(),
             cfg,
         }
     }
@@ -109,28 +116,46 @@ impl Limits {
         self.connections.load(Ordering::Relaxed)
     }
 
-    /// May a page from this request's `Origin` open a WebSocket? Requests
-    /// without an `Origin` (not a browser: the CLI, tests) may; a browser
-    /// page may when it is served by this node (same host), by another
-    /// member of the cluster (`members`: their advertised HTTP addresses,
-    /// so a page fails over to another node of the venue), or its origin is
-    /// in `allowed_origins`.
-    pub fn origin_allowed(&self, headers: &HeaderMap, members: &[String]) -> bool {
-        let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-            return true;
-        };
-        if self.origin_listed(origin, members) {
-            return true;
-        }
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-        matches!((host, origin_host(origin)), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
+    /// Record this node's advertised HTTP address (once, at start): pages
+    /// it serves have that origin.
+    pub fn set_own_http(&self, addr: String) {
+        let _ = self.own_http.set(addr);
     }
 
-    /// Is `origin` configured, or the origin of a member's HTTP address?
+    /// May a page from this request's `Origin` open a WebSocket? Requests
+    /// without an `Origin` (not a browser: the CLI, tests) may; a browser
+    /// page may when its origin is this node's advertised address, another
+    /// member's (`members`: their advertised HTTP addresses, so a page fails
+    /// over to another node of the venue), or in `allowed_origins`. Never
+    /// by the request's own `Host`: a page of any site can reach a node
+    /// through a name that points at it (DNS rebinding), and then Host and
+    /// Origin agree.
+    pub fn origin_allowed(&self, headers: &HeaderMap, members: &[String]) -> bool {
+        match headers.get(header::ORIGIN) {
+            None => true,
+            Some(o) => o.to_str().is_ok_and(|o| self.origin_listed(o, members)),
+        }
+    }
+
+    /// Is `origin` configured, or the origin of this node's or a member's
+    /// advertised HTTP address?
     pub fn origin_listed(&self, origin: &str, members: &[String]) -> bool {
+        let ours = |host: &str| {
+            self.own_http
+                .get()
+                .is_some_and(|me| me.eq_ignore_ascii_case(host))
+                || members.iter().any(|m| m.eq_ignore_ascii_case(host))
+        };
+        // `localhost` names the loopback address on every machine (no
+        // rebinding can point it elsewhere): a page opened as
+        // `http://localhost:8080` on a node advertising 127.0.0.1:8080 is
+        // that node's own page (the README's quick start does that).
+        let loopback = |host: &str| match host.strip_prefix("localhost:") {
+            Some(port) => ours(&format!("127.0.0.1:{port}")),
+            None => false,
+        };
         self.cfg.allowed_origins.iter().any(|o| o == origin)
-            || origin_host(origin)
-                .is_some_and(|o| members.iter().any(|m| m.eq_ignore_ascii_case(o)))
+            || origin_host(origin).is_some_and(|h| ours(h) || loopback(h))
     }
 
     /// CORS for the REST API: the configured origins and the cluster
@@ -212,14 +237,22 @@ mod tests {
     }
 
     #[test]
-    fn origins_same_host_or_listed() {
+    fn origins_own_members_or_listed_never_by_host() {
         let l = limits(&["https://venue.example"]);
         let mut h = HeaderMap::new();
         let members = vec!["10.0.0.6:8080".to_string()];
         assert!(l.origin_allowed(&h, &members), "no Origin: not a browser");
         h.insert(header::HOST, "10.0.0.5:8080".parse().unwrap());
         h.insert(header::ORIGIN, "http://10.0.0.5:8080".parse().unwrap());
-        assert!(l.origin_allowed(&h, &members));
+        assert!(
+            !l.origin_allowed(&h, &members),
+            "Host is the client's word, not the node's address"
+        );
+        l.set_own_http("10.0.0.5:8080".into());
+        assert!(l.origin_allowed(&h, &members), "this node's own page");
+        h.insert(header::HOST, "evil.example".parse().unwrap());
+        h.insert(header::ORIGIN, "http://evil.example".parse().unwrap());
+        assert!(!l.origin_allowed(&h, &members), "DNS rebinding");
         h.insert(header::ORIGIN, "https://venue.example".parse().unwrap());
         assert!(l.origin_allowed(&h, &members));
         h.insert(header::ORIGIN, "http://10.0.0.6:8080".parse().unwrap());
@@ -232,5 +265,14 @@ mod tests {
         );
         h.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
         assert!(!l.origin_allowed(&h, &members));
+        // localhost is the loopback address's own name.
+        let local = limits(&[]);
+        local.set_own_http("127.0.0.1:8080".into());
+        h.insert(header::ORIGIN, "http://localhost:8080".parse().unwrap());
+        assert!(local.origin_allowed(&h, &[]), "the quick start's page");
+        h.insert(header::ORIGIN, "http://localhost:9090".parse().unwrap());
+        assert!(!local.origin_allowed(&h, &[]), "another port");
+        h.insert(header::ORIGIN, "http://localhost.evil.example:8080".parse().unwrap());
+        assert!(!local.origin_allowed(&h, &[]));
     }
 }

@@ -2,9 +2,10 @@
 //! Only this module imports axum.
 //!
 //! A request comes in through [`router`] (served by `serve::http`, which
-//! caps connections and times out slow request heads): CORS first, then
-//! `body` reads the whole body within its size limit and deadline, then
-//! one of
+//! caps connections and times out slow request heads): security headers
+//! (CSP, no framing, no referrer) on every reply, CORS, every refusal in
+//! the JSON error shape, then `body` reads the whole body within its size
+//! limit and deadline, then one of
 //! - `ws`: the WebSocket `/ws` (live sales, bids, explicit outcomes);
 //! - `rest`: `/api/v1` sales, lots, bidders, bids, clerk actions, results;
 //! - `cluster`, `probe`, `ops`: the operator's cluster API, diagnostics,
@@ -37,7 +38,7 @@ pub mod ws;
 use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -89,26 +90,60 @@ async fn not_found() -> ApiError {
     )
 }
 
-/// Give plain-text refusals from the HTTP layers (body limit, wrong
-/// method) the API's JSON error shape.
+/// Give every refusal the API's JSON error shape: a reply that is not JSON
+/// and not a success (axum's own rejections: a body over the limit, a wrong
+/// method, a body that is not UTF-8, a bad WebSocket upgrade) becomes
+/// `{"error": {code, message}}` with the same status and its text as the
+/// message, so a client switches on a code for every refusal.
 async fn coded_errors(req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
+    let status = resp.status();
     let json = resp
         .headers()
-        .get(axum::http::header::CONTENT_TYPE)
+        .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if json || resp.status().is_success() || resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+    if json || !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
-    match resp.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => extract::body_too_large().into_response(),
+    let (parts, body) = resp.into_parts();
+    let mut coded = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => extract::body_too_large(),
         StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
+            status,
             "method_not_allowed",
             "this route exists with another method; see /api/v1/openapi.json",
-        )
-        .into_response(),
-        _ => resp,
+        ),
+        _ => {
+            let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+            let text = String::from_utf8_lossy(&text).trim().to_string();
+            let message = if text.is_empty() {
+                status.canonical_reason().unwrap_or("refused").to_string()
+            } else {
+                text
+            };
+            ApiError::new(status, http_error_code(status), message)
+        }
+    }
+    .into_response();
+    // Keep what the layer said besides its body (`Allow`, CORS headers).
+    let body_headers = [header::CONTENT_TYPE, header::CONTENT_LENGTH];
+    for (name, value) in &parts.headers {
+        if !body_headers.contains(name) {
+            coded.headers_mut().append(name, value.clone());
+        }
+    }
+    coded
+}
+
+/// The code of an HTTP-layer refusal, by its status.
+fn http_error_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "bad_json",
+        StatusCode::UPGRADE_REQUIRED => "upgrade_required",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
     }
 }
 
@@ -116,7 +151,7 @@ async fn coded_errors(req: Request, next: Next) -> Response {
 pub fn router(state: AppState) -> Router {
     let cfg = &state.api.limits.cfg;
     let (routes, _) = all_routes().split_for_parts();
-    routes
+    let router = routes
         .merge(ui::routes())
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(cfg.http_body_bytes))
@@ -134,5 +169,6 @@ pub fn router(state: AppState) -> Router {
             let consensus = state.consensus.clone();
             move || limits::member_http_addrs(&consensus)
         }))
-        .with_state(state)
+        .with_state(state);
+    headers::with_security_headers(router)
 }

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use paddle_consensus::probe::PROBE_TREE;
@@ -19,6 +19,7 @@ use utoipa_axum::routes;
 
 use super::auth::require_operator;
 use crate::api::error::ApiError;
+use crate::api::extract::{Body, Query};
 use crate::api::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -31,6 +32,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 const MAX_PAYLOAD: usize = 64 * 1024;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProbeIn {
     pub writer: u64,
     pub seq: u64,
@@ -46,15 +48,21 @@ pub struct ProbeOut {
     pub index: u64,
 }
 
-/// Write a diagnostic probe through Raft (operator).
+/// Write a diagnostic probe through Raft (operator). The token is checked
+/// before the body is read: a caller without it learns nothing about what
+/// the route accepts.
 #[utoipa::path(post, path = "/api/v1/probe", tag = "diagnostics", security(("bearer" = [])),
-    responses((status = 200, description = "The probe and the index it was applied at"), (status = 403, description = "Not the operator token")))]
+    request_body = ProbeIn,
+    responses((status = 200, description = "The probe and the index it was applied at"),
+              (status = 400, body = crate::api::openapi::ErrorBody, description = "bad_json"),
+              (status = 401, body = crate::api::openapi::ErrorBody), (status = 403, body = crate::api::openapi::ErrorBody, description = "Not the operator token")))]
 async fn write(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Json(p): Json<ProbeIn>,
+    req: Request,
 ) -> Result<Json<ProbeOut>, ApiError> {
     require_operator(&s, &headers)?;
+    let Body(p) = Body::<ProbeIn>::from_request(req, &s).await?;
     if p.payload.len() > MAX_PAYLOAD {
         return Err(ApiError::bad_request(
             "payload_too_large",

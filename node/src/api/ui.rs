@@ -8,6 +8,8 @@
 //! `Cache-Control: no-cache` and an `ETag` (a hash of the content, made at
 //! compile time): a browser keeps its copy but asks each time, so a redeploy
 //! is picked up at once and an unchanged asset costs a `304` with no body.
+//! The router adds the security headers (`headers::with_security_headers`:
+//! a Content-Security-Policy, no framing, no referrer) to every reply.
 
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -105,7 +107,7 @@ pub fn asset(file: &str, headers: &HeaderMap) -> Response {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
+        HeaderValue::from_static("no-referrer"),
     );
     reply
 }

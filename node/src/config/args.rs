@@ -230,7 +230,7 @@ pub struct LimitsArgs {
     )]
     pub bids_per_second_per_connection: Option<u32>,
 
-    /// Bids per second from one bidder over all its connections [default: 5]
+    /// Bids per second from one bidder on this node, over all its connections to it [default: 5]
     #[arg(
         long = "limits-bids-per-second-per-bidder",
         env = "PADDLE_LIMITS_BIDS_PER_SECOND_PER_BIDDER",

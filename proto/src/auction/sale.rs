@@ -27,7 +27,7 @@ pub struct SaleSpec {
 }
 
 dual_tagged_enum! {
-    #[tag = "type"]
+    #[tag = "type", deny_unknown_fields]
     /// How lots of a sale open and close.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum SaleMode {
@@ -50,6 +50,7 @@ dual_tagged_enum! {
 /// the leader pushes the deadline out, so others get a chance to answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct SoftClose {
     /// Length of the closing window W in ms (> 0).
     pub window_ms: u64,
@@ -58,7 +59,7 @@ pub struct SoftClose {
 }
 
 dual_tagged_enum! {
-    #[tag = "type"]
+    #[tag = "type", deny_unknown_fields]
     /// How a deadline moves when a bid lands inside the window.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum ExtendRule {
@@ -287,6 +288,18 @@ pub enum SaleStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_clients_send_refuses_unknown_fields() {
+        let timed = r#"{"type":"timed","opens_at_ms":1,"closes_at_ms":2,"stagger_ms":0}"#;
+        assert!(serde_json::from_str::<SaleMode>(timed).is_ok());
+        let extra = r#"{"type":"timed","opens_at_ms":1,"closes_at_ms":2,"stagger_ms":0,"x":1}"#;
+        assert!(serde_json::from_str::<SaleMode>(extra).is_err());
+        let soft = r#"{"window_ms":5,"rule":{"type":"add","extend_ms":1,"by":2}}"#;
+        assert!(serde_json::from_str::<SoftClose>(soft).is_err());
+        let soft = r#"{"window_ms":5,"rule":{"type":"reset_to_window"},"x":0}"#;
+        assert!(serde_json::from_str::<SoftClose>(soft).is_err());
+    }
 
     fn m(v: i64) -> Money {
         Money::from_minor(v).unwrap()

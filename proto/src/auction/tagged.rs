@@ -11,9 +11,12 @@
 
 /// Declare an enum serialized internally tagged by `tag` in human-readable
 /// formats and externally tagged in binary ones. See the module docs.
+/// `#[tag = "type", deny_unknown_fields]` makes the JSON form refuse fields
+/// it does not know (for what clients send: a sale's `mode`); the others
+/// stay lenient so a client reading a newer node's events still can.
 macro_rules! dual_tagged_enum {
     (
-        #[tag = $tag:literal]
+        #[tag = $tag:literal $(, $strict:ident)?]
         $(#[$meta:meta])*
         $vis:vis enum $name:ident {
             $(
@@ -46,7 +49,7 @@ macro_rules! dual_tagged_enum {
 
             #[derive(serde::Deserialize)]
             #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-            #[serde(tag = $tag, rename_all = "snake_case")]
+            #[serde(tag = $tag, rename_all = "snake_case" $(, $strict)?)]
             enum Owned {
                 $( $variant $({ $( $field : $fty ),* })? ),*
             }

@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
 use crate::api::auth::require_operator;
 use crate::api::error::ApiError;
+use crate::api::extract::Query;
 use crate::api::state::AppState;
 
 #[derive(Deserialize)]

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::Json;
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::auth::require_operator;
 use crate::api::error::ApiError;
+use crate::api::extract::Path;
 use crate::api::state::AppState;
 use crate::cluster::rpc::{ClusterRequest, ClusterResponse, MembershipChange, NodeStatus};
 use crate::cluster::service::{call_member, ADMIT_CALL};

@@ -205,8 +205,9 @@ pub async fn own_one(
     }
 }
 
-/// Place a bid (bidder token). The body of every answer is a
-/// `bid_result`; refusals also carry the usual `error`.
+/// Place a bid (bidder token). An accepted bid's body is its `bid_result`;
+/// every other answer is the usual `error` with the `bid_result` beside
+/// it: `{"error": {code, message}, "bid_result": {…}}`.
 #[utoipa::path(post, path = "/api/v1/lots/{lot}/bids", tag = "bids", request_body = BidIn,
     params(("lot" = u64, Path, description = "Lot id")), security(("bearer" = [])),
     responses((status = 200, body = BidResult, description = "accepted"),

@@ -1,5 +1,6 @@
-//! Fields of REST requests and replies: amounts in a sale's currency, the
-//! sale of a lot, damaged-state errors, the read reply type.
+//! Fields of REST requests and replies: amounts in a sale's currency,
+//! times a page can hold, the sale of a lot, damaged-state errors, the read
+//! reply type.
 
 use axum::http::{HeaderName, HeaderValue};
 use axum::Json;
@@ -12,6 +13,24 @@ use paddle_auction::read;
 
 /// A read reply: the index headers and a JSON body.
 pub type Read<T> = Result<([(HeaderName, HeaderValue); 2], Json<T>), ApiError>;
+
+/// The largest integer a JSON number carries exactly to a page: 2^53 − 1.
+pub const MAX_JSON_INT: u64 = (1 << 53) - 1;
+
+/// A time (`*_ms`) a client sent, refused with `400 invalid_input` past
+/// [`MAX_JSON_INT`]: a page would read it back rounded, and no sale lasts
+/// 285 000 years.
+pub fn json_safe_ms(field: &str, ms: u64) -> Result<u64, ApiError> {
+    if ms > MAX_JSON_INT {
+        return Err(ApiError::bad_request(
+            "invalid_input",
+            format!(
+                "{field}: {ms} is past 2^53 - 1, the largest integer a JSON number holds exactly"
+            ),
+        ));
+    }
+    Ok(ms)
+}
 
 /// A stored read that failed: the state is damaged, not the request.
 pub fn damaged(e: paddle_auction::LoadError) -> ApiError {

@@ -129,10 +129,12 @@ pub async fn get_one(
         .map_err(damaged)?
         .ok_or_else(|| ApiError::not_found("unknown_lot", format!("there is no lot {lot}")))?;
     let terms = match operator {
-        true => read::lot_record(&view, id).map_err(damaged)?.map(|l| LotTerms {
-            reserve: l.spec.reserve,
-            seller: l.spec.seller.map(|p| p.0),
-        }),
+        true => read::lot_record(&view, id)
+            .map_err(damaged)?
+            .map(|l| LotTerms {
+                reserve: l.spec.reserve,
+                seller: l.spec.seller.map(|p| p.0),
+            }),
         false => None,
     };
     Ok((
@@ -288,7 +290,7 @@ pub async fn import(
     State(s): State<AppState>,
     Path(sale): Path<u64>,
     headers: HeaderMap,
-    body: String,
+    body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<LotsAdded>), ApiError> {
     require_operator_role(&s, &headers).await?;
     let csv_type = headers
@@ -303,7 +305,16 @@ pub async fn import(
         ));
     }
     let (_, currency) = write_sale(&s, SaleId(sale)).await?;
-    let rows = parse_csv(&body)?;
+    let text = std::str::from_utf8(&body).map_err(|e| {
+        ApiError::bad_request(
+            "bad_csv",
+            format!(
+                "the file is not UTF-8 text (bad bytes at byte {}); save it as CSV UTF-8 and send it again",
+                e.valid_up_to()
+            ),
+        )
+    })?;
+    let rows = parse_csv(text)?;
     let specs = rows
         .iter()
         .enumerate()

@@ -61,7 +61,20 @@ fn status_name(s: LotStatus) -> &'static str {
     }
 }
 
-/// The results as CSV, amounts as decimals in the sale's currency.
+/// A cell as a spreadsheet may read it safely: a cell that starts with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return is a formula to Excel,
+/// LibreOffice and Google Sheets (CSV injection, OWASP), so it gets a
+/// leading `'`, which they show as text. Every other cell is unchanged; the
+/// csv crate still quotes what needs quoting, so the file stays valid CSV.
+pub fn csv_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
+        _ => text.into(),
+    }
+}
+
+/// The results as CSV, amounts as decimals in the sale's currency; every
+/// cell through [`csv_cell`].
 pub fn results_csv_text(currency: Currency, rows: &[(LotResult, String)]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record([
@@ -75,7 +88,7 @@ pub fn results_csv_text(currency: Currency, rows: &[(LotResult, String)]) -> Str
     ]);
     let fmt = |m: Option<paddle_proto::Money>| m.map(|m| currency.format(m)).unwrap_or_default();
     for (r, title) in rows {
-        let _ = w.write_record([
+        let cells = [
             r.lot.0.to_string(),
             title.clone(),
             status_name(r.status).to_string(),
@@ -83,7 +96,8 @@ pub fn results_csv_text(currency: Currency, rows: &[(LotResult, String)]) -> Str
             fmt(r.hammer),
             fmt(r.premium),
             fmt(r.total),
-        ]);
+        ];
+        let _ = w.write_record(cells.iter().map(|c| csv_cell(c).into_owned()));
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
@@ -220,4 +234,43 @@ pub async fn events(
             more,
         }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paddle_proto::auction::{LotId, Paddle};
+    use paddle_proto::Money;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_the_csv_stays_valid() {
+        for bad in [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(csv_cell(bad), format!("'{bad}"));
+        }
+        assert_eq!(csv_cell("Clock, brass"), "Clock, brass");
+        assert_eq!(csv_cell(""), "");
+        let row = LotResult {
+            lot: LotId(3),
+            status: LotStatus::Sold,
+            winner: Some(Paddle(7)),
+            hammer: Money::from_minor(12_500).ok(),
+            premium: None,
+            total: None,
+            pass_reason: None,
+            buy_now: false,
+            at_ms: 0,
+        };
+        let text = results_csv_text(Currency::EUR, &[(row, "=cmd|' /C calc'!A0, \"x\"".into())]);
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        let rec = rdr.records().next().unwrap().unwrap();
+        assert_eq!(&rec[1], "'=cmd|' /C calc'!A0, \"x\"");
+        assert_eq!(&rec[4], "125.00");
+    }
 }

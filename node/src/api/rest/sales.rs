@@ -4,13 +4,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use paddle_proto::auction::{
-    Accepted, AuctionCommand, IncrementBand, IncrementTable, SaleId, SaleMode, SaleSpec,
-    SaleStatus, SoftClose,
+    Accepted, AuctionCommand, ExtendRule, IncrementBand, IncrementTable, SaleId, SaleMode,
+    SaleSpec, SaleStatus, SoftClose,
 };
 use paddle_proto::Currency;
 use serde::{Deserialize, Serialize};
 
-use super::fields::{amount, damaged, Read};
+use super::fields::{amount, damaged, json_safe_ms, Read};
 use super::propose::propose;
 use crate::api::auth::require_operator_role;
 use crate::api::error::ApiError;
@@ -124,6 +124,7 @@ pub struct SaleIn {
     /// ISO 4217 code.
     pub currency: Currency,
     /// `{"type":"live"}` or `{"type":"timed","opens_at_ms":…,"closes_at_ms":…,"stagger_ms":…}`.
+    #[serde(deserialize_with = "strict_mode")]
     pub mode: SaleMode,
     /// Default `ebay-2005`.
     #[serde(default)]
@@ -136,11 +137,46 @@ pub struct SaleIn {
     pub soft_close: Option<SoftClose>,
 }
 
+/// A sale's mode, unknown fields refused: `SaleMode` refuses them in
+/// `timed`, but serde reads a unit variant (`live`) without looking at the
+/// other fields, so those are checked here.
+fn strict_mode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SaleMode, D::Error> {
+    use serde::de::Error;
+    let v = serde_json::Value::deserialize(d)?;
+    if v["type"] == "live" {
+        if let Some(extra) = v.as_object().and_then(|o| o.keys().find(|k| *k != "type")) {
+            return Err(D::Error::unknown_field(extra, &["type"]));
+        }
+    }
+    <SaleMode as Deserialize>::deserialize(v).map_err(D::Error::custom)
+}
+
 /// A created sale.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Created {
     pub sale: u64,
     pub index: u64,
+}
+
+/// Every time in a new sale's mode and soft close is one a page can hold.
+fn check_times(mode: &SaleMode, soft_close: Option<&SoftClose>) -> Result<(), ApiError> {
+    if let SaleMode::Timed {
+        opens_at_ms,
+        closes_at_ms,
+        stagger_ms,
+    } = *mode
+    {
+        json_safe_ms("mode.opens_at_ms", opens_at_ms)?;
+        json_safe_ms("mode.closes_at_ms", closes_at_ms)?;
+        json_safe_ms("mode.stagger_ms", stagger_ms)?;
+    }
+    if let Some(soft) = soft_close {
+        json_safe_ms("soft_close.window_ms", soft.window_ms)?;
+        if let ExtendRule::Add { extend_ms } = soft.rule {
+            json_safe_ms("soft_close.rule.extend_ms", extend_ms)?;
+        }
+    }
+    Ok(())
 }
 
 fn increments(currency: Currency, inc: Option<IncrementsIn>) -> Result<IncrementTable, ApiError> {
@@ -184,6 +220,7 @@ pub async fn create(
     Body(sale): Body<SaleIn>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     require_operator_role(&s, &headers).await?;
+    check_times(&sale.mode, sale.soft_close.as_ref())?;
     let spec = SaleSpec {
         increments: increments(sale.currency, sale.increments)?,
         title: sale.title,
@@ -239,6 +276,11 @@ pub async fn schedule(
     Body(b): Body<ScheduleIn>,
 ) -> Result<Json<Scheduled>, ApiError> {
     require_operator_role(&s, &headers).await?;
+    json_safe_ms("opens_at_ms", b.opens_at_ms)?;
+    json_safe_ms("closes_at_ms", b.closes_at_ms)?;
+    if let Some(ms) = b.stagger_ms {
+        json_safe_ms("stagger_ms", ms)?;
+    }
     let stagger_ms = match b.stagger_ms {
         Some(ms) => ms,
         None => {

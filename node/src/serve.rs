@@ -20,6 +20,8 @@ use crate::cluster::service::{ClusterRpc, ClusterService, StopReason};
 use crate::config::Config;
 use crate::machine::NodeMachine;
 
+mod https;
+
 /// Map the node's config onto consensus tunables.
 pub fn consensus_config(cfg: &Config) -> ConsensusConfig {
     ConsensusConfig {
@@ -121,6 +123,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", cfg.http_addr))?;
     let adv_http = cfg.advertised_http(listener.local_addr()?)?;
+    let web = WebListeners::bind(&cfg, listener).await?;
     let (mut info, identity, first) = node_files(&cfg, &dd, &adv_http).await?;
     let mut member = Member::start(&cfg, &dd, &identity, info.node_id).await?;
     let consensus = member.consensus.clone();
@@ -136,11 +139,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     if info.origin == Origin::Join {
         crate::cluster::join::after_start(&cfg, &dd, &mut info, &consensus, me.clone()).await?;
     }
-    tracing::info!(node = info.node_id, http = %adv_http, raft = %adv_raft, "paddle node is up");
+    let scheme = cfg.http_scheme();
+    tracing::info!(node = info.node_id, http = %adv_http, raft = %adv_raft, scheme, "paddle node is up");
     if let Some(first) = first {
-        print_first_start(&adv_http.to_string(), &first);
+        print_first_start(&format!("{scheme}://{adv_http}"), &first);
     }
-    let http = Http::start(listener, member.app_state(&dd));
+    let http = Http::start(web, member.app_state(&dd));
     wait_for_stop(&mut member.stop_rx, &dd, &mut info).await;
     http.stop().await;
     consensus.shutdown().await;
@@ -215,7 +219,7 @@ impl Member {
             consensus_config(cfg),
         )
         .await?;
-        let public = api::public_api(cfg.limits.clone());
+        let public = api::public_api(cfg.limits.clone(), cfg.tls_on());
         let svc = Arc::new(ClusterService {
             consensus: consensus.clone(),
             data_dir: dd.clone(),
@@ -260,33 +264,108 @@ impl Member {
     }
 }
 
+/// The web listeners: the main one (plain HTTP, or TLS when configured)
+/// and, with TLS, the optional plain-HTTP redirect.
+struct WebListeners {
+    main: tokio::net::TcpListener,
+    tls: Option<rustls::ServerConfig>,
+    redirect: Option<tokio::net::TcpListener>,
+}
+
+impl WebListeners {
+    /// Load the certificate (checked again: the files may have changed
+    /// since validation) and bind the redirect address.
+    async fn bind(cfg: &Config, main: tokio::net::TcpListener) -> anyhow::Result<WebListeners> {
+        let tls = match (&cfg.tls_cert, &cfg.tls_key) {
+            (Some(cert), Some(key)) => Some(
+                crate::config::tls::web_server_config(cert, key)
+                    .map_err(|(which, reason)| anyhow::anyhow!("{which}: {reason}"))?,
+            ),
+            _ => None,
+        };
+        let redirect = match cfg.http_redirect_addr {
+            Some(addr) if tls.is_some() => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen for the HTTPS redirect on {addr}"))?,
+            ),
+            _ => None,
+        };
+        Ok(WebListeners {
+            main,
+            tls,
+            redirect,
+        })
+    }
+}
+
 /// The HTTP server, until it is told to stop.
 struct Http {
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    servers: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Http {
-    fn start(listener: tokio::net::TcpListener, state: AppState) -> Http {
+    fn start(web: WebListeners, state: AppState) -> Http {
         let app = api::router(state);
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
-        });
-        Http { server, stop }
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until_stopped = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            }
+        };
+        let mut servers = Vec::new();
+        let https_port = web.main.local_addr().map(|a| a.port()).unwrap_or(443);
+        match web.tls {
+            Some(tls) => match https::TlsListener::new(web.main, tls) {
+                Ok(listener) => {
+                    let shutdown = until_stopped();
+                    servers.push(tokio::spawn(async move {
+                        axum::serve(listener, app)
+                            .with_graceful_shutdown(shutdown)
+                            .await
+                    }));
+                }
+                Err(e) => tracing::error!(error = %e, "cannot serve HTTPS"),
+            },
+            None => {
+                let shutdown = until_stopped();
+                servers.push(tokio::spawn(async move {
+                    axum::serve(web.main, app)
+                        .with_graceful_shutdown(shutdown)
+                        .await
+                }));
+            }
+        }
+        if let Some(redirect) = web.redirect {
+            if let Ok(addr) = redirect.local_addr() {
+                tracing::info!(%addr, https_port, "redirecting plain HTTP to HTTPS");
+            }
+            let shutdown = until_stopped();
+            servers.push(tokio::spawn(async move {
+                axum::serve(redirect, https::redirect_router(https_port))
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }));
+        }
+        Http { servers, stop }
     }
 
     /// No new requests; the ones in flight get 10 s to finish.
     async fn stop(self) {
         let _ = self.stop.send(true);
-        match tokio::time::timeout(Duration::from_secs(10), self.server).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server ended with an error"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),
+        let all = futures::future::join_all(self.servers);
+        match tokio::time::timeout(Duration::from_secs(10), all).await {
+            Ok(ends) => {
+                for end in ends {
+                    match end {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server ended with an error"),
+                        Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
+                    }
+                }
+            }
             Err(_) => tracing::warn!("in-flight requests did not finish within 10 s"),
         }
     }
@@ -399,9 +478,10 @@ async fn ask_whether_removed(consensus: Consensus, stop: tokio::sync::watch::Sen
     }
 }
 
+/// `url` is the node's own, with its scheme.
 fn print_first_start(url: &str, first: &FirstStart) {
     println!();
-    println!("  Paddle is running: http://{url}/");
+    println!("  Paddle is running: {url}/");
     println!();
     println!("  Operator token (shown once; also kept in the data dir, mode 0600):");
     println!("    {}", first.operator_token);

@@ -23,6 +23,10 @@ pub struct Limits {
     /// REST included.
     bidder_bids: DefaultKeyedRateLimiter<(u64, u32)>,
     connections: Arc<AtomicUsize>,
+    /// `https` when this node serves TLS: then only members' https pages
+    /// count as the cluster's own (an http page could be anyone's on the
+    /// venue Wi-Fi).
+    member_scheme: &'static str,
 }
 
 /// Holds one of the node's WebSocket connection slots until dropped.
@@ -44,8 +48,16 @@ impl Limits {
         Limits {
             bidder_bids: RateLimiter::keyed(per_second(cfg.bids_per_second_per_bidder)),
             connections: Arc::new(AtomicUsize::new(0)),
+            member_scheme: "http",
             cfg,
         }
+    }
+
+    /// The same limits for a node serving HTTPS (`https`) or plain HTTP:
+    /// members' pages are trusted only under that scheme.
+    pub fn with_https(mut self, https: bool) -> Self {
+        self.member_scheme = if https { "https" } else { "http" };
+        self
     }
 
     /// Take a bid from the bidder's allowance: false when over the rate.
@@ -97,10 +109,13 @@ impl Limits {
         matches!((host, origin_host(origin)), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
     }
 
-    /// Is `origin` configured, or the origin of a member's HTTP address?
+    /// Is `origin` configured, or the origin of a member's HTTP address
+    /// under this node's scheme?
     pub fn origin_listed(&self, origin: &str, members: &[String]) -> bool {
         self.cfg.allowed_origins.iter().any(|o| o == origin)
-            || origin_host(origin)
+            || origin
+                .strip_prefix(self.member_scheme)
+                .and_then(|rest| rest.strip_prefix("://"))
                 .is_some_and(|o| members.iter().any(|m| m.eq_ignore_ascii_case(o)))
     }
 
@@ -203,5 +218,17 @@ mod tests {
         );
         h.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
         assert!(!l.origin_allowed(&h, &members));
+    }
+
+    #[test]
+    fn with_https_only_members_https_pages_count() {
+        let l = limits(&[]).with_https(true);
+        let members = vec!["10.0.0.6:8443".to_string()];
+        assert!(l.origin_listed("https://10.0.0.6:8443", &members));
+        assert!(
+            !l.origin_listed("http://10.0.0.6:8443", &members),
+            "a plain-HTTP page is not the member's"
+        );
+        assert!(!limits(&[]).origin_listed("https://10.0.0.6:8443", &members));
     }
 }

@@ -145,6 +145,11 @@ impl NodeProc {
         format!("{scheme}://{}", self.http)
     }
 
+    /// The `paddle` binary this node runs.
+    pub fn bin(&self) -> &Path {
+        &self.bin
+    }
+
     /// Path of the log file (stdout and stderr of every start).
     pub fn log_path(&self) -> &Path {
         &self.log

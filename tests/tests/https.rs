@@ -205,6 +205,19 @@ async fn a_node_serves_https_with_a_certificate_from_the_cluster_ca() -> anyhow:
         format!("https://127.0.0.1:{port}/bid.html?sale=1")
     );
 
+    // The operator tools reach an https node, trusting the CA file named
+    // by PADDLE_CA_CERT.
+    let status = tokio::process::Command::new(bin())
+        .args(["cluster", "status", "--node", &https])
+        .env("PADDLE_CA_CERT", &ca)
+        .output()
+        .await?;
+    let stdout = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.status.success() && stdout.contains("leader node 1"),
+        "{status:?}"
+    );
+
     // A WebSocket over TLS (wss) gets the node's welcome.
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca_der.clone())?;

@@ -60,6 +60,12 @@ impl Limits {
         self
     }
 
+    /// `https` when this node serves TLS, else `http`: the scheme of its
+    /// own pages (sign-in links built without a browser's Origin).
+    pub fn scheme(&self) -> &'static str {
+        self.member_scheme
+    }
+
     /// Take a bid from the bidder's allowance: false when over the rate.
     pub fn bidder_bid(&self, sale: u64, paddle: u32) -> bool {
         self.bidder_bids.check_key(&(sale, paddle)).is_ok()

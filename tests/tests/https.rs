@@ -245,6 +245,10 @@ async fn a_node_serves_https_with_a_certificate_from_the_cluster_ca() -> anyhow:
     ws.close(None).await?;
     let _ = ws.flush().await;
 
+    // SIGTERM stops an HTTPS node cleanly, as a plain one.
+    let exit = c.nodes[0].stop().await?;
+    assert!(exit.success(), "{exit:?}: {}", c.nodes[0].log_tail(20));
+
     c.pass();
     Ok(())
 }

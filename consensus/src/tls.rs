@@ -129,6 +129,58 @@ impl CaBundle {
     }
 }
 
+/// A web server certificate issued by the cluster CA (`paddle cluster
+/// cert`): what browsers on staff devices that trust the CA accept for the
+/// node's HTTPS.
+pub struct WebCert {
+    /// The leaf, then the CA certificate (the chain a server sends).
+    pub chain_pem: String,
+    /// The leaf's fresh key (keep it 0600).
+    pub key_pem: String,
+}
+
+impl CaBundle {
+    /// Sign a certificate for the web UI naming `dns_names` and `ips`
+    /// (serverAuth only), valid from an hour ago for `days` days. Unlike
+    /// member certificates, browsers check these against their own clock,
+    /// so the validity is real, and short enough for Apple's 825-day cap on
+    /// certificates under a user-installed CA.
+    pub fn sign_web(
+        &self,
+        dns_names: &[String],
+        ips: &[std::net::IpAddr],
+        days: u32,
+    ) -> Result<WebCert, TlsError> {
+        let ca_key = KeyPair::from_pem(&self.key_pem)?;
+        let issuer = Issuer::from_ca_cert_pem(&self.cert_pem, ca_key)?;
+        let mut params = CertificateParams::new(dns_names.to_vec())?;
+        params
+            .subject_alt_names
+            .extend(ips.iter().map(|ip| rcgen::SanType::IpAddress(*ip)));
+        let mut dn = DistinguishedName::new();
+        let first = dns_names
+            .first()
+            .cloned()
+            .or_else(|| ips.first().map(ToString::to_string))
+            .unwrap_or_default();
+        dn.push(DnType::CommonName, first);
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::ExplicitNoCa;
+        // An ECDSA key only signs (no key encipherment).
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::hours(1);
+        params.not_after = now + time::Duration::days(i64::from(days));
+        let key = KeyPair::generate()?;
+        let cert = params.signed_by(&key, &issuer)?;
+        Ok(WebCert {
+            chain_pem: format!("{}{}", cert.pem(), self.cert_pem),
+            key_pem: key.serialize_pem(),
+        })
+    }
+}
+
 fn node_params(id: NodeId) -> Result<CertificateParams, TlsError> {
     let mut params = CertificateParams::new(vec![node_name(id), CLUSTER_NAME.to_string()])?;
     let mut dn = DistinguishedName::new();
@@ -474,6 +526,32 @@ mod tests {
 #[cfg(test)]
 mod ca_tests {
     use super::*;
+
+    #[test]
+    fn web_certificates_chain_to_the_ca_with_the_names_asked() {
+        let ca = CaBundle::generate("web").unwrap();
+        let ip: std::net::IpAddr = "10.0.0.5".parse().unwrap();
+        let web = ca
+            .sign_web(&["venue.local".to_string()], &[ip], 30)
+            .unwrap();
+        let chain = certs_from_pem(&web.chain_pem).unwrap();
+        assert_eq!(chain.len(), 2);
+        let mut roots = RootCertStore::empty();
+        roots.add(chain[1].clone()).unwrap();
+        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .unwrap();
+        for name in ["venue.local", "10.0.0.5"] {
+            let name = ServerName::try_from(name).unwrap();
+            verifier
+                .verify_server_cert(&chain[0], &[], &name, &[], UnixTime::now())
+                .unwrap();
+        }
+        let other = ServerName::try_from("other.local").unwrap();
+        assert!(verifier
+            .verify_server_cert(&chain[0], &[], &other, &[], UnixTime::now())
+            .is_err());
+    }
 
     #[test]
     fn a_ca_key_matches_only_its_own_certificate() {

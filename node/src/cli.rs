@@ -52,7 +52,7 @@ pub enum Command {
     /// Show or check the node configuration (file < PADDLE_* env < flags)
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Operate the cluster: status, join token, remove, promote, demote
+    /// Operate the cluster: status, join token, remove, promote, demote, lead, HTTPS certificates
     #[command(subcommand)]
     Cluster(ClusterCommand),
     /// Start an N-node cluster on this machine to try Paddle out; Ctrl-C stops it
@@ -106,6 +106,43 @@ pub enum ClusterCommand {
     Demote(MemberArgs),
     /// Hand leadership to this voter, e.g. before maintenance on the leader's machine (operator)
     Lead(MemberArgs),
+    /// Issue an HTTPS certificate from the cluster CA for `serve --tls-cert` (on a voter's machine)
+    Cert(CertArgs),
+}
+
+/// `paddle cluster cert`.
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("names").args(["name", "ip"]).required(true).multiple(true)))]
+pub struct CertArgs {
+    /// DNS name the staff and bidders type, e.g. venue.local (repeat or comma-separate)
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub name: Vec<String>,
+    /// IP address the node is reached at, e.g. 10.0.0.5 (repeat or comma-separate)
+    #[arg(long, value_name = "IP", value_delimiter = ',')]
+    pub ip: Vec<std::net::IpAddr>,
+    /// Where to write the certificate chain (PEM; give it to --tls-cert)
+    #[arg(long, value_name = "FILE")]
+    pub out_cert: PathBuf,
+    /// Where to write the private key (PEM, mode 0600; give it to --tls-key)
+    #[arg(long, value_name = "FILE")]
+    pub out_key: PathBuf,
+    /// Also copy the CA certificate here, to install on staff devices
+    #[arg(long, value_name = "FILE")]
+    pub ca_out: Option<PathBuf>,
+    /// Days the certificate is valid (iOS refuses more than 825)
+    #[arg(long, default_value_t = 397, value_parser = clap::value_parser!(u32).range(1..=825))]
+    pub days: u32,
+    /// Data dir of a voter of the cluster, which holds the CA key (tls/ca.key)
+    #[arg(
+        long,
+        env = "PADDLE_DATA_DIR",
+        value_name = "DIR",
+        default_value = "./paddle-data"
+    )]
+    pub data_dir: PathBuf,
+    /// Overwrite the output files if they exist
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Which node a client command talks to.

@@ -23,6 +23,7 @@
 mod addr;
 mod args;
 mod secret;
+pub mod tls;
 mod validate;
 
 #[cfg(test)]
@@ -64,6 +65,21 @@ pub struct Config {
     /// be set when that is 0.0.0.0 or `::`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub advertise_raft: Option<PeerAddr>,
+    /// PEM certificate chain for HTTPS (leaf first), e.g. from `paddle
+    /// cluster cert`. With `tls_key`, the node serves HTTPS and WSS on
+    /// `http_addr` instead of plain HTTP, so tokens never cross the venue
+    /// network in clear.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert` (keep it 0600).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// With TLS on: a plain-HTTP address (e.g. 0.0.0.0:80) that answers
+    /// every request with a 308 to the same path over HTTPS, for people who
+    /// type the bare address. Plain HTTP on the TLS port itself is refused
+    /// by the handshake; it cannot be redirected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_redirect_addr: Option<SocketAddr>,
     /// QUIC address of any node of an existing cluster to join. Without it
     /// an empty data dir bootstraps a new one-node cluster.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -151,6 +167,9 @@ impl Default for Config {
             raft_addr: SocketAddr::from(([127, 0, 0, 1], 7080)),
             advertise_http: None,
             advertise_raft: None,
+            tls_cert: None,
+            tls_key: None,
+            http_redirect_addr: None,
             join: None,
             token: None,
             log_format: LogFormat::Human,
@@ -277,6 +296,21 @@ impl Config {
         match &self.advertise_raft {
             Some(addr) => Ok(addr.clone()),
             None => PeerAddr::from_socket(bound),
+        }
+    }
+
+    /// True when the node serves HTTPS (both files are set; validation
+    /// refuses one without the other).
+    pub fn tls_on(&self) -> bool {
+        self.tls_cert.is_some() && self.tls_key.is_some()
+    }
+
+    /// `https` with TLS on, else `http`: the scheme of this node's pages.
+    pub fn http_scheme(&self) -> &'static str {
+        if self.tls_on() {
+            "https"
+        } else {
+            "http"
         }
     }
 

@@ -56,6 +56,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Cluster(ClusterCommand::Promote(args)) => tools::cluster_promote(&args),
         Command::Cluster(ClusterCommand::Demote(args)) => tools::cluster_demote(&args),
         Command::Cluster(ClusterCommand::Lead(args)) => tools::cluster_lead(&args),
+        Command::Cluster(ClusterCommand::Cert(args)) => tools::cluster_cert(&args),
         Command::Demo(args) => tools::demo(&args),
         Command::Backup(args) => tools::backup(&args),
         Command::Restore(args) => tools::restore(&args),

@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::machine::NodeMachine;
 
 mod http;
+mod https;
 use http::Http;
 
 /// Map the node's config onto consensus tunables.
@@ -124,6 +125,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", cfg.http_addr))?;
     let adv_http = cfg.advertised_http(listener.local_addr()?)?;
+    let web = WebListeners::bind(&cfg, listener).await?;
     let (mut info, identity, first) = node_files(&cfg, &dd, &adv_http).await?;
     let mut member = Member::start(&cfg, &dd, &identity, info.node_id).await?;
     member.public.limits.set_own_http(adv_http.to_string());
@@ -140,11 +142,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     if info.origin == Origin::Join {
         crate::cluster::join::after_start(&cfg, &dd, &mut info, &consensus, me.clone()).await?;
     }
-    tracing::info!(node = info.node_id, http = %adv_http, raft = %adv_raft, "paddle node is up");
+    let scheme = cfg.http_scheme();
+    tracing::info!(node = info.node_id, http = %adv_http, raft = %adv_raft, scheme, "paddle node is up");
     if let Some(first) = first {
-        print_first_start(&adv_http.to_string(), &first);
+        print_first_start(&format!("{scheme}://{adv_http}"), &first);
     }
-    let http = Http::start(listener, member.app_state(&dd));
+    let http = Http::start(web, member.app_state(&dd));
     wait_for_stop(&mut member.stop_rx, &dd, &mut info).await;
     http.stop().await;
     consensus.shutdown().await;
@@ -219,7 +222,7 @@ impl Member {
             consensus_config(cfg),
         )
         .await?;
-        let public = api::public_api(cfg.limits.clone());
+        let public = api::public_api(cfg.limits.clone(), cfg.tls_on());
         let svc = Arc::new(ClusterService {
             consensus: consensus.clone(),
             data_dir: dd.clone(),
@@ -261,6 +264,41 @@ impl Member {
         api::start_tasks(&state);
         tokio::spawn(crate::timer::run(self.consensus.clone()));
         state
+    }
+}
+
+/// The web listeners: the main one (plain HTTP, or TLS when configured)
+/// and, with TLS, the optional plain-HTTP redirect.
+pub(crate) struct WebListeners {
+    main: tokio::net::TcpListener,
+    tls: Option<rustls::ServerConfig>,
+    redirect: Option<tokio::net::TcpListener>,
+}
+
+impl WebListeners {
+    /// Load the certificate (checked again: the files may have changed
+    /// since validation) and bind the redirect address.
+    async fn bind(cfg: &Config, main: tokio::net::TcpListener) -> anyhow::Result<WebListeners> {
+        let tls = match (&cfg.tls_cert, &cfg.tls_key) {
+            (Some(cert), Some(key)) => Some(
+                crate::config::tls::web_server_config(cert, key)
+                    .map_err(|(which, reason)| anyhow::anyhow!("{which}: {reason}"))?,
+            ),
+            _ => None,
+        };
+        let redirect = match cfg.http_redirect_addr {
+            Some(addr) if tls.is_some() => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen for the HTTPS redirect on {addr}"))?,
+            ),
+            _ => None,
+        };
+        Ok(WebListeners {
+            main,
+            tls,
+            redirect,
+        })
     }
 }
 
@@ -371,9 +409,10 @@ async fn ask_whether_removed(consensus: Consensus, stop: tokio::sync::watch::Sen
     }
 }
 
+/// `url` is the node's own, with its scheme.
 fn print_first_start(url: &str, first: &FirstStart) {
     println!();
-    println!("  Paddle is running: http://{url}/");
+    println!("  Paddle is running: {url}/");
     println!();
     println!("  Operator token (shown once; also kept in the data dir, mode 0600):");
     println!("    {}", first.operator_token);

@@ -147,6 +147,26 @@ impl Api {
         }
     }
 
+    /// A client sending `token` that trusts only the CA in `ca_pem` (a
+    /// node serving HTTPS with a certificate from `paddle cluster cert`).
+    pub fn with_root_ca(token: &str, ca_pem: &str) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(3))
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes())?)
+            .build()?;
+        Ok(Api {
+            http,
+            token: token.to_string(),
+        })
+    }
+
+    /// The underlying HTTP client (for requests the helpers do not cover).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// The same client with another bearer token (for refusal tests).
     pub fn with_token(&self, token: &str) -> Self {
         Api {

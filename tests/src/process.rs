@@ -117,6 +117,8 @@ pub struct NodeProc {
     child: Option<Child>,
     /// The node id, once known.
     pub id: Option<u64>,
+    /// Serves HTTPS (started with --tls-cert/--tls-key): its URL is https.
+    pub tls: bool,
 }
 
 impl NodeProc {
@@ -133,12 +135,19 @@ impl NodeProc {
             log: root.join(format!("{name}.log")),
             child: None,
             id: None,
+            tls: false,
         }
     }
 
     /// Base URL of the HTTP API, without a trailing slash.
     pub fn url(&self) -> String {
-        format!("http://{}", self.http)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.http)
+    }
+
+    /// The `paddle` binary this node runs.
+    pub fn bin(&self) -> &Path {
+        &self.bin
     }
 
     /// Path of the log file (stdout and stderr of every start).

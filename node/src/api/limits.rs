@@ -34,6 +34,10 @@ pub struct Limits {
     /// This node's advertised HTTP address (`host:port`), set once it is
     /// bound: its own pages' origin.
     own_http: OnceLock<String>,
+    /// `https` when this node serves TLS: then only members' https pages
+    /// count as the cluster's own (an http page could be anyone's on the
+    /// venue Wi-Fi).
+    member_scheme: &'static str,
 }
 
 /// Holds one of the node's WebSocket connection slots until dropped.
@@ -66,8 +70,22 @@ impl Limits {
             )),
             connections: Arc::new(AtomicUsize::new(0)),
             own_http: OnceLock::new(),
+            member_scheme: "http",
             cfg,
         }
+    }
+
+    /// The same limits for a node serving HTTPS (`https`) or plain HTTP:
+    /// members' pages are trusted only under that scheme.
+    pub fn with_https(mut self, https: bool) -> Self {
+        self.member_scheme = if https { "https" } else { "http" };
+        self
+    }
+
+    /// `https` when this node serves TLS, else `http`: the scheme of its
+    /// own pages (sign-in links built without a browser's Origin).
+    pub fn scheme(&self) -> &'static str {
+        self.member_scheme
     }
 
     /// Take a bid from the bidder's allowance: false when over the rate.
@@ -138,7 +156,7 @@ impl Limits {
     }
 
     /// Is `origin` configured, or the origin of this node's or a member's
-    /// advertised HTTP address?
+    /// advertised HTTP address under this node's scheme?
     pub fn origin_listed(&self, origin: &str, members: &[String]) -> bool {
         let ours = |host: &str| {
             self.own_http
@@ -155,7 +173,10 @@ impl Limits {
             None => false,
         };
         self.cfg.allowed_origins.iter().any(|o| o == origin)
-            || origin_host(origin).is_some_and(|h| ours(h) || loopback(h))
+            || origin
+                .strip_prefix(self.member_scheme)
+                .and_then(|rest| rest.strip_prefix("://"))
+                .is_some_and(|h| ours(h) || loopback(h))
     }
 
     /// CORS for the REST API: the configured origins and the cluster
@@ -185,13 +206,6 @@ impl Limits {
             ])
             .allow_credentials(true)
     }
-}
-
-/// `host:port` of an `http://` or `https://` origin.
-fn origin_host(origin: &str) -> Option<&str> {
-    origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
 }
 
 /// The advertised HTTP addresses of the cluster's members: their pages may
@@ -274,5 +288,17 @@ mod tests {
         assert!(!local.origin_allowed(&h, &[]), "another port");
         h.insert(header::ORIGIN, "http://localhost.evil.example:8080".parse().unwrap());
         assert!(!local.origin_allowed(&h, &[]));
+    }
+
+    #[test]
+    fn with_https_only_members_https_pages_count() {
+        let l = limits(&[]).with_https(true);
+        let members = vec!["10.0.0.6:8443".to_string()];
+        assert!(l.origin_listed("https://10.0.0.6:8443", &members));
+        assert!(
+            !l.origin_listed("http://10.0.0.6:8443", &members),
+            "a plain-HTTP page is not the member's"
+        );
+        assert!(!limits(&[]).origin_listed("https://10.0.0.6:8443", &members));
     }
 }

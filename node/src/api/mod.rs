@@ -53,9 +53,9 @@ pub use state::{AppState, MetricsFn, PublicApi};
 
 /// The public API's state for a node with these limits (its OpenAPI
 /// document built once, from the routes).
-pub fn public_api(limits: LimitsConfig) -> Arc<PublicApi> {
+pub fn public_api(limits: LimitsConfig, https: bool) -> Arc<PublicApi> {
     let doc = serde_json::to_value(all_routes().split_for_parts().1).unwrap_or_default();
-    PublicApi::new(limits, doc)
+    PublicApi::new(limits, doc, https)
 }
 
 /// Start the API's background tasks: the WebSocket fan-out and presence.

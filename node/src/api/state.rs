@@ -42,11 +42,11 @@ pub struct PublicApi {
 
 impl PublicApi {
     /// The API state for a node with these limits, serving `openapi` as its
-    /// OpenAPI document.
-    pub fn new(limits: LimitsConfig, openapi: serde_json::Value) -> Arc<PublicApi> {
+    /// OpenAPI document, over HTTPS when `https`.
+    pub fn new(limits: LimitsConfig, openapi: serde_json::Value, https: bool) -> Arc<PublicApi> {
         let doc = openapi;
         Arc::new(PublicApi {
-            limits: Arc::new(Limits::new(limits)),
+            limits: Arc::new(Limits::new(limits).with_https(https)),
             hub: Arc::new(Hub::default()),
             presence: Presence::default(),
             openapi: Arc::new(doc),

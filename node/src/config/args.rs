@@ -54,6 +54,18 @@ pub struct ConfigArgs {
     #[arg(long, env = "PADDLE_ADVERTISE_RAFT", value_name = "HOST:PORT")]
     pub advertise_raft: Option<PeerAddr>,
 
+    /// PEM certificate (chain) to serve HTTPS and WSS with, e.g. from `paddle cluster cert`; needs --tls-key
+    #[arg(long, env = "PADDLE_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert
+    #[arg(long, env = "PADDLE_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// With TLS: plain-HTTP address answering every request with a 308 to HTTPS, e.g. 0.0.0.0:80
+    #[arg(long, env = "PADDLE_HTTP_REDIRECT_ADDR", value_name = "IP:PORT")]
+    pub http_redirect_addr: Option<SocketAddr>,
+
     /// Join the cluster of the node with this QUIC address (first start only; needs --token)
     #[arg(long, env = "PADDLE_JOIN", value_name = "HOST:PORT")]
     pub join: Option<PeerAddr>,
@@ -325,6 +337,9 @@ impl ConfigArgs {
         set(&mut config.raft_addr, &self.raft_addr);
         set_some(&mut config.advertise_http, &self.advertise_http);
         set_some(&mut config.advertise_raft, &self.advertise_raft);
+        set_some(&mut config.tls_cert, &self.tls_cert);
+        set_some(&mut config.tls_key, &self.tls_key);
+        set_some(&mut config.http_redirect_addr, &self.http_redirect_addr);
         set_some(&mut config.join, &self.join);
         set_some(&mut config.token, &self.token);
         set(&mut config.log_format, &self.log_format);

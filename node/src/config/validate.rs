@@ -143,6 +143,7 @@ impl Config {
             &self.advertise_raft,
             "advertise_raft",
         );
+        self.check_tls(c);
         match (&self.join, &self.token) {
             (Some(join), None) => c.fail(
                 "join",
@@ -194,6 +195,53 @@ impl Config {
                 &self.log,
                 format!("is not a tracing filter ({e}); use e.g. `info` or `info,paddle_consensus=debug`"),
             );
+        }
+    }
+}
+
+impl Config {
+    /// HTTPS: both files or neither, both readable, the key the
+    /// certificate's; a redirect listener only with TLS and on its own port.
+    fn check_tls(&self, c: &mut Checker) {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => {
+                if let Err((which, reason)) = super::tls::web_server_config(cert, key) {
+                    let path = if which == "tls_cert" { cert } else { key };
+                    c.fail(which, path.display(), reason);
+                }
+            }
+            (Some(cert), None) => c.fail(
+                "tls_cert",
+                cert.display(),
+                "HTTPS needs the certificate's key too: also set tls_key (--tls-key / PADDLE_TLS_KEY)",
+            ),
+            (None, Some(key)) => c.fail(
+                "tls_key",
+                key.display(),
+                "HTTPS needs a certificate for this key too: also set tls_cert (--tls-cert / PADDLE_TLS_CERT)",
+            ),
+            (None, None) => {}
+        }
+        if let Some(redirect) = self.http_redirect_addr {
+            if !self.tls_on() {
+                c.fail(
+                    "http_redirect_addr",
+                    redirect,
+                    "redirects plain HTTP to HTTPS, so it needs TLS on: set tls_cert and tls_key, \
+                     or remove http_redirect_addr",
+                );
+            } else if redirect == self.http_addr
+                || (redirect.port() == self.http_addr.port() && redirect.port() != 0)
+            {
+                c.fail(
+                    "http_redirect_addr",
+                    redirect,
+                    format!(
+                        "must use another port than http_addr ({}), which serves HTTPS",
+                        self.http_addr
+                    ),
+                );
+            }
         }
     }
 }

@@ -13,7 +13,10 @@
 //!   timeouts reach it (the WebSocket session has its own ping and idle
 //!   handling);
 //! - the body deadline and limit are the router's
-//!   ([`crate::api::body`]).
+//!   ([`crate::api::body`]);
+//! - with a certificate, each accepted connection's TLS handshake runs in
+//!   its own task with a deadline ([`super::https`]) before hyper sees it,
+//!   and the optional plain-HTTP redirect listener is served the same way.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,35 +24,57 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 use tokio::sync::{watch, Semaphore};
 use tracing::Instrument;
 
 use crate::api::{self, state::AppState};
 use crate::config::LimitsConfig;
 
-/// The HTTP server, until it is told to stop.
+/// The HTTP server (and, with TLS, its plain-HTTP redirect), until it is
+/// told to stop.
 pub struct Http {
-    server: tokio::task::JoinHandle<()>,
+    servers: Vec<tokio::task::JoinHandle<()>>,
     stop: watch::Sender<bool>,
 }
 
 impl Http {
-    /// Serve the API on `listener` until [`Http::stop`].
-    pub fn start(listener: TcpListener, state: AppState) -> Http {
+    /// Serve the API on the web listeners until [`Http::stop`].
+    pub fn start(web: super::WebListeners, state: AppState) -> Http {
         let limits = state.api.limits.cfg.clone();
         let app = api::router(state);
         let (stop, stopped) = watch::channel(false);
-        let server = tokio::spawn(accept_loop(listener, app, limits, stopped));
-        Http { server, stop }
+        let https_port = web.main.local_addr().map(|a| a.port()).unwrap_or(443);
+        let tls = web.tls.map(|cfg| TlsAcceptor::from(Arc::new(cfg)));
+        let mut servers = vec![tokio::spawn(accept_loop(
+            web.main,
+            app,
+            limits.clone(),
+            stopped.clone(),
+            tls,
+        ))];
+        if let Some(redirect) = web.redirect {
+            if let Ok(addr) = redirect.local_addr() {
+                tracing::info!(%addr, https_port, "redirecting plain HTTP to HTTPS");
+            }
+            let app = super::https::redirect_router(https_port);
+            servers.push(tokio::spawn(accept_loop(redirect, app, limits, stopped, None)));
+        }
+        Http { servers, stop }
     }
 
     /// No new connections; the requests in flight get 10 s to finish.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        match tokio::time::timeout(Duration::from_secs(10), self.server).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),
+        let all = futures::future::join_all(self.servers);
+        match tokio::time::timeout(Duration::from_secs(10), all).await {
+            Ok(ends) => {
+                for e in ends.into_iter().filter_map(Result::err) {
+                    tracing::warn!(error = %e, "HTTP server task failed");
+                }
+            }
             Err(_) => tracing::warn!("in-flight requests did not finish within 10 s"),
         }
     }
@@ -63,6 +88,7 @@ async fn accept_loop(
     app: axum::Router,
     limits: LimitsConfig,
     mut stopped: watch::Receiver<bool>,
+    tls: Option<TlsAcceptor>,
 ) {
     let cap = limits.max_http_connections;
     let slots = Arc::new(Semaphore::new(cap));
@@ -93,26 +119,18 @@ async fn accept_loop(
         let svc = app
             .clone()
             .layer(axum::Extension(axum::extract::ConnectInfo(peer)));
-        let conn = h1
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc))
-            .with_upgrades();
-        let mut stopped = stopped.clone();
+        let (h1, stopped, tls) = (h1.clone(), stopped.clone(), tls.clone());
         let span = tracing::debug_span!("http_connection", %peer);
         tokio::spawn(
             async move {
-                tokio::pin!(conn);
-                let stop = async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                };
-                let done = tokio::select! {
-                    done = conn.as_mut() => done,
-                    () = stop => {
-                        conn.as_mut().graceful_shutdown();
-                        conn.await
-                    }
-                };
-                if let Err(e) = done {
-                    tracing::debug!(error = %e, "HTTP connection ended with an error");
+                match tls {
+                    None => serve(&h1, stream, svc, stopped).await,
+                    // The handshake holds the connection's slot, so slow
+                    // handshakes count against the cap like slow heads.
+                    Some(acceptor) => match super::https::handshake(&acceptor, stream).await {
+                        Some(tls) => serve(&h1, tls, svc, stopped).await,
+                        None => {}
+                    },
                 }
                 drop(slot);
             }
@@ -121,6 +139,35 @@ async fn accept_loop(
     }
     drop(listener);
     let _ = slots.acquire_many(cap as u32).await;
+}
+
+/// Serve one connection (plain or TLS-terminated) until it ends, shutting
+/// it down gracefully when the node stops.
+async fn serve<I>(
+    h1: &http1::Builder,
+    io: I,
+    svc: axum::Router,
+    mut stopped: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = h1
+        .serve_connection(TokioIo::new(io), TowerToHyperService::new(svc))
+        .with_upgrades();
+    tokio::pin!(conn);
+    let stop = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    let done = tokio::select! {
+        done = conn.as_mut() => done,
+        () = stop => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = done {
+        tracing::debug!(error = %e, "HTTP connection ended with an error");
+    }
 }
 
 /// A connection over the cap: told why, without reading its request, and

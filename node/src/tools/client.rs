@@ -41,9 +41,9 @@ pub enum ClientError {
         status: u16,
         snippet: String,
     },
-    /// This build speaks plain HTTP only (nodes serve plain HTTP).
-    #[error("{0}: this paddle build talks plain http:// to nodes; use the node's http:// URL")]
-    Https(String),
+    /// An https:// node, and no CA file to check its certificate with.
+    #[error("{0}: {1}")]
+    Https(String, String),
     /// The operator token could not be found or read.
     #[error(transparent)]
     Token(#[from] SecretError),
@@ -66,7 +66,7 @@ impl ClientError {
     /// fix the command line, 1 otherwise.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            ClientError::Token(_) | ClientError::Https(_) => ExitCode::from(EXIT_USAGE),
+            ClientError::Token(_) | ClientError::Https(..) => ExitCode::from(EXIT_USAGE),
             _ => ExitCode::FAILURE,
         }
     }
@@ -83,6 +83,44 @@ struct ErrorInner {
     message: String,
 }
 
+/// The variable naming the PEM file of CAs an https:// node's certificate
+/// must chain to.
+pub const CA_CERT_VAR: &str = "PADDLE_CA_CERT";
+
+/// Trust only the CAs in `$PADDLE_CA_CERT`, else the cluster CA of the
+/// local data dir (`$PADDLE_DATA_DIR` or `./paddle-data`, `tls/ca.pem`):
+/// this build has no built-in roots, as the nodes' certificates usually
+/// come from the cluster's own CA (`paddle cluster cert`).
+fn trust_ca(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, String> {
+    let path = match std::env::var_os(CA_CERT_VAR) {
+        Some(p) => std::path::PathBuf::from(p),
+        None => {
+            let dd = std::env::var_os("PADDLE_DATA_DIR").unwrap_or_else(|| "./paddle-data".into());
+            let local = std::path::Path::new(&dd).join("tls/ca.pem");
+            if !local.exists() {
+                return Err(format!(
+                    "to check an https:// node's certificate, set {CA_CERT_VAR} to the cluster CA \
+                     certificate (<data dir>/tls/ca.pem on any node, or the --ca-out file of \
+                     `paddle cluster cert`); for a publicly trusted certificate, to \
+                     /etc/ssl/certs/ca-certificates.crt"
+                ));
+            }
+            local
+        }
+    };
+    let pem = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("{}: not PEM certificates ({e})", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: holds no certificate", path.display()));
+    }
+    Ok(certs
+        .into_iter()
+        .fold(builder.tls_built_in_root_certs(false), |b, c| {
+            b.add_root_certificate(c)
+        }))
+}
+
 /// A client for one node's HTTP API.
 pub struct NodeClient {
     base: reqwest::Url,
@@ -93,10 +131,10 @@ pub struct NodeClient {
 impl NodeClient {
     /// A client for `node`; `timeout` bounds each whole request.
     pub fn new(node: &NodeUrl, timeout: Option<Duration>) -> Result<Self, ClientError> {
-        if node.url().scheme() != "http" {
-            return Err(ClientError::Https(node.to_string()));
-        }
         let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(5));
+        if node.url().scheme() == "https" {
+            builder = trust_ca(builder).map_err(|e| ClientError::Https(node.to_string(), e))?;
+        }
         if let Some(t) = timeout {
             builder = builder.timeout(t);
         }
@@ -244,11 +282,16 @@ mod tests {
     }
 
     #[test]
-    fn https_urls_are_a_usage_error() {
+    fn https_without_a_ca_file_is_a_usage_error() {
+        if std::env::var_os(CA_CERT_VAR).is_some() || std::env::var_os("PADDLE_DATA_DIR").is_some()
+        {
+            return; // the environment names a CA: nothing to refuse
+        }
         let node: NodeUrl = "https://venue-1.local".parse().unwrap();
         let Err(e) = NodeClient::new(&node, None) else {
-            panic!("https accepted");
+            panic!("https accepted without a CA to check it");
         };
         assert_eq!(e.exit_code(), ExitCode::from(EXIT_USAGE));
+        assert!(e.to_string().contains(CA_CERT_VAR), "{e}");
     }
 }

@@ -7,6 +7,8 @@
 //! - Operator commands over a node's HTTP API: `cluster` (status, token,
 //!   remove, promote, demote, lead), `backup` (and `restore` below), `demo`,
 //!   sharing `client`.
+//! - `cert`: `paddle cluster cert`, an HTTPS certificate from the CA in a
+//!   voter's data dir (no node is asked).
 //! - Public-API clients: `bid`, `watch`, `scenario`.
 //! - `replay`: eBay bid logs through the rules engine.
 //! - `bench`: `paddle bench consensus|api|engine|join` and the engine's load
@@ -17,6 +19,7 @@
 mod backup;
 pub mod bench;
 mod bid;
+mod cert;
 pub mod client;
 mod cluster;
 mod demo;
@@ -25,6 +28,7 @@ mod scenario;
 mod watch;
 
 pub use backup::backup;
+pub use cert::cluster_cert;
 pub use cluster::{
     cluster_demote, cluster_lead, cluster_promote, cluster_remove, cluster_status, cluster_token,
     render_status,

@@ -32,6 +32,55 @@ impl UiCluster {
         })
     }
 
+    /// Restart node 1 (of a one-node cluster) serving HTTPS with a
+    /// certificate from `paddle cluster cert --name localhost --ip
+    /// 127.0.0.1`, and trust only the cluster CA from now on. Returns the
+    /// PEM chain (leaf first) the node serves.
+    pub async fn serve_https(&mut self) -> anyhow::Result<String> {
+        let node = &mut self.cluster.nodes[0];
+        let dd = node.data_dir.display().to_string();
+        let web = node.data_dir.with_file_name("web");
+        let (cert, key) = (
+            web.join("web.pem").display().to_string(),
+            web.join("web.key").display().to_string(),
+        );
+        let bin = node.bin().to_path_buf();
+        let out = crate::paddle_cli(
+            &bin,
+            &[
+                "cluster",
+                "cert",
+                "--data-dir",
+                &dd,
+                "--name",
+                "localhost",
+                "--ip",
+                "127.0.0.1",
+                "--out-cert",
+                &cert,
+                "--out-key",
+                &key,
+            ],
+        )
+        .await?;
+        if out.code() != 0 {
+            bail!("paddle cluster cert failed: {out:?}");
+        }
+        let ca_pem = std::fs::read_to_string(node.data_dir.join("tls/ca.pem"))?;
+        node.stop().await?;
+        node.args
+            .extend(["--tls-cert".into(), cert.clone(), "--tls-key".into(), key]);
+        node.tls = true;
+        node.start(None)?;
+        let api = crate::Api::with_root_ca(&self.operator_token, &ca_pem)?;
+        node.wait_ready(&api, crate::READY).await?;
+        self.http = reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes())?)
+            .build()?;
+        Ok(std::fs::read_to_string(&cert)?)
+    }
+
     /// Base URL of node `i` (0-based), no trailing slash.
     pub fn url(&self, i: usize) -> String {
         self.cluster.url(i)

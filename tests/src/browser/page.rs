@@ -94,15 +94,37 @@ impl Page {
         device: Device,
         skew_ms: i64,
     ) -> anyhow::Result<Page> {
+        Page::open_with_args(driver, name, device, skew_ms, &[]).await
+    }
+
+    /// [`Page::open`] with extra Chromium flags (an HTTPS test's
+    /// `--ignore-certificate-errors-spki-list=<hash>`).
+    pub async fn open_with_args(
+        driver: &Driver,
+        name: &str,
+        device: Device,
+        skew_ms: i64,
+        extra_args: &[String],
+    ) -> anyhow::Result<Page> {
         let (w, h) = device.size();
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-gpu".into(),
+            "--no-first-run".into(),
+            "--mute-audio".into(),
+            "--hide-scrollbars".into(),
+            "--force-device-scale-factor=1".into(),
+            format!("--window-size={w},{h}"),
+        ];
+        args.extend(extra_args.iter().cloned());
         let mut caps = Capabilities::new();
         caps.insert(
             "goog:chromeOptions".into(),
             json!({
                 "binary": driver.chromium,
-                "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                         "--no-first-run", "--mute-audio", "--hide-scrollbars",
-                         "--force-device-scale-factor=1", format!("--window-size={w},{h}")],
+                "args": args,
             }),
         );
         caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));

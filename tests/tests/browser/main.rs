@@ -14,6 +14,9 @@
 //!   clerk's bid shows on the rostrum with its line; the operator's pause
 //!   shows on a bidder's page; buy-now sells a lot; the operator edits a
 //!   lot and keeps its reserve and seller.
+//! - https: a node serving a certificate from `paddle cluster cert`; the
+//!   bidder page over https in a Chromium trusting exactly that
+//!   certificate, its WebSocket over wss, a live sale and an accepted bid.
 //!
 //! These tests need the public API (issue 5). Without it they fail (they
 //! never skip), with the reply the page or the harness got.
@@ -21,6 +24,7 @@
 mod bidding;
 mod consoles;
 mod failover;
+mod https;
 mod room;
 
 use std::path::Path;

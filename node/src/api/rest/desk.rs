@@ -117,7 +117,7 @@ pub async fn register(
                 paddle: paddle.0,
                 approved,
                 index,
-                sign_in: SignInCard::new(&headers, sale, &code),
+                sign_in: SignInCard::new(&headers, s.api.limits.scheme(), sale, &code),
             }),
         )),
         (_, other) => Err(ApiError::internal(format!("unexpected answer {other:?}"))),
@@ -297,7 +297,7 @@ pub async fn reissue(
             sale: sale.0,
             paddle: paddle.0,
             index,
-            sign_in: SignInCard::new(&headers, sale, &code),
+            sign_in: SignInCard::new(&headers, s.api.limits.scheme(), sale, &code),
         })),
         (_, other) => Err(ApiError::internal(format!("unexpected answer {other:?}"))),
     }

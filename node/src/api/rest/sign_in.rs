@@ -77,9 +77,10 @@ pub struct SignInCard {
 
 impl SignInCard {
     /// The card for `code`, pointing at the node the desk reached (the
-    /// page's origin, or the Host it asked for), as phones on the same
-    /// network reach it too.
-    pub fn new(headers: &HeaderMap, sale: SaleId, code: &str) -> SignInCard {
+    /// page's origin, or the Host it asked for under this node's `scheme`,
+    /// `https` when it serves TLS), as phones on the same network reach it
+    /// too.
+    pub fn new(headers: &HeaderMap, scheme: &str, sale: SaleId, code: &str) -> SignInCard {
         let origin = headers
             .get(header::ORIGIN)
             .and_then(|v| v.to_str().ok())
@@ -89,7 +90,7 @@ impl SignInCard {
                 headers
                     .get(header::HOST)
                     .and_then(|v| v.to_str().ok())
-                    .map(|h| format!("http://{h}"))
+                    .map(|h| format!("{scheme}://{h}"))
             })
             .unwrap_or_default();
         let url = format!("{origin}/?sale={}&code={code}", sale.0);
@@ -192,11 +193,13 @@ mod tests {
     fn the_card_points_at_the_node_the_desk_reached() {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, "10.0.0.5:8080".parse().unwrap());
-        let card = SignInCard::new(&h, SaleId(3), "ABCDE-FGHJK");
+        let card = SignInCard::new(&h, "http", SaleId(3), "ABCDE-FGHJK");
         assert_eq!(card.url, "http://10.0.0.5:8080/?sale=3&code=ABCDE-FGHJK");
+        let card = SignInCard::new(&h, "https", SaleId(3), "ABCDE-FGHJK");
+        assert_eq!(card.url, "https://10.0.0.5:8080/?sale=3&code=ABCDE-FGHJK");
         assert!(card.qr_svg.contains("<svg"));
         h.insert(header::ORIGIN, "https://venue.local".parse().unwrap());
-        let card = SignInCard::new(&h, SaleId(3), "ABCDE-FGHJK");
+        let card = SignInCard::new(&h, "http", SaleId(3), "ABCDE-FGHJK");
         assert!(card.url.starts_with("https://venue.local/?sale=3&code="));
     }
 }

@@ -52,6 +52,18 @@ pub struct RaftConfig {
     pub propose_timeout_ms: u64,
     /// Times a follower re-forwards a proposal when leadership moves.
     pub forward_retries: u32,
+    /// Largest request a peer without a client certificate may send. Such
+    /// a peer can only join, and a join request is about 400 bytes; anyone who
+    /// reaches the peer port can be one, so this stays small.
+    pub anonymous_frame_cap_bytes: u64,
+    /// Requests one connection without a certificate may have open at once.
+    pub anonymous_streams: u32,
+    /// Connections without a certificate a node keeps open at once; more
+    /// are closed right after the handshake.
+    pub anonymous_connections: u32,
+    /// New connections without a certificate admitted per second (and in a
+    /// burst); more are closed right after the handshake.
+    pub anonymous_connects_per_second: u32,
 }
 
 impl Default for RaftConfig {
@@ -69,6 +81,10 @@ impl Default for RaftConfig {
             max_voters: 5,
             propose_timeout_ms: 5_000,
             forward_retries: 5,
+            anonymous_frame_cap_bytes: 8 * 1024,
+            anonymous_streams: 4,
+            anonymous_connections: 8,
+            anonymous_connects_per_second: 4,
         }
     }
 }
@@ -82,6 +98,16 @@ impl RaftConfig {
     /// [`RaftConfig::propose_timeout_ms`] as a duration.
     pub fn propose_timeout(&self) -> Duration {
         Duration::from_millis(self.propose_timeout_ms)
+    }
+
+    /// The `anonymous_*` keys, as the peer server uses them.
+    pub fn anonymous_limits(&self) -> crate::network::AnonymousLimits {
+        crate::network::AnonymousLimits {
+            frame_cap: usize::try_from(self.anonymous_frame_cap_bytes).unwrap_or(usize::MAX),
+            streams: self.anonymous_streams,
+            connections: self.anonymous_connections,
+            connects_per_second: self.anonymous_connects_per_second,
+        }
     }
 
     /// [`RaftConfig::frame_cap_bytes`] as a size in memory.

@@ -21,7 +21,8 @@
 //! - [`clock`]: cluster time agreed from the members' clocks;
 //! - [`config`]: the member's tunables, as the node's config file has them;
 //! - `batcher`, `forwarder`: group commit on the leader, batched forwarding;
-//! - [`network`]: QUIC transport, peer messages, openraft's network;
+//! - [`network`]: QUIC transport, peer messages, openraft's network, and
+//!   the limits on peers without a certificate (`network::gate`);
 //! - [`storage`]: the only module that imports sled: log, state machine,
 //!   snapshots, durability (fdatasync), direct apply for tools;
 //! - [`kv`], [`app`]: the seam the application implements and writes

@@ -10,6 +10,7 @@ use paddle_proto::codec::{self, CodecError};
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
 use serde::{de::DeserializeOwned, Serialize};
 
+use super::gate::AnonymousLimits;
 use super::rpc::{PeerRequest, PeerResponse};
 use crate::tls::{self, NodeIdentity, TlsError};
 use crate::types::NodeId;
@@ -39,9 +40,15 @@ impl TransportError {
     }
 }
 
+/// Bi-streams a member may have open on one connection at once.
+pub const MEMBER_STREAMS: u32 = 4096;
+/// Bytes a member may have in flight on one connection (snapshot chunks and
+/// append batches from several streams at once).
+pub const MEMBER_RECEIVE_WINDOW: u32 = 32 * 1024 * 1024;
+
 /// QUIC transport settings: idle detection and flow-control windows sized
 /// for snapshot chunks.
-fn transport_config() -> Arc<quinn::TransportConfig> {
+fn transport_config() -> quinn::TransportConfig {
     let mut t = quinn::TransportConfig::default();
     t.max_idle_timeout(Some(
         Duration::from_secs(5)
@@ -50,20 +57,37 @@ fn transport_config() -> Arc<quinn::TransportConfig> {
     ));
     t.keep_alive_interval(Some(Duration::from_millis(1000)));
     t.stream_receive_window((8u32 * 1024 * 1024).into());
-    t.receive_window((32u32 * 1024 * 1024).into());
+    t.receive_window(MEMBER_RECEIVE_WINDOW.into());
     t.send_window(32 * 1024 * 1024);
-    t.max_concurrent_bidi_streams(4096u32.into());
+    t.max_concurrent_bidi_streams(MEMBER_STREAMS.into());
+    t
+}
+
+/// The accepting side's settings: what a peer gets before its certificate
+/// is checked, which is what an anonymous peer keeps (few streams, a
+/// receive window of a few requests). The server raises a member to
+/// [`MEMBER_STREAMS`] and [`MEMBER_RECEIVE_WINDOW`] once it is identified.
+fn server_transport_config(anonymous: &AnonymousLimits) -> Arc<quinn::TransportConfig> {
+    let mut t = transport_config();
+    t.max_concurrent_bidi_streams(anonymous.streams.into());
+    t.max_concurrent_uni_streams(0u32.into());
+    let window = u32::try_from(anonymous.receive_window()).unwrap_or(MEMBER_RECEIVE_WINDOW);
+    t.receive_window(window.into());
     Arc::new(t)
 }
 
 /// Longest wait for a QUIC handshake with a peer.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// A quinn server config from a rustls one.
-pub fn server_config(tls: rustls::ServerConfig) -> Result<quinn::ServerConfig, TlsError> {
+/// A quinn server config from a rustls one, with the limits a peer has
+/// before its certificate is checked.
+pub fn server_config(
+    tls: rustls::ServerConfig,
+    anonymous: &AnonymousLimits,
+) -> Result<quinn::ServerConfig, TlsError> {
     let crypto = QuicServerConfig::try_from(tls).map_err(|e| TlsError::Verifier(e.to_string()))?;
     let mut cfg = quinn::ServerConfig::with_crypto(Arc::new(crypto));
-    cfg.transport_config(transport_config());
+    cfg.transport_config(server_transport_config(anonymous));
     Ok(cfg)
 }
 
@@ -71,17 +95,22 @@ pub fn server_config(tls: rustls::ServerConfig) -> Result<quinn::ServerConfig, T
 pub fn client_config(tls: rustls::ClientConfig) -> Result<quinn::ClientConfig, TlsError> {
     let crypto = QuicClientConfig::try_from(tls).map_err(|e| TlsError::Verifier(e.to_string()))?;
     let mut cfg = quinn::ClientConfig::new(Arc::new(crypto));
-    cfg.transport_config(transport_config());
+    cfg.transport_config(Arc::new(transport_config()));
     Ok(cfg)
 }
 
-/// Open the node's one QUIC endpoint on `bind`.
+/// Open the node's one QUIC endpoint on `bind`; serve it with the same
+/// `anonymous` limits (`server::serve`).
 pub fn bind_endpoint(
     identity: &NodeIdentity,
     bind: SocketAddr,
+    anonymous: &AnonymousLimits,
 ) -> Result<quinn::Endpoint, std::io::Error> {
-    let server = server_config(identity.server_config().map_err(std::io::Error::other)?)
-        .map_err(std::io::Error::other)?;
+    let server = server_config(
+        identity.server_config().map_err(std::io::Error::other)?,
+        anonymous,
+    )
+    .map_err(std::io::Error::other)?;
     quinn::Endpoint::server(server, bind)
 }
 

@@ -147,12 +147,12 @@ impl Consensus {
             storage::open(data_dir, app).map_err(|e| StartError::Storage(e.to_string()))?;
         let shared = sm.shared();
         let committed = log.committed_index();
-        let endpoint = crate::network::transport::bind_endpoint(identity, bind).map_err(|e| {
-            StartError::Bind {
-                addr: bind,
-                reason: e.to_string(),
-            }
-        })?;
+        let endpoint =
+            crate::network::transport::bind_endpoint(identity, bind, &cfg.raft.anonymous_limits())
+                .map_err(|e| StartError::Bind {
+                    addr: bind,
+                    reason: e.to_string(),
+                })?;
         let clients = Arc::new(PeerClients::new(
             endpoint.clone(),
             identity,
@@ -205,6 +205,7 @@ impl Consensus {
             endpoint,
             core.clone(),
             core.cfg.raft.frame_cap(),
+            core.cfg.raft.anonymous_limits(),
         ));
         tokio::spawn(tasks::leader_watchdog(Arc::downgrade(&core)));
         tokio::spawn(tasks::clock_sampler(Arc::downgrade(&core)));

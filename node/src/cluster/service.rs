@@ -294,7 +294,14 @@ impl AppRpc for ClusterRpc {
             let req: ClusterRequest = match codec::decode(&body) {
                 Ok(r) => r,
                 Err(e) => {
-                    tracing::warn!(error = %e, ?from, "refused a malformed cluster request");
+                    // Anyone can be an anonymous peer: no WARN line per
+                    // stranger's garbage (consensus logs its refusals
+                    // throttled); a member sending garbage is a bug.
+                    if from == Peer::Anonymous {
+                        tracing::debug!(error = %e, "refused a malformed cluster request");
+                    } else {
+                        tracing::warn!(error = %e, ?from, "refused a malformed cluster request");
+                    }
                     return Err(format!("malformed cluster request: {e}"));
                 }
             };

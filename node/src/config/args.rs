@@ -196,6 +196,38 @@ pub struct RaftArgs {
         value_name = "N"
     )]
     pub forward_retries: Option<u32>,
+
+    /// Largest request from a peer without a certificate (a joining node) [default: 8192]
+    #[arg(
+        long = "raft-anonymous-frame-cap-bytes",
+        env = "PADDLE_RAFT_ANONYMOUS_FRAME_CAP_BYTES",
+        value_name = "BYTES"
+    )]
+    pub anonymous_frame_cap_bytes: Option<u64>,
+
+    /// Requests open at once on one connection without a certificate [default: 4]
+    #[arg(
+        long = "raft-anonymous-streams",
+        env = "PADDLE_RAFT_ANONYMOUS_STREAMS",
+        value_name = "N"
+    )]
+    pub anonymous_streams: Option<u32>,
+
+    /// Connections without a certificate open at once [default: 8]
+    #[arg(
+        long = "raft-anonymous-connections",
+        env = "PADDLE_RAFT_ANONYMOUS_CONNECTIONS",
+        value_name = "N"
+    )]
+    pub anonymous_connections: Option<u32>,
+
+    /// New connections without a certificate admitted per second [default: 4]
+    #[arg(
+        long = "raft-anonymous-connects-per-second",
+        env = "PADDLE_RAFT_ANONYMOUS_CONNECTS_PER_SECOND",
+        value_name = "N"
+    )]
+    pub anonymous_connects_per_second: Option<u32>,
 }
 
 /// Overrides for `[limits]`.
@@ -361,6 +393,16 @@ impl ConfigArgs {
         set(&mut r.max_voters, &a.max_voters);
         set(&mut r.propose_timeout_ms, &a.propose_timeout_ms);
         set(&mut r.forward_retries, &a.forward_retries);
+        set(
+            &mut r.anonymous_frame_cap_bytes,
+            &a.anonymous_frame_cap_bytes,
+        );
+        set(&mut r.anonymous_streams, &a.anonymous_streams);
+        set(&mut r.anonymous_connections, &a.anonymous_connections);
+        set(
+            &mut r.anonymous_connects_per_second,
+            &a.anonymous_connects_per_second,
+        );
 
         let (k, a) = (&mut config.clock, &self.clock);
         set(&mut k.max_skew_ms, &a.max_skew_ms);

@@ -394,6 +394,34 @@ fn check_raft(r: &RaftConfig, c: &mut Checker) {
             100,
             "retries",
         );
+        c.range(
+            "raft.anonymous_frame_cap_bytes",
+            this.anonymous_frame_cap_bytes,
+            4 * KIB,
+            MIB,
+            "bytes (a join request needs about 400 bytes)",
+        );
+        c.range(
+            "raft.anonymous_streams",
+            this.anonymous_streams.into(),
+            1,
+            64,
+            "streams",
+        );
+        c.range(
+            "raft.anonymous_connections",
+            this.anonymous_connections.into(),
+            1,
+            1024,
+            "connections",
+        );
+        c.range(
+            "raft.anonymous_connects_per_second",
+            this.anonymous_connects_per_second.into(),
+            1,
+            1000,
+            "connections per second",
+        );
     }
 }
 

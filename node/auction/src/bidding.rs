@@ -219,7 +219,7 @@ impl AuctionState {
                 .ok_or(RejectReason::NotRegistered)?;
             if bid
                 .token_tag
-                .is_some_and(|t| t != crate::desk::token_tag(&b.token_hash))
+                .is_some_and(|t| t != crate::checks::token_tag(&b.token_hash))
             {
                 return Err(RejectReason::TokenReplaced);
             }

@@ -12,35 +12,13 @@
 use paddle_proto::auction::{Accepted, AuctionEvent, DeskDetails, Paddle, RejectReason, SaleId};
 use paddle_proto::Money;
 
-use crate::checks::{invalid, Outcome};
+use crate::checks::{check_hash, check_text, invalid, Outcome};
 use crate::effects::Effects;
-use crate::engine::check_text;
 use crate::state::{AuctionState, DeskRecord};
 
 /// How long a sign-in code works after it was issued: a week (timed sales
 /// register days ahead).
 pub const SIGN_IN_VALID_MS: u64 = 7 * 24 * 60 * 60 * 1000;
-
-/// A hex SHA-256 (64 lowercase hex digits), as every token and code hash is.
-pub(crate) fn check_hash(field: &str, h: &str) -> Outcome<()> {
-    let ok = h.len() == 64
-        && h
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    match ok {
-        true => Ok(()),
-        false => Err(invalid(field)),
-    }
-}
-
-/// The tag of a token hash: its first 8 bytes. A bid carries its token's
-/// tag so the engine can refuse one sent with a token replaced since.
-pub fn token_tag(token_hash: &str) -> u64 {
-    token_hash
-        .get(..16)
-        .and_then(|h| u64::from_str_radix(h, 16).ok())
-        .unwrap_or(0)
-}
 
 fn check_details(d: &DeskDetails) -> Outcome<()> {
     check_text("details.phone", &d.phone, 0, 40)?;

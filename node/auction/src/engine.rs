@@ -14,7 +14,7 @@ use paddle_proto::Money;
 
 use crate::bidding::Bid;
 use crate::book::Book;
-use crate::checks::{check_amount, invalid, Outcome, MAX_BID};
+use crate::checks::{check_lot, check_text, invalid, Outcome, MAX_BID};
 use crate::desk::DeskForm;
 use crate::effects::Effects;
 use crate::state::{AuctionState, Bidder, Lot, Sale};
@@ -488,48 +488,4 @@ impl AuctionState {
         fx.touched.bidders.push((sale, paddle));
         Ok(Accepted::BidderUpdated { sale, paddle })
     }
-}
-
-/// A text field a person typed and others read (titles, names, reasons,
-/// desk details): `min..=max` characters, not blank when required, no
-/// control characters but newlines, and no bidi embedding, override or
-/// isolate controls (U+202A–U+202E, U+2066–U+2069), which would let a title
-/// or a name show other text than it holds (a "Trojan Source" trick) on
-/// every page, the results CSV included.
-pub(crate) fn check_text(field: &str, s: &str, min: usize, max: usize) -> Outcome<()> {
-    let n = s.chars().count();
-    let blank = min > 0 && s.trim().is_empty();
-    let refused = |c: char| (c.is_control() && c != '\n') || is_bidi_control(c);
-    if n < min || n > max || blank || s.chars().any(refused) {
-        return Err(invalid(field));
-    }
-    Ok(())
-}
-
-/// The explicit bidi formatting characters: embeddings and overrides
-/// (LRE, RLE, PDF, LRO, RLO) and isolates (LRI, RLI, FSI, PDI).
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-pub(crate) fn check_lot(spec: &LotSpec, live: bool) -> Outcome<()> {
-    check_text("title", &spec.title, 1, 200)?;
-    check_text("description", &spec.description, 0, 4_000)?;
-    check_amount(spec.start)?;
-    if spec.seller == Some(Paddle::HOUSE) {
-        return Err(invalid("seller"));
-    }
-    if let Some(r) = spec.reserve {
-        check_amount(r)?;
-        if r < spec.start {
-            return Err(invalid("reserve"));
-        }
-    }
-    if let Some(b) = spec.buy_now {
-        check_amount(b)?;
-        if live || b < spec.start || spec.reserve.is_some_and(|r| b < r) {
-            return Err(invalid("buy_now"));
-        }
-    }
-    Ok(())
 }

@@ -13,9 +13,8 @@ use paddle_proto::auction::{
     SaleMode,
 };
 
-use crate::checks::{invalid, Outcome};
+use crate::checks::{check_lot, check_text, invalid, Outcome};
 use crate::effects::Effects;
-use crate::engine::{check_lot, check_text};
 use crate::state::{AuctionState, BidNote};
 
 /// Longest one extension may add: a day.

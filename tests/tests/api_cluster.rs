@@ -280,6 +280,24 @@ async fn writes_through_followers_see_what_another_node_just_created() {
             s, 200,
             "round {round}: bid through node {b} with a token registered through node {d}: {v}"
         );
+        // A clerk token made through one node is revoked through another at once.
+        let (s, v) = c
+            .post(
+                &format!("{}/api/v1/clerks", c.url(d)),
+                op,
+                json!({"label": format!("Clerk {round}")}),
+            )
+            .await;
+        assert_eq!(s, 201, "round {round}: {v}");
+        let id = v["id"].as_str().unwrap().to_string();
+        let (s, v) = c
+            .post(
+                &format!("{}/api/v1/clerks/{id}/revoke", c.url(a)),
+                op,
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, 200, "round {round}: revoke through node {a} of a token made through node {d}: {v}");
     }
     // Bad input changes nothing: a malformed index is refused.
     let (s, _) = c

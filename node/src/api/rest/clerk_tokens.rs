@@ -129,9 +129,10 @@ pub async fn revoke(
     headers: HeaderMap,
 ) -> Result<Json<Done>, ApiError> {
     require_operator_role(&s, &headers).await?;
-    let known = registry::clerks(&s.consensus.view())
-        .iter()
-        .any(|(i, _)| *i == id);
+    // Judged on a view not older than the cluster's commits: a token made
+    // through another node a moment ago is found (see `fresh_view`).
+    let has = |v: &paddle_consensus::KvView| registry::clerks(v).iter().any(|(i, _)| *i == id);
+    let known = has(&crate::api::reads::fresh_view(&s, has).await?);
     if !known {
         return Err(ApiError::not_found(
             "unknown_clerk",

@@ -297,7 +297,10 @@ async fn writes_through_followers_see_what_another_node_just_created() {
                 json!({}),
             )
             .await;
-        assert_eq!(s, 200, "round {round}: revoke through node {a} of a token made through node {d}: {v}");
+        assert_eq!(
+            s, 200,
+            "round {round}: revoke through node {a} of a token made through node {d}: {v}"
+        );
     }
     // Bad input changes nothing: a malformed index is refused.
     let (s, _) = c

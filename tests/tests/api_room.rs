@@ -43,7 +43,11 @@ async fn desk(c: &Cluster, i: usize, sale: u64, body: Value) -> (u16, Value) {
 /// Redeem a sign-in code at node `i`: the bidder's token.
 async fn redeem(c: &Cluster, i: usize, sale: u64, code: &str) -> String {
     let (s, v) = c
-        .post(&sale_url(c, i, sale, "/sign-in"), None, json!({ "code": code }))
+        .post(
+            &sale_url(c, i, sale, "/sign-in"),
+            None,
+            json!({ "code": code }),
+        )
         .await;
     assert_eq!(s, 200, "{v}");
     v["token"].as_str().unwrap().to_string()
@@ -73,11 +77,18 @@ async fn desk_commission_and_phone_bids_across_three_nodes() {
     assert_eq!(code.len(), 11, "{card}");
     assert!(card["qr_svg"].as_str().unwrap().contains("<svg"), "{card}");
     let url = card["url"].as_str().unwrap();
-    assert!(url.ends_with(&format!("/?sale={sale}&code={code}")), "{url}");
+    assert!(
+        url.ends_with(&format!("/?sale={sale}&code={code}")),
+        "{url}"
+    );
 
     // The same paddle at another node's desk: taken.
     let (s, v) = desk(&c, 2, sale, json!({"name": "Someone Else", "paddle": 42})).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (409, Some("duplicate")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("duplicate")),
+        "{v}"
+    );
 
     // Contact details are the staff's: the desk search finds them by phone.
     let (s, v) = c
@@ -94,9 +105,17 @@ async fn desk_commission_and_phone_bids_across_three_nodes() {
     let token = redeem(&c, 2, sale, &typed).await;
     // A code works once.
     let (s, v) = c
-        .post(&sale_url(&c, 0, sale, "/sign-in"), None, json!({ "code": code }))
+        .post(
+            &sale_url(&c, 0, sale, "/sign-in"),
+            None,
+            json!({ "code": code }),
+        )
         .await;
-    assert_eq!((s, v["error"]["code"].as_str()), (404, Some("unknown_sign_in")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (404, Some("unknown_sign_in")),
+        "{v}"
+    );
 
     // A commission bid left before lot 1 opens waits, then counts at open.
     let (s, v) = c
@@ -123,7 +142,8 @@ async fn desk_commission_and_phone_bids_across_three_nodes() {
         .await;
     assert_eq!(s, 200, "{v}");
     let phone_index = v["index"].as_u64().unwrap();
-    let line = within(staff.until_event("the phone line", |e| e["event"]["type"] == "phone_line")).await;
+    let line =
+        within(staff.until_event("the phone line", |e| e["event"]["type"] == "phone_line")).await;
     assert_eq!(line["event"]["line"], 3, "{line}");
     assert_eq!(line["index"].as_u64(), Some(phone_index), "{line}");
     let bid = events_in(&staff.seen)
@@ -131,7 +151,8 @@ async fn desk_commission_and_phone_bids_across_three_nodes() {
         .find(|e| e["event"]["type"] == "bid_accepted" && e["index"] == line["index"])
         .expect("the phone bid's bid_accepted came with its line");
     assert_eq!(bid["event"]["kind"], "phone", "{bid}");
-    let seen = within(public.until_event("the phone bid", |e| e["event"]["type"] == "bid_accepted")).await;
+    let seen =
+        within(public.until_event("the phone bid", |e| e["event"]["type"] == "bid_accepted")).await;
     assert_eq!(seen["event"]["kind"], "phone");
     // A later event reaches the public watcher; no phone_line came before it.
     let (s, _) = c
@@ -140,24 +161,40 @@ async fn desk_commission_and_phone_bids_across_three_nodes() {
     assert_eq!(s, 200);
     within(public.until_event("fair warning", |e| e["event"]["type"] == "fair_warning")).await;
     assert!(
-        !public.seen.iter().any(|m| m.to_string().contains("phone_line")),
+        !public
+            .seen
+            .iter()
+            .any(|m| m.to_string().contains("phone_line")),
         "the public saw a phone line"
     );
     // The history: staff see the line, the public only the kind.
-    let hist_url = format!("{}?min_index={phone_index}", lot_url(&c, 2, lots[0], "/bids"));
+    let hist_url = format!(
+        "{}?min_index={phone_index}",
+        lot_url(&c, 2, lots[0], "/bids")
+    );
     let (_, staff_hist) = c.get(&hist_url, op).await;
     assert_eq!(staff_hist["bids"][0]["line"], 3, "{staff_hist}");
     assert_eq!(staff_hist["bids"][0]["bid_id"], "line3-1", "{staff_hist}");
     let (_, public_hist) = c.get(&hist_url, None).await;
-    assert!(public_hist["bids"][0].get("line").is_none(), "{public_hist}");
-    assert!(public_hist["bids"][0].get("bid_id").is_none(), "{public_hist}");
+    assert!(
+        public_hist["bids"][0].get("line").is_none(),
+        "{public_hist}"
+    );
+    assert!(
+        public_hist["bids"][0].get("bid_id").is_none(),
+        "{public_hist}"
+    );
     assert_eq!(public_hist["bids"][0]["kind"], "phone");
 
     // Lot 0 sold to the phone; lot 1 opens with the commission maximum
     // counted at the start price.
-    let (s, v) = c.post(&lot_url(&c, 0, lots[0], "/sell"), op, json!({})).await;
+    let (s, v) = c
+        .post(&lot_url(&c, 0, lots[0], "/sell"), op, json!({}))
+        .await;
     assert_eq!(s, 200, "{v}");
-    let (s, v) = c.post(&lot_url(&c, 0, lots[1], "/open"), op, json!({})).await;
+    let (s, v) = c
+        .post(&lot_url(&c, 0, lots[1], "/open"), op, json!({}))
+        .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["lot"]["leader"], 42, "{v}");
     assert_eq!(v["lot"]["price"], 1000, "the start price: {v}");
@@ -171,7 +208,14 @@ async fn desk_commission_and_phone_bids_across_three_nodes() {
         .await;
     assert_eq!(s, 200, "{again}");
     let (_, hist) = c
-        .get(&format!("{}?min_index={}", lot_url(&c, 1, lots[1], "/bids"), v["index"]), op)
+        .get(
+            &format!(
+                "{}?min_index={}",
+                lot_url(&c, 1, lots[1], "/bids"),
+                v["index"]
+            ),
+            op,
+        )
         .await;
     let kinds: Vec<&str> = hist["bids"]
         .as_array()
@@ -231,7 +275,10 @@ async fn cluster_now(c: &Cluster, i: usize) -> u64 {
 /// A lot as node `i` sees it once it has applied `index`.
 async fn lot_at(c: &Cluster, i: usize, lot: u64, index: u64) -> Value {
     let (s, v) = c
-        .get(&format!("{}?min_index={index}", lot_url(c, i, lot, "")), None)
+        .get(
+            &format!("{}?min_index={index}", lot_url(c, i, lot, "")),
+            None,
+        )
         .await;
     assert_eq!(s, 200, "{v}");
     v["lot"].clone()
@@ -283,7 +330,11 @@ async fn a_pause_in_the_last_seconds_gives_back_the_same_time_on_every_node() {
     }
     assert_eq!(bid.1["outcome"], "accepted", "{bid:?}");
     let (s, paused) = c
-        .post(&sale_url(&c, 2, sale, "/pause"), op, json!({"reason": "Power cut in hall B"}))
+        .post(
+            &sale_url(&c, 2, sale, "/pause"),
+            op,
+            json!({"reason": "Power cut in hall B"}),
+        )
         .await;
     assert_eq!(s, 200, "{paused}");
     let since = paused["sale"]["paused"]["since_ms"].as_u64().unwrap();
@@ -293,11 +344,17 @@ async fn a_pause_in_the_last_seconds_gives_back_the_same_time_on_every_node() {
     for i in 0..3 {
         let l = lot_at(&c, i, lot, pause_index).await;
         let end = l["effective_end_ms"].as_u64().unwrap();
-        assert!(end > since, "paused after the end (a very slow machine): {l}");
+        assert!(
+            end > since,
+            "paused after the end (a very slow machine): {l}"
+        );
         left.push(end - since);
     }
     assert!(left.windows(2).all(|w| w[0] == w[1]), "{left:?}");
-    assert!(left[0] > 0 && left[0] <= 10_000, "in the last 10 s: {left:?}");
+    assert!(
+        left[0] > 0 && left[0] <= 10_000,
+        "in the last 10 s: {left:?}"
+    );
 
     // Paused past the old deadline: no bid gets in, the lot does not close.
     tokio::time::sleep(std::time::Duration::from_millis(left[0] + 1_500)).await;
@@ -308,20 +365,42 @@ async fn a_pause_in_the_last_seconds_gives_back_the_same_time_on_every_node() {
             json!({"bid_id": "while-paused", "max": "20.00"}),
         )
         .await;
-    assert_eq!((s, v["error"]["code"].as_str()), (409, Some("sale_paused")), "{v}");
-    let (s, v) = c.post(&sale_url(&c, 0, sale, "/pause"), op, json!({"reason": "again"})).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (409, Some("pause_state")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("sale_paused")),
+        "{v}"
+    );
+    let (s, v) = c
+        .post(
+            &sale_url(&c, 0, sale, "/pause"),
+            op,
+            json!({"reason": "again"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("pause_state")),
+        "{v}"
+    );
     for i in 0..3 {
         assert_eq!(lot_at(&c, i, lot, pause_index).await["status"], "open");
     }
 
     // Resume: every node shows the same remaining time as at the pause.
-    let (s, resumed) = c.post(&sale_url(&c, 1, sale, "/resume"), op, json!({})).await;
+    let (s, resumed) = c
+        .post(&sale_url(&c, 1, sale, "/resume"), op, json!({}))
+        .await;
     assert_eq!(s, 200, "{resumed}");
     assert!(resumed["sale"]["paused"].is_null(), "{resumed}");
     let resume_index = resumed["index"].as_u64().unwrap();
     let (_, evs) = c
-        .get(&format!("{}?min_index={resume_index}", sale_url(&c, 0, sale, "/events")), None)
+        .get(
+            &format!(
+                "{}?min_index={resume_index}",
+                sale_url(&c, 0, sale, "/events")
+            ),
+            None,
+        )
         .await;
     let paused_ms = evs["events"]
         .as_array()
@@ -366,7 +445,11 @@ async fn sale_room_bad_input_is_refused_with_its_code_and_changes_nothing() {
         .await;
     let timed = v["sale"].as_u64().unwrap();
     let (_, v) = c
-        .post(&sale_url(&c, 0, timed, "/lots"), op, json!({"lots": [{"title": "T", "start": "1.00"}]}))
+        .post(
+            &sale_url(&c, 0, timed, "/lots"),
+            op,
+            json!({"lots": [{"title": "T", "start": "1.00"}]}),
+        )
         .await;
     let timed_lot = v["lots"][0].as_u64().unwrap();
     let before = c.state_hash(0).await;
@@ -375,39 +458,195 @@ async fn sale_room_bad_input_is_refused_with_its_code_and_changes_nothing() {
     let s = |sale: u64, what: &str| sale_url(&c, 0, sale, what);
     let cases: Vec<(String, Option<&str>, Value, u16, &str)> = vec![
         // Unknown sale, lot, paddle.
-        (s(999, "/desk"), op, json!({"name": "X"}), 404, "unknown_sale"),
-        (lot_url(&c, 0, 999, "/phone-bids"), op, json!({"paddle": 1, "bid_id": "p", "line": 1}), 404, "unknown_lot"),
-        (s(live, "/bidders/77/reissue"), op, json!({}), 403, "not_registered"),
-        (s(live, "/bidders/77/details"), op, json!({"phone": "1"}), 403, "not_registered"),
-        (s(999, "/pause"), op, json!({"reason": "r"}), 404, "unknown_sale"),
+        (
+            s(999, "/desk"),
+            op,
+            json!({"name": "X"}),
+            404,
+            "unknown_sale",
+        ),
+        (
+            lot_url(&c, 0, 999, "/phone-bids"),
+            op,
+            json!({"paddle": 1, "bid_id": "p", "line": 1}),
+            404,
+            "unknown_lot",
+        ),
+        (
+            s(live, "/bidders/77/reissue"),
+            op,
+            json!({}),
+            403,
+            "not_registered",
+        ),
+        (
+            s(live, "/bidders/77/details"),
+            op,
+            json!({"phone": "1"}),
+            403,
+            "not_registered",
+        ),
+        (
+            s(999, "/pause"),
+            op,
+            json!({"reason": "r"}),
+            404,
+            "unknown_sale",
+        ),
         // Wrong role.
-        (s(live, "/desk"), bidder, json!({"name": "X"}), 403, "forbidden"),
-        (s(live, "/desk"), None, json!({"name": "X"}), 401, "unauthorized"),
-        (l("/phone-bids"), bidder, json!({"paddle": 1, "bid_id": "p", "line": 1}), 403, "forbidden"),
-        (l("/commission-bids"), None, json!({"paddle": 1, "max": "20.00", "bid_id": "c"}), 401, "unauthorized"),
-        (s(live, "/pause"), bidder, json!({"reason": "r"}), 403, "forbidden"),
+        (
+            s(live, "/desk"),
+            bidder,
+            json!({"name": "X"}),
+            403,
+            "forbidden",
+        ),
+        (
+            s(live, "/desk"),
+            None,
+            json!({"name": "X"}),
+            401,
+            "unauthorized",
+        ),
+        (
+            l("/phone-bids"),
+            bidder,
+            json!({"paddle": 1, "bid_id": "p", "line": 1}),
+            403,
+            "forbidden",
+        ),
+        (
+            l("/commission-bids"),
+            None,
+            json!({"paddle": 1, "max": "20.00", "bid_id": "c"}),
+            401,
+            "unauthorized",
+        ),
+        (
+            s(live, "/pause"),
+            bidder,
+            json!({"reason": "r"}),
+            403,
+            "forbidden",
+        ),
         (s(live, "/resume"), bidder, json!({}), 403, "forbidden"),
-        (l("/extend"), bidder, json!({"by_ms": 1000}), 403, "forbidden"),
-        (s(live, "/bidders/1/reissue"), bidder, json!({}), 403, "forbidden"),
+        (
+            l("/extend"),
+            bidder,
+            json!({"by_ms": 1000}),
+            403,
+            "forbidden",
+        ),
+        (
+            s(live, "/bidders/1/reissue"),
+            bidder,
+            json!({}),
+            403,
+            "forbidden",
+        ),
         // Wrong mode or state.
         (l("/extend"), op, json!({"by_ms": 1000}), 409, "wrong_mode"),
-        (lot_url(&c, 0, timed_lot, "/extend"), op, json!({"by_ms": 1000}), 409, "lot_not_open"),
+        (
+            lot_url(&c, 0, timed_lot, "/extend"),
+            op,
+            json!({"by_ms": 1000}),
+            409,
+            "lot_not_open",
+        ),
         (s(live, "/resume"), op, json!({}), 409, "pause_state"),
         // Malformed input.
-        (l("/commission-bids"), op, json!({"paddle": 1, "max": "12.505", "bid_id": "c"}), 400, "invalid_amount"),
-        (l("/commission-bids"), op, json!({"paddle": 1, "max": 12.5, "bid_id": "c"}), 400, "bad_json"),
-        (l("/phone-bids"), op, json!({"paddle": 1, "amount": "-1.00", "bid_id": "p", "line": 1}), 400, "invalid_amount"),
-        (l("/phone-bids"), op, json!({"paddle": 1, "bid_id": "p", "line": 0}), 400, "invalid_input"),
-        (l("/phone-bids"), op, json!({"paddle": 1, "bid_id": "", "line": 1}), 400, "invalid_bid_id"),
-        (l("/phone-bids"), op, json!({"paddle": 1, "bid_id": "p", "line": 1, "sale": 1}), 400, "bad_json"),
+        (
+            l("/commission-bids"),
+            op,
+            json!({"paddle": 1, "max": "12.505", "bid_id": "c"}),
+            400,
+            "invalid_amount",
+        ),
+        (
+            l("/commission-bids"),
+            op,
+            json!({"paddle": 1, "max": 12.5, "bid_id": "c"}),
+            400,
+            "bad_json",
+        ),
+        (
+            l("/phone-bids"),
+            op,
+            json!({"paddle": 1, "amount": "-1.00", "bid_id": "p", "line": 1}),
+            400,
+            "invalid_amount",
+        ),
+        (
+            l("/phone-bids"),
+            op,
+            json!({"paddle": 1, "bid_id": "p", "line": 0}),
+            400,
+            "invalid_input",
+        ),
+        (
+            l("/phone-bids"),
+            op,
+            json!({"paddle": 1, "bid_id": "", "line": 1}),
+            400,
+            "invalid_bid_id",
+        ),
+        (
+            l("/phone-bids"),
+            op,
+            json!({"paddle": 1, "bid_id": "p", "line": 1, "sale": 1}),
+            400,
+            "bad_json",
+        ),
         (l("/extend"), op, json!({"by_ms": -5}), 400, "bad_json"),
-        (s(live, "/pause"), op, json!({"reason": ""}), 400, "invalid_input"),
-        (s(live, "/resume"), op, json!({"now": true}), 400, "bad_json"),
-        (s(live, "/desk"), op, json!({"name": "X", "phone": "9".repeat(41)}), 400, "invalid_input"),
-        (s(live, "/desk"), op, json!({"name": "X", "limit": "lots"}), 400, "invalid_amount"),
-        (s(live, "/desk"), op, json!({"name": "X", "paddle": 1}), 409, "duplicate"),
-        (s(live, "/sign-in"), None, json!({"code": "not a code"}), 404, "unknown_sign_in"),
-        (s(live, "/sign-in"), None, json!({"code": "ABCDE-FGHJK"}), 404, "unknown_sign_in"),
+        (
+            s(live, "/pause"),
+            op,
+            json!({"reason": ""}),
+            400,
+            "invalid_input",
+        ),
+        (
+            s(live, "/resume"),
+            op,
+            json!({"now": true}),
+            400,
+            "bad_json",
+        ),
+        (
+            s(live, "/desk"),
+            op,
+            json!({"name": "X", "phone": "9".repeat(41)}),
+            400,
+            "invalid_input",
+        ),
+        (
+            s(live, "/desk"),
+            op,
+            json!({"name": "X", "limit": "lots"}),
+            400,
+            "invalid_amount",
+        ),
+        (
+            s(live, "/desk"),
+            op,
+            json!({"name": "X", "paddle": 1}),
+            409,
+            "duplicate",
+        ),
+        (
+            s(live, "/sign-in"),
+            None,
+            json!({"code": "not a code"}),
+            404,
+            "unknown_sign_in",
+        ),
+        (
+            s(live, "/sign-in"),
+            None,
+            json!({"code": "ABCDE-FGHJK"}),
+            404,
+            "unknown_sign_in",
+        ),
     ];
     for (url, token, body, status, code) in cases {
         let (st, v) = c.post(&url, token, body.clone()).await;
@@ -419,21 +658,49 @@ async fn sale_room_bad_input_is_refused_with_its_code_and_changes_nothing() {
     }
     // Editing a lot that has opened.
     let (st, v) = c
-        .call(reqwest::Method::PUT, &l(""), op, Some(json!({"title": "New", "start": "1.00"})))
+        .call(
+            reqwest::Method::PUT,
+            &l(""),
+            op,
+            Some(json!({"title": "New", "start": "1.00"})),
+        )
         .await;
-    assert_eq!((st, v["error"]["code"].as_str()), (409, Some("wrong_status")), "{v}");
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (409, Some("wrong_status")),
+        "{v}"
+    );
     assert_eq!(c.state_hash(0).await, before, "a refusal changed the state");
 
     // Refused bids: recorded as their id's first outcome (so a resend
     // learns it), and nothing else.
     let bid_refusals = [
-        (l("/commission-bids"), json!({"paddle": 77, "max": "20.00", "bid_id": "c"}), 403, "not_registered"),
-        (lot_url(&c, 0, timed_lot, "/phone-bids"), json!({"paddle": 1, "bid_id": "p", "line": 1}), 409, "wrong_mode"),
-        (l("/phone-bids"), json!({"paddle": 1, "amount": "5.00", "bid_id": "low", "line": 2}), 409, "too_low"),
+        (
+            l("/commission-bids"),
+            json!({"paddle": 77, "max": "20.00", "bid_id": "c"}),
+            403,
+            "not_registered",
+        ),
+        (
+            lot_url(&c, 0, timed_lot, "/phone-bids"),
+            json!({"paddle": 1, "bid_id": "p", "line": 1}),
+            409,
+            "wrong_mode",
+        ),
+        (
+            l("/phone-bids"),
+            json!({"paddle": 1, "amount": "5.00", "bid_id": "low", "line": 2}),
+            409,
+            "too_low",
+        ),
     ];
     for (url, body, status, code) in bid_refusals {
         let (st, v) = c.post(&url, op, body.clone()).await;
-        assert_eq!((st, v["error"]["code"].as_str()), (status, Some(code)), "POST {url} {body}: {v}");
+        assert_eq!(
+            (st, v["error"]["code"].as_str()),
+            (status, Some(code)),
+            "POST {url} {body}: {v}"
+        );
     }
     let (_, hist) = c.get(&l("/bids"), op).await;
     assert_eq!(hist["bids"].as_array().unwrap().len(), 0, "{hist}");
@@ -459,7 +726,10 @@ async fn sale_room_bad_input_is_refused_with_its_code_and_changes_nothing() {
     assert_eq!(st, 200, "{v}");
     let (_, v) = c.get(&lot_url(&c, 0, lots[1], ""), op).await;
     assert_eq!(v["lot"]["title"], "Renamed");
-    assert_eq!(v["terms"]["reserve"], 4000, "the operator sees the reserve: {v}");
+    assert_eq!(
+        v["terms"]["reserve"], 4000,
+        "the operator sees the reserve: {v}"
+    );
     let (_, v) = c.get(&lot_url(&c, 0, lots[1], ""), None).await;
     assert!(v.get("terms").is_none(), "{v}");
     c.pass();
@@ -505,14 +775,22 @@ async fn self_registration_is_throttled_and_the_desk_can_close_it() {
         assert_eq!(v["approved"], false, "{v}");
     }
     let (s, v) = self_register(&c, [127, 0, 0, 1], sale, "One too many").await;
-    assert_eq!((s, v["error"]["code"].as_str()), (429, Some("rate_limited")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (429, Some("rate_limited")),
+        "{v}"
+    );
     // Per sale: five a minute from all addresses together.
     for i in 0..2 {
         let (s, v) = self_register(&c, [127, 0, 0, 2], sale, &format!("Other {i}")).await;
         assert_eq!(s, 201, "{v}");
     }
     let (s, v) = self_register(&c, [127, 0, 0, 2], sale, "Sale is full").await;
-    assert_eq!((s, v["error"]["code"].as_str()), (429, Some("rate_limited")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (429, Some("rate_limited")),
+        "{v}"
+    );
     // The desk is not throttled.
     let (s, v) = desk(&c, 0, sale, json!({"name": "At the desk"})).await;
     assert_eq!(s, 201, "{v}");
@@ -524,7 +802,10 @@ async fn self_registration_is_throttled_and_the_desk_can_close_it() {
     }))
     .await;
     let seen = serde_json::to_string(&watcher.seen).unwrap();
-    assert!(!seen.contains("Walk-in") && !seen.contains("At the desk"), "{seen}");
+    assert!(
+        !seen.contains("Walk-in") && !seen.contains("At the desk"),
+        "{seen}"
+    );
 
     // Staff close self-registration of a second sale: anonymous sign-ups
     // are refused, the desk still registers, and reopening works.
@@ -533,17 +814,31 @@ async fn self_registration_is_throttled_and_the_desk_can_close_it() {
     assert_eq!(s, 201, "{bidder}");
     let bidder_token = redeem(&c, 0, sale2, bidder["sign_in"]["code"].as_str().unwrap()).await;
     let toggle = sale_url(&c, 0, sale2, "/self-registration");
-    let (s, v) = c.post(&toggle, Some(&bidder_token), json!({"open": false})).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("forbidden")), "{v}");
+    let (s, v) = c
+        .post(&toggle, Some(&bidder_token), json!({"open": false}))
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{v}"
+    );
     let (s, v) = c.post(&toggle, op, json!({"open": false})).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["sale"]["self_registration"], false, "{v}");
     let (s, v) = self_register(&c, [127, 0, 0, 3], sale2, "Too late").await;
-    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("registration_closed")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("registration_closed")),
+        "{v}"
+    );
     let (s, v) = desk(&c, 0, sale2, json!({"name": "Still at the desk"})).await;
     assert_eq!(s, 201, "{v}");
     let (s, v) = c.post(&toggle, op, json!({"open": true})).await;
-    assert_eq!((s, v["sale"]["self_registration"].as_bool()), (200, Some(true)), "{v}");
+    assert_eq!(
+        (s, v["sale"]["self_registration"].as_bool()),
+        (200, Some(true)),
+        "{v}"
+    );
     let (s, v) = self_register(&c, [127, 0, 0, 3], sale2, "Welcome back").await;
     assert_eq!(s, 201, "{v}");
     c.pass();

@@ -16,8 +16,8 @@
 //! stands still cannot let bids in below the asking price.
 
 use paddle_proto::auction::{
-    Accepted, AuctionCommand, AuctionEvent, AuctionReply, BidId, BidKind, ExtendRule, LotId, LotStatus, Paddle,
-    RejectReason, SaleId, SaleMode,
+    Accepted, AuctionCommand, AuctionEvent, AuctionReply, BidId, BidKind, ExtendRule, LotId,
+    LotStatus, Paddle, RejectReason, SaleId, SaleMode,
 };
 use paddle_proto::Money;
 
@@ -172,7 +172,13 @@ impl AuctionState {
         fx: &mut Effects,
     ) -> AuctionReply {
         let mut key = std::mem::take(&mut self.key_buf);
-        outcome_key(&mut key, bid.sale, bid.paddle, bid.source.staff(), bid.bid_id);
+        outcome_key(
+            &mut key,
+            bid.sale,
+            bid.paddle,
+            bid.source.staff(),
+            bid.bid_id,
+        );
         let fp = self.outcomes.fingerprint(&key);
         if let Some(first) = self.outcomes.get_at(fp, &key) {
             let reply = first.clone();
@@ -195,7 +201,6 @@ impl AuctionState {
         self.key_buf = key;
         reply
     }
-
 
     fn check_bid(&self, index: u64, stamp_ms: u64, bid: &Bid<'_>) -> Outcome<Plan> {
         let (sale, lot) = self.lot_of(bid.sale, bid.lot)?;
@@ -308,8 +313,13 @@ impl AuctionState {
             lot.book.stamp_minimum = lot.minimum_next(sale);
             lot.book.last_stamp_ms = Some(stamp_ms);
         }
-        lot.book
-            .add(&lot.terms(sale), bid.paddle, plan.max, seq, bid.source.outcry());
+        lot.book.add(
+            &lot.terms(sale),
+            bid.paddle,
+            plan.max,
+            seq,
+            bid.source.outcry(),
+        );
         if let Some((hammer, _)) = plan.buy_now {
             lot.book.price = Some(hammer);
         }

@@ -80,8 +80,7 @@ pub(crate) fn check_lot(spec: &LotSpec, live: bool) -> Outcome<()> {
 /// A hex SHA-256 (64 lowercase hex digits), as every token and code hash is.
 pub(crate) fn check_hash(field: &str, h: &str) -> Outcome<()> {
     let ok = h.len() == 64
-        && h
-            .bytes()
+        && h.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     match ok {
         true => Ok(()),

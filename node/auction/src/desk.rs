@@ -107,7 +107,10 @@ impl AuctionState {
         // The same command again (a retry of an unknown outcome): the code
         // and the token it carries are already this bidder's.
         if let Some(key) = self.issued_to(form.code_hash, form.token_hash) {
-            return Ok(Accepted::BidderRegistered { sale, paddle: key.1 });
+            return Ok(Accepted::BidderRegistered {
+                sale,
+                paddle: key.1,
+            });
         }
         check_details(form.details)?;
         self.check_new_code(form.code_hash)?;
@@ -171,7 +174,8 @@ impl AuctionState {
         }
         self.replace_token((sale, paddle), token_hash, fx);
         self.issue_code(stamp_ms, (sale, paddle), code_hash, fx);
-        fx.events.push(AuctionEvent::SignInReplaced { sale, paddle });
+        fx.events
+            .push(AuctionEvent::SignInReplaced { sale, paddle });
         Ok(Accepted::SignIn { sale, paddle })
     }
 
@@ -195,7 +199,10 @@ impl AuctionState {
             return match self.tokens.get(token_hash) {
                 Some(&(s, paddle))
                     if s == sale
-                        && self.desk.get(&(s, paddle)).and_then(|d| d.redeemed.as_deref())
+                        && self
+                            .desk
+                            .get(&(s, paddle))
+                            .and_then(|d| d.redeemed.as_deref())
                             == Some(code_hash) =>
                 {
                     Ok(Accepted::SignIn { sale, paddle })
@@ -266,7 +273,8 @@ impl AuctionState {
         };
         if changed {
             fx.touched.desk_only.push(sale);
-            fx.events.push(AuctionEvent::SelfRegistrationSet { sale, open });
+            fx.events
+                .push(AuctionEvent::SelfRegistrationSet { sale, open });
         }
         Ok(Accepted::SelfRegistrationSet { sale, open })
     }

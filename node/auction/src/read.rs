@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use paddle_proto::auction::{
     AuctionReply, BidId, BidView, BidderIdentity, BidderStats, EventRecord, ImageRef, LotId,
-    LotResult, LotStats, LotStatus, LotView, Paddle, Pause, SaleId, SaleStats, SaleStatus, SaleView,
+    LotResult, LotStats, LotStatus, LotView, Paddle, Pause, SaleId, SaleStats, SaleStatus,
+    SaleView,
 };
 use paddle_proto::Money;
 
@@ -392,7 +393,9 @@ pub fn desk_rows(
     sale: SaleId,
 ) -> R<Vec<(Bidder, Option<crate::state::DeskRecord>)>> {
     let mut desk: BTreeMap<Vec<u8>, crate::state::DeskRecord> =
-        scan_all(s, tree::DESK, &sale_key(sale))?.into_iter().collect();
+        scan_all(s, tree::DESK, &sale_key(sale))?
+            .into_iter()
+            .collect();
     Ok(scan_all::<Bidder>(s, tree::BIDDERS, &sale_key(sale))?
         .into_iter()
         .map(|(k, b)| (b, desk.remove(&k)))
@@ -430,12 +433,16 @@ pub struct StaffBid {
 /// room's price, not a bidder's ceiling).
 pub fn staff_history(s: &(impl KvRead + ?Sized), lot: LotId) -> R<Vec<StaffBid>> {
     let mut notes: BTreeMap<Vec<u8>, crate::state::BidNote> =
-        scan_all(s, tree::BID_NOTES, &lot_key(lot))?.into_iter().collect();
+        scan_all(s, tree::BID_NOTES, &lot_key(lot))?
+            .into_iter()
+            .collect();
     Ok(bids_of(s, lot)?
         .into_iter()
         .filter(|b| b.applied)
         .map(|b| {
-            let note = notes.remove(bid_key(lot, b.seq).as_slice()).unwrap_or_default();
+            let note = notes
+                .remove(bid_key(lot, b.seq).as_slice())
+                .unwrap_or_default();
             StaffBid {
                 view: BidView {
                     paddle: b.paddle,

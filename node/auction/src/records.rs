@@ -366,10 +366,18 @@ impl AuctionState {
     /// codes, retired tokens and codes, bid notes.
     fn write_room(&self, touched: &Touched, out: &mut (impl KvWrite + ?Sized)) {
         // (A hash retired and indexed again in one batch stays.)
-        for hash in touched.dead_tokens.iter().filter(|h| !self.tokens.contains_key(*h)) {
+        for hash in touched
+            .dead_tokens
+            .iter()
+            .filter(|h| !self.tokens.contains_key(*h))
+        {
             out.delete(tree::TOKENS, hash.as_bytes());
         }
-        for hash in touched.dead_codes.iter().filter(|h| !self.sign_ins.contains_key(*h)) {
+        for hash in touched
+            .dead_codes
+            .iter()
+            .filter(|h| !self.sign_ins.contains_key(*h))
+        {
             out.delete(tree::SIGN_INS, hash.as_bytes());
         }
         for sale in &touched.pauses {
@@ -496,18 +504,25 @@ impl AuctionState {
             st.outcomes.insert(&k, r);
         }
         for (k, p) in scan_all(store, tree::PAUSES, &[])? {
-            st.pauses.insert(SaleId(u64::from_be_bytes(k[..8].try_into().expect("8-byte key"))), p);
+            st.pauses.insert(
+                SaleId(u64::from_be_bytes(k[..8].try_into().expect("8-byte key"))),
+                p,
+            );
         }
         for (k, d) in scan_all::<DeskRecord>(store, tree::DESK, &[])? {
             let sale = SaleId(u64::from_be_bytes(k[..8].try_into().expect("12-byte key")));
-            let paddle = Paddle(u32::from_be_bytes(k[8..12].try_into().expect("12-byte key")));
+            let paddle = Paddle(u32::from_be_bytes(
+                k[8..12].try_into().expect("12-byte key"),
+            ));
             if let Some(code) = &d.code_hash {
                 st.sign_ins.insert(code.clone(), (sale, paddle));
             }
             st.desk.insert((sale, paddle), d);
         }
         for (k, ()) in scan_all::<()>(store, tree::DESK_ONLY, &[])? {
-            st.desk_only.insert(SaleId(u64::from_be_bytes(k[..8].try_into().expect("8-byte key"))));
+            st.desk_only.insert(SaleId(u64::from_be_bytes(
+                k[..8].try_into().expect("8-byte key"),
+            )));
         }
         for (k, n) in scan_all::<BidNote>(store, tree::BID_NOTES, &[])? {
             let lot = LotId(u64::from_be_bytes(k[..8].try_into().expect("12-byte key")));

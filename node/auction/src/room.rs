@@ -101,14 +101,7 @@ impl AuctionState {
     /// After a pause from `since` lasting `paused_ms`, move the lot's times
     /// that lay ahead of the pause by its length. A lot whose end had
     /// already passed when the pause began keeps it (it was over).
-    fn give_back(
-        &mut self,
-        sale: SaleId,
-        id: LotId,
-        since: u64,
-        paused_ms: u64,
-        fx: &mut Effects,
-    ) {
+    fn give_back(&mut self, sale: SaleId, id: LotId, since: u64, paused_ms: u64, fx: &mut Effects) {
         let lot = self.lots.get_mut(&id).expect("a sale's lots exist");
         if lot.status.is_finished() {
             return;
@@ -235,7 +228,10 @@ impl AuctionState {
         });
         let accepted = self.retract(sale, lot, paddle, bid_id, fx)?;
         let seq = seq.expect("retract found it");
-        let note = self.bid_notes.entry((lot, seq)).or_insert_with(BidNote::default);
+        let note = self
+            .bid_notes
+            .entry((lot, seq))
+            .or_insert_with(BidNote::default);
         note.retract_reason = Some(reason.to_string());
         fx.touched.bid_notes.push((lot, seq));
         Ok(accepted)

@@ -8,8 +8,7 @@ use common::*;
 use paddle_auction::{read, AuctionMachine, AuctionState, KvRead, KvWrite, MemStore};
 use paddle_proto::auction::{
     AuctionCommand, AuctionEvent, AuctionReply, BidKind, DeskDetails, EventRecord, ExtendRule,
-    IncrementTable,
-    LotSpec, LotStatus, Paddle, SaleId, SaleMode, SaleSpec, SaleStatus, SoftClose,
+    IncrementTable, LotSpec, LotStatus, Paddle, SaleId, SaleMode, SaleSpec, SaleStatus, SoftClose,
 };
 use paddle_proto::Currency;
 use proptest::prelude::*;
@@ -382,10 +381,16 @@ fn read_helpers_show_public_state_only() {
     assert_eq!(stats.lots[0].price_rise, m(950));
 
     // Paddle 3's token was reissued at the desk: the old one is gone.
-    assert!(read::bidder_by_token(&store, &format!("{:032x}{:032x}", 0, 3))
-        .unwrap()
-        .is_none());
-    let reissued = format!("{:016x}{:048x}", 3u64.wrapping_mul(0x9e37_79b9_7f4a_7c15), 3);
+    assert!(
+        read::bidder_by_token(&store, &format!("{:032x}{:032x}", 0, 3))
+            .unwrap()
+            .is_none()
+    );
+    let reissued = format!(
+        "{:016x}{:048x}",
+        3u64.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        3
+    );
     let who = read::bidder_by_token(&store, &reissued).unwrap().unwrap();
     assert_eq!(
         (who.sale, who.paddle, who.approved),

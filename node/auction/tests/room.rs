@@ -53,13 +53,19 @@ fn a_pause_stops_bids_and_clocks_and_the_resume_gives_the_time_back() {
     // Every bid is refused and nothing changes (but the first outcome).
     let b = h.bidder(s);
     let before_bid = h.st.clone();
-    assert_eq!(reason(&h.bid(10_995, s, late, b, "b1", 900)), RejectReason::SalePaused);
+    assert_eq!(
+        reason(&h.bid(10_995, s, late, b, "b1", 900)),
+        RejectReason::SalePaused
+    );
     assert_eq!(h.st.lot(late), before_bid.lot(late));
     // The timer sees nothing due for the paused lot and nothing to wait for.
     let due = h.st.due(50_000);
     assert_eq!(
         due.commands,
-        vec![AuctionCommand::CloseLot { sale: s, lot: early }],
+        vec![AuctionCommand::CloseLot {
+            sale: s,
+            lot: early
+        }],
         "the early lot had ended before the pause"
     );
     assert_eq!(due.next_deadline_ms, None);
@@ -68,7 +74,13 @@ fn a_pause_stops_bids_and_clocks_and_the_resume_gives_the_time_back() {
         RejectReason::SalePaused
     );
     assert!(h
-        .apply(50_000, AuctionCommand::CloseLot { sale: s, lot: early })
+        .apply(
+            50_000,
+            AuctionCommand::CloseLot {
+                sale: s,
+                lot: early
+            }
+        )
         .is_accepted());
     assert_eq!(h.st.lot(late), before.lot(late));
     h.take_events();
@@ -77,7 +89,13 @@ fn a_pause_stops_bids_and_clocks_and_the_resume_gives_the_time_back() {
     assert_eq!(end(&h, late), 51_000);
     assert_eq!(end(&h, early), 10_000, "finished lots keep their times");
     let ev = h.take_events();
-    assert!(matches!(ev[0], AuctionEvent::SaleResumed { paused_ms: 40_000, .. }));
+    assert!(matches!(
+        ev[0],
+        AuctionEvent::SaleResumed {
+            paused_ms: 40_000,
+            ..
+        }
+    ));
     assert!(matches!(
         &ev[1],
         AuctionEvent::LotExtendedBy { lot, previous_end_ms: 11_000, effective_end_ms: 51_000, reason, .. }
@@ -88,7 +106,10 @@ fn a_pause_stops_bids_and_clocks_and_the_resume_gives_the_time_back() {
         RejectReason::PauseState { paused: false }
     );
     assert!(h.bid(50_995, s, late, b, "b2", 900).is_accepted());
-    assert_eq!(h.st.due(51_000).commands, vec![AuctionCommand::CloseLot { sale: s, lot: late }]);
+    assert_eq!(
+        h.st.due(51_000).commands,
+        vec![AuctionCommand::CloseLot { sale: s, lot: late }]
+    );
 }
 
 #[test]
@@ -108,7 +129,10 @@ fn a_pause_before_opening_moves_the_opening_too() {
     assert!(h.st.due(6_000).commands.is_empty());
     resume(&mut h, 3_000, s);
     let l = h.st.lot(lot).unwrap();
-    assert_eq!((l.opens_at_ms, l.effective_end_ms), (Some(7_000), Some(11_000)));
+    assert_eq!(
+        (l.opens_at_ms, l.effective_end_ms),
+        (Some(7_000), Some(11_000))
+    );
     let a = h.bidder(s);
     assert_eq!(
         reason(&h.bid(6_000, s, lot, a, "a", 100)),
@@ -128,21 +152,35 @@ fn a_paused_live_sale_takes_no_bids_and_no_hammer() {
     h.apply(1, AuctionCommand::OpenLot { sale: s, lot });
     h.bid(2, s, lot, a, "a", 200);
     pause(&mut h, 3, s);
-    assert_eq!(reason(&h.floor(s, lot, None, "f", None)), RejectReason::SalePaused);
+    assert_eq!(
+        reason(&h.floor(s, lot, None, "f", None)),
+        RejectReason::SalePaused
+    );
     for cmd in [
         AuctionCommand::Sell { sale: s, lot },
         AuctionCommand::Pass { sale: s, lot },
         AuctionCommand::FairWarning { sale: s, lot },
-        AuctionCommand::OpenLot { sale: s, lot: other },
+        AuctionCommand::OpenLot {
+            sale: s,
+            lot: other,
+        },
     ] {
         assert_eq!(reason(&h.apply(4, cmd)), RejectReason::SalePaused);
     }
     // What staff fix during a pause still works.
     assert!(h
-        .apply(5, AuctionCommand::WithdrawLot { sale: s, lot: other })
+        .apply(
+            5,
+            AuctionCommand::WithdrawLot {
+                sale: s,
+                lot: other
+            }
+        )
         .is_accepted());
     resume(&mut h, 6, s);
-    assert!(h.apply(7, AuctionCommand::Sell { sale: s, lot }).is_accepted());
+    assert!(h
+        .apply(7, AuctionCommand::Sell { sale: s, lot })
+        .is_accepted());
 }
 
 #[test]
@@ -150,7 +188,11 @@ fn extend_gives_one_running_timed_lot_more_time() {
     let mut h = H::new();
     let s = h.timed(10_000, 0, None);
     let lot = h.lot(s, 100, None, None);
-    let ext = |by_ms| AuctionCommand::ExtendLot { sale: s, lot, by_ms };
+    let ext = |by_ms| AuctionCommand::ExtendLot {
+        sale: s,
+        lot,
+        by_ms,
+    };
     for bad in [0, paddle_auction::MAX_EXTEND_MS + 1] {
         assert!(matches!(
             reason(&h.apply(1, ext(bad))),
@@ -232,7 +274,10 @@ fn commission_maxes_wait_for_a_live_lot_and_count_earliest_first() {
     assert_eq!(kinds, vec![BidKind::Commission, BidKind::Absentee]);
     // While open, a commission max bids like a proxy max.
     let (st, leading) = accepted_bid(&h.apply(11, commission(b, "c5", 2_000)));
-    assert_eq!((st.price, st.leader, leading), (Some(m(1_050)), Some(b), true));
+    assert_eq!(
+        (st.price, st.leader, leading),
+        (Some(m(1_050)), Some(b), true)
+    );
     // Its bid id is the clerk's: the bidder's own "c5" is another bid.
     assert!(h.bid(12, s, lot, a, "c5", 3_000).is_accepted());
 }
@@ -260,10 +305,26 @@ fn phone_bids_are_outcry_bids_with_a_line_for_staff() {
     h.apply(2, AuctionCommand::OpenLot { sale: s, lot });
     h.take_events();
     let (st, leading) = accepted_bid(&h.apply(3, phone("p1", None, 2)));
-    assert_eq!((st.price, st.leader, leading), (Some(m(100)), Some(a), true));
+    assert_eq!(
+        (st.price, st.leader, leading),
+        (Some(m(100)), Some(a), true)
+    );
     let ev = h.take_events();
-    assert!(matches!(ev[0], AuctionEvent::BidAccepted { kind: BidKind::Phone, .. }));
-    assert!(matches!(ev.last(), Some(AuctionEvent::PhoneLine { line: 2, seq: 0, .. })));
+    assert!(matches!(
+        ev[0],
+        AuctionEvent::BidAccepted {
+            kind: BidKind::Phone,
+            ..
+        }
+    ));
+    assert!(matches!(
+        ev.last(),
+        Some(AuctionEvent::PhoneLine {
+            line: 2,
+            seq: 0,
+            ..
+        })
+    ));
     assert_eq!(h.st.bid_note(lot, 0).unwrap().line, Some(2));
     // Retried: the first outcome, no second bid.
     h.apply(4, phone("p1", None, 2));
@@ -311,12 +372,21 @@ fn lots_are_edited_only_before_they_open_and_without_bids() {
         reserve: Some(m(100)),
         ..spec.clone()
     };
-    assert!(matches!(reason(&h.apply(2, edit(&bad))), RejectReason::InvalidInput { .. }));
+    assert!(matches!(
+        reason(&h.apply(2, edit(&bad))),
+        RejectReason::InvalidInput { .. }
+    ));
     let a = h.bidder(s);
     h.bid(3, s, lot, a, "a", 300);
-    assert!(matches!(reason(&h.apply(4, edit(&spec))), RejectReason::InvalidInput { .. }));
+    assert!(matches!(
+        reason(&h.apply(4, edit(&spec))),
+        RejectReason::InvalidInput { .. }
+    ));
     h.apply(5, AuctionCommand::OpenLot { sale: s, lot });
-    assert!(matches!(reason(&h.apply(6, edit(&spec))), RejectReason::WrongStatus { .. }));
+    assert!(matches!(
+        reason(&h.apply(6, edit(&spec))),
+        RejectReason::WrongStatus { .. }
+    ));
 }
 
 #[test]
@@ -334,14 +404,22 @@ fn a_retraction_keeps_its_reason() {
         reason: reason.into(),
     };
     let before = h.st.clone();
-    assert!(matches!(reason(&h.apply(2, retract(" "))), RejectReason::InvalidInput { .. }));
+    assert!(matches!(
+        reason(&h.apply(2, retract(" "))),
+        RejectReason::InvalidInput { .. }
+    ));
     assert!(h.st == before);
-    assert!(h.apply(3, retract("Bidder called: typed an extra zero")).is_accepted());
+    assert!(h
+        .apply(3, retract("Bidder called: typed an extra zero"))
+        .is_accepted());
     assert_eq!(
         h.st.bid_note(lot, 0).unwrap().retract_reason.as_deref(),
         Some("Bidder called: typed an extra zero")
     );
-    assert_eq!(reason(&h.apply(4, retract("again"))), RejectReason::AlreadyRetracted);
+    assert_eq!(
+        reason(&h.apply(4, retract("again"))),
+        RejectReason::AlreadyRetracted
+    );
 }
 
 fn desk(s: SaleId, paddle: Option<u32>, token: u64, code: u64) -> AuctionCommand {
@@ -362,7 +440,15 @@ fn desk(s: SaleId, paddle: Option<u32>, token: u64, code: u64) -> AuctionCommand
     }
 }
 
-fn signed(h: &mut H, t: u64, s: SaleId, lot: LotId, p: Paddle, token: u64, bid_id: &str) -> AuctionReply {
+fn signed(
+    h: &mut H,
+    t: u64,
+    s: SaleId,
+    lot: LotId,
+    p: Paddle,
+    token: u64,
+    bid_id: &str,
+) -> AuctionReply {
     h.apply(
         t,
         AuctionCommand::SignedBid {
@@ -385,15 +471,24 @@ fn the_desk_registers_with_a_code_that_signs_in_once() {
     let r = h.apply(1, desk(s, Some(7), 1, 2));
     assert!(matches!(
         r.into_result(),
-        Ok(Accepted::BidderRegistered { paddle: Paddle(7), .. })
+        Ok(Accepted::BidderRegistered {
+            paddle: Paddle(7),
+            ..
+        })
     ));
-    assert_eq!(h.st.desk_record(s, Paddle(7)).unwrap().details.phone, "+44 20 7946 0000");
+    assert_eq!(
+        h.st.desk_record(s, Paddle(7)).unwrap().details.phone,
+        "+44 20 7946 0000"
+    );
     // The same command again (a node re-proposing an unknown outcome)
     // answers as the first time and changes nothing.
     let once = h.st.clone();
     assert!(matches!(
         h.apply(1, desk(s, Some(7), 1, 2)).into_result(),
-        Ok(Accepted::BidderRegistered { paddle: Paddle(7), .. })
+        Ok(Accepted::BidderRegistered {
+            paddle: Paddle(7),
+            ..
+        })
     ));
     assert!(h.st == once);
     let before = h.st.clone();
@@ -415,7 +510,10 @@ fn the_desk_registers_with_a_code_that_signs_in_once() {
         code_hash: hash(code),
         token_hash: hash(token),
     };
-    assert_eq!(reason(&h.apply(3, redeem(9, 10))), RejectReason::UnknownSignIn);
+    assert_eq!(
+        reason(&h.apply(3, redeem(9, 10))),
+        RejectReason::UnknownSignIn
+    );
     let ok = AuctionReply::Accepted {
         accepted: Accepted::SignIn {
             sale: s,
@@ -426,7 +524,10 @@ fn the_desk_registers_with_a_code_that_signs_in_once() {
     assert_eq!(h.st.bidder(s, Paddle(7)).unwrap().token_hash, hash(10));
     // A retry with the same token answers alike; another phone cannot use it.
     assert_eq!(h.apply(5, redeem(2, 10)), ok);
-    assert_eq!(reason(&h.apply(6, redeem(2, 11))), RejectReason::UnknownSignIn);
+    assert_eq!(
+        reason(&h.apply(6, redeem(2, 11))),
+        RejectReason::UnknownSignIn
+    );
     assert!(signed(&mut h, 7, s, lot, Paddle(7), 10, "x").is_accepted());
     // The desk's hidden token was replaced: a bid tagged with it is refused.
     assert_eq!(
@@ -463,7 +564,10 @@ fn a_reissue_refuses_the_old_token_from_its_entry_on() {
     assert!(h.apply(2, reissue(20, 21)).is_accepted());
     assert_ne!(h.st.bidder(s, p).unwrap().token_hash, old);
     let once = h.st.clone();
-    assert!(h.apply(2, reissue(20, 21)).is_accepted(), "a retried reissue answers alike");
+    assert!(
+        h.apply(2, reissue(20, 21)).is_accepted(),
+        "a retried reissue answers alike"
+    );
     assert!(h.st == once);
     let tagged_old = AuctionCommand::SignedBid {
         sale: s,
@@ -482,10 +586,16 @@ fn a_reissue_refuses_the_old_token_from_its_entry_on() {
         code_hash: hash(code),
         token_hash: hash(token),
     };
-    assert_eq!(reason(&h.apply(5, redeem(21, 30))), RejectReason::UnknownSignIn);
+    assert_eq!(
+        reason(&h.apply(5, redeem(21, 30))),
+        RejectReason::UnknownSignIn
+    );
     // Codes expire.
     let late = 4 + SIGN_IN_VALID_MS + 1;
-    assert_eq!(reason(&h.apply(late, redeem(23, 30))), RejectReason::SignInExpired);
+    assert_eq!(
+        reason(&h.apply(late, redeem(23, 30))),
+        RejectReason::SignInExpired
+    );
 }
 
 #[test]
@@ -497,20 +607,33 @@ fn bad_desk_input_changes_nothing() {
     if let AuctionCommand::DeskRegister { details, .. } = &mut long {
         details.phone = "9".repeat(41);
     }
-    assert!(matches!(reason(&h.apply(1, long)), RejectReason::InvalidInput { .. }));
+    assert!(matches!(
+        reason(&h.apply(1, long)),
+        RejectReason::InvalidInput { .. }
+    ));
     let mut upper = desk(s, None, 1, 2);
     if let AuctionCommand::DeskRegister { code_hash, .. } = &mut upper {
         *code_hash = code_hash.to_uppercase().replace('0', "G");
     }
-    assert!(matches!(reason(&h.apply(2, upper)), RejectReason::InvalidInput { .. }));
-    assert_eq!(reason(&h.apply(3, desk(SaleId(9), None, 1, 2))), RejectReason::UnknownSale);
+    assert!(matches!(
+        reason(&h.apply(2, upper)),
+        RejectReason::InvalidInput { .. }
+    ));
+    assert_eq!(
+        reason(&h.apply(3, desk(SaleId(9), None, 1, 2))),
+        RejectReason::UnknownSale
+    );
     assert!(h.st == before);
 }
 
 /// One step of a random timed sale with pauses.
 #[derive(Debug, Clone)]
 enum Step {
-    Bid { lot: usize, bidder: u32, amount: i64 },
+    Bid {
+        lot: usize,
+        bidder: u32,
+        amount: i64,
+    },
     Pause,
     Resume,
     Wait,
@@ -600,17 +723,29 @@ fn a_sale_closed_to_self_registration_takes_bidders_at_the_desk_only() {
     };
     assert!(h.apply(1, selfreg(1)).is_accepted());
     assert!(h.st.self_registration(s));
-    let close = AuctionCommand::SetSelfRegistration { sale: s, open: false };
+    let close = AuctionCommand::SetSelfRegistration {
+        sale: s,
+        open: false,
+    };
     assert!(h.apply(2, close.clone()).is_accepted());
     assert!(!h.st.self_registration(s));
     let before = h.st.clone();
-    assert_eq!(reason(&h.apply(3, selfreg(2))), RejectReason::RegistrationClosed);
+    assert_eq!(
+        reason(&h.apply(3, selfreg(2))),
+        RejectReason::RegistrationClosed
+    );
     assert!(h.st == before, "a refused registration changes nothing");
     // Closing twice is a no-op; the desk still registers.
     assert!(h.apply(4, close).is_accepted());
     assert!(h.apply(5, desk(s, None, 3, 4)).is_accepted());
     assert!(h
-        .apply(6, AuctionCommand::SetSelfRegistration { sale: s, open: true })
+        .apply(
+            6,
+            AuctionCommand::SetSelfRegistration {
+                sale: s,
+                open: true
+            }
+        )
         .is_accepted());
     assert!(h.apply(7, selfreg(5)).is_accepted());
     let unknown = AuctionCommand::SetSelfRegistration {

@@ -286,7 +286,10 @@ mod tests {
         assert!(local.origin_allowed(&h, &[]), "the quick start's page");
         h.insert(header::ORIGIN, "http://localhost:9090".parse().unwrap());
         assert!(!local.origin_allowed(&h, &[]), "another port");
-        h.insert(header::ORIGIN, "http://localhost.evil.example:8080".parse().unwrap());
+        h.insert(
+            header::ORIGIN,
+            "http://localhost.evil.example:8080".parse().unwrap(),
+        );
         assert!(!local.origin_allowed(&h, &[]));
     }
 

@@ -26,8 +26,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
 use tokio::sync::{watch, Semaphore};
+use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
 use crate::api::{self, state::AppState};
@@ -60,7 +60,9 @@ impl Http {
                 tracing::info!(%addr, https_port, "redirecting plain HTTP to HTTPS");
             }
             let app = super::https::redirect_router(https_port);
-            servers.push(tokio::spawn(accept_loop(redirect, app, limits, stopped, None)));
+            servers.push(tokio::spawn(accept_loop(
+                redirect, app, limits, stopped, None,
+            )));
         }
         Http { servers, stop }
     }
@@ -143,12 +145,8 @@ async fn accept_loop(
 
 /// Serve one connection (plain or TLS-terminated) until it ends, shutting
 /// it down gracefully when the node stops.
-async fn serve<I>(
-    h1: &http1::Builder,
-    io: I,
-    svc: axum::Router,
-    mut stopped: watch::Receiver<bool>,
-) where
+async fn serve<I>(h1: &http1::Builder, io: I, svc: axum::Router, mut stopped: watch::Receiver<bool>)
+where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let conn = h1

@@ -37,6 +37,6 @@ pub use sale::{
     SaleMode, SaleSpec, SaleStatus, SoftClose, INCREMENT_TABLE_NAMES,
 };
 pub use view::{
-    BidKind, BidView, BidderIdentity, BidderStats, LotResult, LotStats, LotView, SaleStats,
-    SaleView, Pause,
+    BidKind, BidView, BidderIdentity, BidderStats, LotResult, LotStats, LotView, Pause, SaleStats,
+    SaleView,
 };

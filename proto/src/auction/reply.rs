@@ -216,9 +216,14 @@ impl RejectReason {
             SalePaused => "the sale is paused: bids are refused until it resumes".into(),
             PauseState { paused: true } => "the sale is already paused".into(),
             PauseState { paused: false } => "the sale is not paused".into(),
-            UnknownSignIn => "no sign-in matches that code (mistyped, used already, or replaced at the desk)".into(),
+            UnknownSignIn => {
+                "no sign-in matches that code (mistyped, used already, or replaced at the desk)"
+                    .into()
+            }
             SignInExpired => "that sign-in code has expired; the desk can issue a new one".into(),
-            TokenReplaced => "this sign-in was replaced at the desk; sign in again with the new code".into(),
+            TokenReplaced => {
+                "this sign-in was replaced at the desk; sign in again with the new code".into()
+            }
             RegistrationClosed => "this sale registers bidders at the desk only".into(),
         }
     }

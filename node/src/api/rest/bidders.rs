@@ -6,8 +6,8 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
-use axum::Extension;
 use axum::http::{HeaderMap, StatusCode};
+use axum::Extension;
 use axum::Json;
 use paddle_proto::auction::{Accepted, AuctionCommand, Paddle, RejectReason, SaleId};
 use paddle_proto::Money;
@@ -102,7 +102,11 @@ pub async fn register(
                 RejectReason::RegistrationClosed.message(None),
             ));
         }
-        if !s.api.limits.self_registration(peer.map(|p| p.0 .0.ip()), sale) {
+        if !s
+            .api
+            .limits
+            .self_registration(peer.map(|p| p.0 .0.ip()), sale)
+        {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",

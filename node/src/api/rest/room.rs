@@ -48,7 +48,9 @@ pub(super) async fn commit_sale_change(
         accepted,
         Accepted::SalePaused { .. } | Accepted::SelfRegistrationSet { .. }
     ) {
-        return Err(ApiError::internal(format!("unexpected answer {accepted:?}")));
+        return Err(ApiError::internal(format!(
+            "unexpected answer {accepted:?}"
+        )));
     }
     // The sale as committed: this node's view once it has applied `index`
     // (a follower learns of the commit from the leader a moment later).
@@ -59,7 +61,10 @@ pub(super) async fn commit_sale_change(
     let sale = read::get_sale(&view, sale)
         .map_err(damaged)?
         .ok_or_else(|| ApiError::internal("a paused sale vanished"))?;
-    Ok(Json(SaleChanged { index, sale: sale.into() }))
+    Ok(Json(SaleChanged {
+        index,
+        sale: sale.into(),
+    }))
 }
 
 /// Pause a sale (operator): every bid is refused with `sale_paused` and
@@ -76,7 +81,10 @@ pub async fn pause(
     Body(b): Body<PauseIn>,
 ) -> Result<Json<SaleChanged>, ApiError> {
     require_operator_role(&s, &headers).await?;
-    let cmd = AuctionCommand::PauseSale { sale: SaleId(sale), reason: b.reason };
+    let cmd = AuctionCommand::PauseSale {
+        sale: SaleId(sale),
+        reason: b.reason,
+    };
     commit_sale_change(&s, SaleId(sale), cmd).await
 }
 
@@ -94,7 +102,12 @@ pub async fn resume(
     OptBody(NoFields {}): OptBody<NoFields>,
 ) -> Result<Json<SaleChanged>, ApiError> {
     require_operator_role(&s, &headers).await?;
-    commit_sale_change(&s, SaleId(sale), AuctionCommand::ResumeSale { sale: SaleId(sale) }).await
+    commit_sale_change(
+        &s,
+        SaleId(sale),
+        AuctionCommand::ResumeSale { sale: SaleId(sale) },
+    )
+    .await
 }
 
 /// More time for one lot.
@@ -119,7 +132,11 @@ pub async fn extend(
     Body(b): Body<ExtendIn>,
 ) -> Changed {
     act(&s, &headers, lot, true, |_, sale, lot| {
-        Ok(AuctionCommand::ExtendLot { sale, lot, by_ms: b.by_ms })
+        Ok(AuctionCommand::ExtendLot {
+            sale,
+            lot,
+            by_ms: b.by_ms,
+        })
     })
     .await
 }

@@ -94,14 +94,15 @@ impl SignInCard {
             })
             .unwrap_or_default();
         let url = format!("{origin}/?sale={}&code={code}", sale.0);
-        let qr_svg = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
-            .map(|q| {
-                q.render::<qrcode::render::svg::Color<'_>>()
-                    .min_dimensions(240, 240)
-                    .quiet_zone(true)
-                    .build()
-            })
-            .unwrap_or_default();
+        let qr_svg =
+            qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+                .map(|q| {
+                    q.render::<qrcode::render::svg::Color<'_>>()
+                        .min_dimensions(240, 240)
+                        .quiet_zone(true)
+                        .build()
+                })
+                .unwrap_or_default();
         SignInCard {
             code: code.to_string(),
             url,
@@ -180,7 +181,10 @@ mod tests {
         let code = new_code();
         assert_eq!(code.len(), 11);
         let canon = normalise(&code).unwrap();
-        assert_eq!(normalise(&code.to_lowercase().replace('-', " ")), Some(canon.clone()));
+        assert_eq!(
+            normalise(&code.to_lowercase().replace('-', " ")),
+            Some(canon.clone())
+        );
         assert_eq!(normalise("OIL00-11111"), Some("0110011111".into()));
         assert_eq!(normalise("ABCDE-FGHJ"), None, "too short");
         assert_eq!(normalise("ABCDE-FGHJKU"), None, "U is not in the alphabet");

@@ -447,11 +447,7 @@ pub fn is_for(rec: &EventRecord, who: Audience) -> bool {
 
 /// Give each subscriber of `sale` its frame: queue it, or hold it while the
 /// subscriber catches up. Full queues get their connection closed.
-fn deliver(
-    r: &mut Registry,
-    sale: SaleId,
-    frame_for: impl Fn(Audience) -> Option<Arc<Frame>>,
-) {
+fn deliver(r: &mut Registry, sale: SaleId, frame_for: impl Fn(Audience) -> Option<Arc<Frame>>) {
     let Registry { rooms, conns, .. } = r;
     let Some(room) = rooms.get_mut(&sale) else {
         return;

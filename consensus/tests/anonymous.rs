@@ -9,43 +9,16 @@ use std::time::Duration;
 
 use paddle_consensus::network::transport::{self, PeerClients};
 use paddle_consensus::network::{PeerRequest, PeerResponse};
-use paddle_consensus::probe::ProbeApp;
 use paddle_consensus::tls::{self, issue_identity, CaBundle};
-use paddle_consensus::types::NodeAddr;
-use paddle_consensus::{Consensus, ConsensusConfig, RaftConfig};
+use paddle_consensus::{Consensus, RaftConfig};
 use paddle_proto::codec;
 use paddle_proto::{Command, Probe};
 
-const MIB: usize = 1024 * 1024;
+mod common;
 
-async fn single_node(ca: &CaBundle, raft: RaftConfig) -> (Consensus, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let identity = issue_identity(ca, 1).unwrap();
-    let c = Consensus::start(
-        &identity,
-        "127.0.0.1:0".parse().unwrap(),
-        dir.path(),
-        Box::new(ProbeApp),
-        ConsensusConfig {
-            raft,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let addr = NodeAddr {
-        raft: c.local_addr().unwrap().to_string(),
-        http: String::new(),
-    };
-    c.initialize(addr).await.unwrap();
-    for _ in 0..200 {
-        if c.current_leader() == Some(1) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    (c, dir)
-}
+use common::single_node;
+
+const MIB: usize = 1024 * 1024;
 
 async fn commits(c: &Consensus, seq: u64) {
     c.propose(Command::Probe(Probe {

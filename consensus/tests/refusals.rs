@@ -1,46 +1,24 @@
 //! Peers that must be refused: another CA, a forged node id, oversized and
 //! truncated frames. Each is refused, nothing crashes, nothing is applied.
 
+mod common;
+
 use std::time::Duration;
 
 use paddle_consensus::network::transport::{self, PeerClients, TransportError};
 use paddle_consensus::network::{PeerRequest, PeerResponse};
-use paddle_consensus::probe::ProbeApp;
 use paddle_consensus::tls::{self, issue_identity, CaBundle};
-use paddle_consensus::types::NodeAddr;
-use paddle_consensus::{Consensus, ConsensusConfig, RaftConfig};
+use paddle_consensus::{Consensus, RaftConfig};
 use paddle_proto::codec;
 use paddle_proto::{Command, Probe};
 
+/// A one-node cluster with a small frame cap that has committed a probe.
 async fn single_node(ca: &CaBundle) -> (Consensus, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let identity = issue_identity(ca, 1).unwrap();
-    let c = Consensus::start(
-        &identity,
-        "127.0.0.1:0".parse().unwrap(),
-        dir.path(),
-        Box::new(ProbeApp),
-        ConsensusConfig {
-            raft: RaftConfig {
-                frame_cap_bytes: 64 * 1024,
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let addr = NodeAddr {
-        raft: c.local_addr().unwrap().to_string(),
-        http: String::new(),
+    let raft = RaftConfig {
+        frame_cap_bytes: 64 * 1024,
+        ..Default::default()
     };
-    c.initialize(addr).await.unwrap();
-    for _ in 0..200 {
-        if c.current_leader() == Some(1) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (c, dir) = common::single_node(ca, raft).await;
     c.propose(Command::Probe(Probe {
         writer: 1,
         seq: 1,

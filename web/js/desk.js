@@ -4,13 +4,13 @@
 // limit or reissue a lost phone's sign-in (desk-bidders.js), and takes
 // commission bids: maximums left with the office.
 
-import { $, h, setText, param } from "./dom.js";
+import { $, h, setText } from "./dom.js";
 import { Link } from "./link.js";
 import { Rest, store } from "./rest.js";
 import { SaleFeed } from "./feed.js";
 import { STATUS_TEXT, isClosed } from "./sale.js";
 import { renderBadge } from "./badge.js";
-import { signIn, report } from "./staff.js";
+import { signIn, report, pickSale } from "./staff.js";
 import { formatMoney, toDecimal, parseDecimal, exponentOf } from "./money.js";
 import { newBidId, outcomeOpen } from "./bid-id.js";
 import { SignInCard } from "./desk-card.js";
@@ -46,21 +46,15 @@ function saleView() {
 const saleLabel = (s) => `${s.sale} · ${s.title} (${s.status})`;
 
 async function loadSales() {
-  try {
-    app.sales = (await rest.get("/api/v1/sales?limit=200")).sales;
-  } catch (e) {
-    report($("#desk-reg-msg"), false, `✕ Could not load the sales: ${e.message} (trying again)`);
-    setTimeout(loadSales, 5000);
-    return;
-  }
-  const pick = $("#desk-sale");
-  pick.replaceChildren(...app.sales.map((s) => h("option", { value: s.sale }, saleLabel(s))));
-  const fromUrl = param("sale");
-  const wanted = fromUrl !== null ? Number(fromUrl) : store.get("desk.sale");
-  const chosen = app.sales.find((s) => s.sale === wanted) || app.sales.find((s) => s.status !== "closed") || app.sales[0];
-  if (!chosen) return report($("#desk-reg-msg"), false, "✕ There is no sale yet: the operator creates one first.");
-  pick.value = String(chosen.sale);
-  choose(chosen.sale);
+  const { sales, chosen } = await pickSale(rest, {
+    select: $("#desk-sale"),
+    storeKey: "desk.sale",
+    msg: $("#desk-reg-msg"),
+    label: saleLabel,
+    prefer: [(s) => s.status !== "closed"],
+  });
+  app.sales = sales;
+  if (chosen) choose(chosen.sale);
 }
 
 $("#desk-sale").addEventListener("change", (e) => choose(Number(e.target.value)));

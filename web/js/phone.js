@@ -9,13 +9,13 @@
 // after a send whose outcome is not known, sends an id again: the node then
 // answers with that bid's first outcome instead of bidding twice.
 
-import { $, h, setText, show, param } from "./dom.js";
+import { $, h, setText, show } from "./dom.js";
 import { Link } from "./link.js";
 import { Rest, store } from "./rest.js";
 import { SaleFeed } from "./feed.js";
 import { STATUS_TEXT } from "./sale.js";
 import { renderBadge } from "./badge.js";
-import { signIn, report } from "./staff.js";
+import { signIn, report, pickSale } from "./staff.js";
 import { formatMoney } from "./money.js";
 import { newBidId, outcomeOpen } from "./bid-id.js";
 
@@ -48,26 +48,16 @@ signIn(["clerk", "operator"]).then(async () => {
 const saleLabel = (s) => `${s.sale} · ${s.title} (${s.mode?.type ?? "?"}, ${s.status})`;
 
 async function loadSales() {
-  try {
-    app.sales = (await rest.get("/api/v1/sales?limit=200")).sales;
-  } catch (e) {
-    report($("#phone-outcome"), false, `✕ Could not load the sales: ${e.message} (trying again)`);
-    setTimeout(loadSales, 5000);
-    return;
-  }
-  const pick = $("#phone-sale");
-  pick.replaceChildren(...app.sales.map((s) => h("option", { value: s.sale }, saleLabel(s))));
-  const fromUrl = param("sale");
-  const wanted = fromUrl !== null ? Number(fromUrl) : store.get("phone.sale");
   const live = (s) => s.mode?.type === "live";
-  const chosen =
-    app.sales.find((s) => s.sale === wanted) ||
-    app.sales.find((s) => live(s) && s.status === "running") ||
-    app.sales.find((s) => live(s) && s.status !== "closed") ||
-    app.sales[0];
-  if (!chosen) return report($("#phone-outcome"), false, "✕ There is no sale yet.");
-  pick.value = String(chosen.sale);
-  choose(chosen.sale);
+  const { sales, chosen } = await pickSale(rest, {
+    select: $("#phone-sale"),
+    storeKey: "phone.sale",
+    msg: $("#phone-outcome"),
+    label: saleLabel,
+    prefer: [(s) => live(s) && s.status === "running", (s) => live(s) && s.status !== "closed"],
+  });
+  app.sales = sales;
+  if (chosen) choose(chosen.sale);
 }
 
 $("#phone-sale").addEventListener("change", (e) => choose(Number(e.target.value)));

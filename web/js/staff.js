@@ -2,7 +2,7 @@
 // (the operator's from bootstrap, a clerk's from the operator), checked
 // with GET /api/v1/me, and kept in this browser.
 
-import { $, setText, show } from "./dom.js";
+import { $, h, param, setText, show } from "./dom.js";
 import { Rest, store } from "./rest.js";
 
 // roles: the roles this console accepts. Resolves with {token, me}.
@@ -41,6 +41,37 @@ export function signIn(roles) {
     if (store.get("staff.token")) check();
     else show(form, true);
   });
+}
+
+// A staff page's sale picker: load the sales (trying again every 5 s
+// while the node does not answer), fill `select`, and return the sale to
+// show first: the one in `?sale=`, else the one this page last used
+// (`storeKey`), else the first that `prefer`'s tests find, else the first.
+// `null` (said on `msg`) when there is no sale yet.
+export async function pickSale(rest, { select, storeKey, msg, label, prefer = [] }) {
+  let sales;
+  for (;;) {
+    try {
+      sales = (await rest.get("/api/v1/sales?limit=200")).sales;
+      break;
+    } catch (e) {
+      report(msg, false, `✕ Could not load the sales: ${e.message} (trying again)`);
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+  }
+  select.replaceChildren(...sales.map((s) => h("option", { value: s.sale }, label(s))));
+  const fromUrl = param("sale");
+  const wanted = fromUrl !== null ? Number(fromUrl) : store.get(storeKey);
+  const chosen =
+    sales.find((s) => s.sale === wanted) ||
+    prefer.map((test) => sales.find(test)).find(Boolean) ||
+    sales[0];
+  if (!chosen) {
+    report(msg, false, "✕ There is no sale yet: the operator creates one first.");
+    return { sales, chosen: null };
+  }
+  select.value = String(chosen.sale);
+  return { sales, chosen };
 }
 
 // The action-result line every console uses: explicit success or the

@@ -28,6 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio_rustls::TlsAcceptor;
+use tower_http::add_extension::AddExtension;
 use tracing::Instrument;
 
 use crate::api::{self, state::AppState};
@@ -118,9 +119,9 @@ async fn accept_loop(
         };
         // The peer's address reaches handlers as axum's `ConnectInfo`
         // (self-registration is limited per client address).
-        let svc = app
-            .clone()
-            .layer(axum::Extension(axum::extract::ConnectInfo(peer)));
+        // (wrapping the router once per connection; `Router::layer`
+        // would rewrap every route on every connection).
+        let svc = AddExtension::new(app.clone(), axum::extract::ConnectInfo(peer));
         let (h1, stopped, tls) = (h1.clone(), stopped.clone(), tls.clone());
         let span = tracing::debug_span!("http_connection", %peer);
         tokio::spawn(
@@ -143,9 +144,12 @@ async fn accept_loop(
     let _ = slots.acquire_many(cap as u32).await;
 }
 
+/// The router with the connection's peer address added to each request.
+type PeerRouter = AddExtension<axum::Router, axum::extract::ConnectInfo<std::net::SocketAddr>>;
+
 /// Serve one connection (plain or TLS-terminated) until it ends, shutting
 /// it down gracefully when the node stops.
-async fn serve<I>(h1: &http1::Builder, io: I, svc: axum::Router, mut stopped: watch::Receiver<bool>)
+async fn serve<I>(h1: &http1::Builder, io: I, svc: PeerRouter, mut stopped: watch::Receiver<bool>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

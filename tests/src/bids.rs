@@ -1,7 +1,7 @@
 //! Bidders under test, and the check that every answer they got was true.
 //!
 //! A [`BidLoad`] runs bidder tasks that each keep bidding the asking price
-//! on a lot chosen by the test (the lot whose end is near, say), through
+//! (or a maximum a little above it) on a lot chosen by the test (the lot whose end is near, say), through
 //! one node's REST API, and record every answer: when it was sent and
 //! answered (this process's clock), the HTTP status, `outcome`, `code` and
 //! `index`. Each bid has a fresh bid id; nothing is resent, so every answer
@@ -125,7 +125,9 @@ async fn bidder(
         };
         n += 1;
         let bid_id = format!("w{who}-{n}");
-        let max = amount(*minimum.get(&lot).unwrap_or(&1000));
+        // The asking price, or a maximum one or two increments (of 0.10)
+        // above it: proxy bidding then has something to decide.
+        let max = amount(*minimum.get(&lot).unwrap_or(&1000) + 10 * (n % 3));
         let sent_ms = wall_ms();
         let reply = api
             .post(

@@ -23,13 +23,15 @@
 //! `Cluster::start(bin(), ...)` with `bin = env!("CARGO_BIN_EXE_paddle")`.
 //!
 //! The harness is a black-box client: it speaks HTTP, runs processes,
-//! reads files and traces, and links no paddle crate, so a change of the
-//! wire format shows up as a failing test instead of being followed
-//! silently. (Tests that need the node's own encodings, to find a vote in
+//! reads files and traces, and links no paddle crate but the pure rules
+//! (paddle-auction and its paddle-proto, which [`audit`] replays the
+//! acknowledged maximums through), so a change of the wire format shows up
+//! as a failing test instead of being followed silently. (Tests that need the node's own encodings, to find a vote in
 //! a trace or to decode a backup, take them from paddle-node's
 //! dependencies.)
 
 pub mod api;
+pub mod audit;
 pub mod bids;
 pub mod browser;
 pub mod cluster;
@@ -41,6 +43,7 @@ pub mod strace;
 pub use api::{
     wall_ms, Api, ClusterStatus, NodeRow, ProbeAck, ProbeList, Reply, StateHash, TimeReply,
 };
+pub use audit::{Audit, Verdict};
 pub use bids::{check_answers, AnswerCheck, BidLoad, BidRecord, PickLot};
 pub use cluster::{Cluster, READY, SETTLE};
 pub use history::{History, Load};

@@ -53,7 +53,7 @@ pub mod replicated;
 pub mod store;
 
 pub use book::BidEntry;
-pub use book::{Book, Standing};
+pub use book::{Book, Standing, Terms};
 pub use checks::token_tag;
 pub use checks::MAX_BID;
 pub use desk::SIGN_IN_VALID_MS;

@@ -58,7 +58,10 @@ pub struct BidLoad {
 
 impl BidLoad {
     /// One bidder per token; bidder k talks to `nodes[k % nodes.len()]`
-    /// and waits `every` between bids.
+    /// and waits `every` between bids. A bidder whose node gives no HTTP
+    /// answer at all (down, removed, paused past the timeout) moves on to
+    /// the next node of the list, as a real client would; a node that
+    /// answers, even with an error, keeps its bidders.
     pub fn start(
         api: &Api,
         tokens: &[String],
@@ -73,9 +76,9 @@ impl BidLoad {
             .enumerate()
             .map(|(k, token)| {
                 let api = api.with_token(token);
-                let node = nodes[k % nodes.len()].clone();
+                let nodes = nodes.to_vec();
                 let (stop, log, pick) = (stop.clone(), log.clone(), pick.clone());
-                tokio::spawn(bidder(api, k, node, pick, every, stop, log))
+                tokio::spawn(bidder(api, k, nodes, pick, every, stop, log))
             })
             .collect();
         BidLoad {
@@ -110,7 +113,7 @@ fn amount(minor: u64) -> String {
 async fn bidder(
     api: Api,
     who: usize,
-    node: String,
+    nodes: Vec<String>,
     pick: PickLot,
     every: Duration,
     stop: Arc<AtomicBool>,
@@ -118,7 +121,9 @@ async fn bidder(
 ) {
     let mut minimum: HashMap<u64, u64> = HashMap::new();
     let mut n = 0u64;
+    let mut at = who % nodes.len();
     while !stop.load(Ordering::SeqCst) {
+        let node = &nodes[at];
         let Some(lot) = pick(wall_ms()) else {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
@@ -165,6 +170,9 @@ async fn bidder(
             code: result["code"].as_str().unwrap_or("").to_string(),
             index: result["index"].as_u64(),
         });
+        if status == 0 {
+            at = (at + 1) % nodes.len();
+        }
         tokio::time::sleep(every).await;
     }
 }

@@ -7,7 +7,10 @@
 //! [`Audit::check`] finds:
 //!
 //! 1. **lost**: a bid acknowledged as accepted that is missing from some
-//!    node's history of its lot (or is there at another index);
+//!    node's history of its lot, or placed there at a later index than the
+//!    one its answer named (the answer's index is one at which the bid is
+//!    in the state: where it was placed or, for an outcome the node learned
+//!    by resending the bid id itself, a later one);
 //! 2. **lies**: a bid in a history whose client was told it was refused by
 //!    the rules or "not placed";
 //! 3. **phantoms**: a bid in a history that no client sent, or sent on
@@ -304,10 +307,14 @@ impl Audit {
                             s.bid_id, s.lot, s.paddle, s.node, node.name
                         ),
                     ),
-                    Some((_, i)) if acked.is_some_and(|a| a != *i) => f.add(
+                    // The answer's index is one at which the bid is in the
+                    // state: where it was placed, or later (a resend the
+                    // node made itself answers with the first outcome and
+                    // the index it had applied). Never earlier.
+                    Some((_, i)) if acked.is_some_and(|a| a < *i) => f.add(
                         "lost",
                         format!(
-                            "bid {} acknowledged at index {acked:?} is at index {i} on {}",
+                            "bid {} acknowledged at index {acked:?} was only placed at index {i} on {}",
                             s.bid_id, node.name
                         ),
                     ),

@@ -4,8 +4,11 @@
 //! A test starts a [`Cluster`] of `paddle serve` processes (each with its
 //! own data dir, ports and log file), drives it through the HTTP API with
 //! [`Api`], injects faults ([`NodeProc::kill9`], SIGTERM, restarts on the
-//! same data dir, [`strace`] with injected delays), runs probe writers
-//! ([`Load`]) and checks the resulting history ([`History::check`]).
+//! same data dir, [`strace`] with injected delays, partitions in a
+//! [`Netns`]), runs probe writers ([`Load`]) and checks the resulting
+//! history ([`History::check`]), or runs bidders ([`BidLoad`]) and readers
+//! ([`audit::collect::Reader`]) and holds their answers, their reads and
+//! every node's final state against the rules ([`Audit::check`]).
 //!
 //! # Where the tests live, and why
 //!

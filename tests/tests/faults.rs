@@ -236,6 +236,26 @@ struct Injected {
     join_refused: usize,
 }
 
+/// Until every node of `idx` holds the cluster CA key. A voter gets it
+/// from the leader shortly after it joins; a join needs one reachable
+/// holder (else it is refused `no_ca`), so a round that pauses the only
+/// holder right after the start would refuse every join for reasons that
+/// are not a fault of the cluster's.
+async fn wait_for_ca(c: &Cluster, idx: &[usize]) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    for &i in idx {
+        while !c.nodes[i].data_dir.join("tls/ca.key").exists() {
+            anyhow::ensure!(
+                started.elapsed() < SETTLE,
+                "{} never got the CA key",
+                c.nodes[i].name
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok(())
+}
+
 /// `paddle cluster remove <id>` through the leader of the `live` nodes,
 /// asked again (a leader may just have changed) until it succeeds or
 /// [`SETTLE`] passes.
@@ -295,6 +315,9 @@ async fn run(ns: Arc<Netns>, seed: u64, schedule: Vec<Round>) {
     let port = |c: &Cluster, i: usize| c.nodes[i].raft.port();
 
     for (k, round) in schedule.iter().enumerate() {
+        wait_for_ca(&c, &members)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e:#}"));
         let l = c
             .wait_leader(&members)
             .await

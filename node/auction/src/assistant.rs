@@ -6,26 +6,16 @@
 //! screen and phone shows and says the same thing.
 
 use paddle_proto::auction::{Accepted, AuctionEvent, LotId, LotStatus, RejectReason, SaleId};
-use serde::{Deserialize, Serialize};
 
 use crate::checks::Outcome;
 use crate::effects::Effects;
-use crate::state::AuctionState;
+use crate::state::{AuctionState, Intro};
 
 /// Longest introduction accepted, in characters (a few spoken sentences).
 pub const MAX_INTRO_CHARS: usize = 600;
 
 /// Where an introduction's words came from.
 pub const INTRO_SOURCES: [&str; 2] = ["model", "template"];
-
-/// A lot's introduction as stored (`auction.intros`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Intro {
-    /// The words, as shown and spoken.
-    pub text: String,
-    /// `model` or `template`.
-    pub source: String,
-}
 
 impl AuctionState {
     /// Does `sale` allow outbid bidders to ask about the leading paddle?

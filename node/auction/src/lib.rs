@@ -54,7 +54,7 @@ pub mod records;
 pub mod replicated;
 pub mod store;
 
-pub use assistant::{Intro, INTRO_SOURCES, MAX_INTRO_CHARS};
+pub use assistant::{INTRO_SOURCES, MAX_INTRO_CHARS};
 pub use book::BidEntry;
 pub use book::{Book, Standing};
 pub use checks::token_tag;
@@ -68,5 +68,5 @@ pub use paddle_proto::kv::{KvRead, KvWrite};
 pub use records::LoadError;
 pub use replicated::AuctionMachine;
 pub use room::MAX_EXTEND_MS;
-pub use state::{AuctionState, BidNote, Bidder, Counters, DeskRecord, Lot, Sale};
+pub use state::{AuctionState, BidNote, Bidder, Counters, DeskRecord, Intro, Lot, Sale};
 pub use store::MemStore;

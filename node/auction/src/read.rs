@@ -463,7 +463,7 @@ pub fn staff_history(s: &(impl KvRead + ?Sized), lot: LotId) -> R<Vec<StaffBid>>
 }
 
 /// A lot's introduction by the assistant, once it has one.
-pub fn intro(s: &(impl KvRead + ?Sized), lot: LotId) -> R<Option<crate::Intro>> {
+pub fn intro(s: &(impl KvRead + ?Sized), lot: LotId) -> R<Option<crate::state::Intro>> {
     s.get(tree::INTROS, &lot_key(lot))
         .map(|v| decode_at(tree::INTROS, &lot_key(lot), &v))
         .transpose()

@@ -551,7 +551,7 @@ impl AuctionState {
                 k[..8].try_into().expect("8-byte key"),
             )));
         }
-        for (k, i) in scan_all::<crate::Intro>(store, tree::INTROS, &[])? {
+        for (k, i) in scan_all::<crate::state::Intro>(store, tree::INTROS, &[])? {
             let lot = LotId(u64::from_be_bytes(k[..8].try_into().expect("8-byte key")));
             st.intros.insert(lot, i);
         }

@@ -73,6 +73,16 @@ pub struct Lot {
     pub bids: Vec<BidEntry>,
 }
 
+/// A lot's introduction by the venue's assistant, as stored
+/// (`auction.intros`): at most one per lot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intro {
+    /// The words, as shown and spoken.
+    pub text: String,
+    /// `model` or `template`.
+    pub source: String,
+}
+
 /// A registered bidder of one sale.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bidder {
@@ -119,7 +129,7 @@ pub struct AuctionState {
     /// Sales whose bidders register at the desk only.
     pub(crate) desk_only: std::collections::BTreeSet<SaleId>,
     /// Each opened lot's introduction, once the assistant gave it.
-    pub(crate) intros: BTreeMap<LotId, crate::assistant::Intro>,
+    pub(crate) intros: BTreeMap<LotId, Intro>,
     /// Sales whose staff turned rival profiles off.
     pub(crate) no_rivals: std::collections::BTreeSet<SaleId>,
     /// Scratch buffer for outcome keys (not state).

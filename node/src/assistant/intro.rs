@@ -59,10 +59,15 @@ impl Facts {
             .next()
             .unwrap_or("")
             .trim();
+        // A sentence of its own, however the catalogue ends it.
+        let mut description: String = first.chars().take(160).collect();
+        if !description.is_empty() && !description.ends_with(['.', '!', '?']) {
+            description.push('.');
+        }
         Facts {
             number,
-            title: title.trim().to_owned(),
-            description: first.chars().take(160).collect(),
+            title: title.trim().trim_end_matches('.').to_owned(),
+            description,
             start: currency.format(start),
             estimate: estimate
                 .map(|(l, h)| format!("{} to {}", currency.format(l), currency.format(h))),
@@ -301,6 +306,20 @@ mod tests {
             Currency::USD,
         );
         assert!(template(LotId(1), &long).chars().count() <= MAX_INTRO_CHARS);
+        // A description without a full stop still ends its sentence.
+        let plain = Facts::new(
+            1,
+            "Clock.",
+            "Walnut, as described in the catalogue",
+            Money::from_minor(1).unwrap(),
+            None,
+            0,
+            0,
+            None,
+            Currency::USD,
+        );
+        assert_eq!(plain.description, "Walnut, as described in the catalogue.");
+        assert_eq!(plain.title, "Clock");
     }
 
     #[test]

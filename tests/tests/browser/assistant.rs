@@ -150,3 +150,104 @@ async fn the_screen_speaks_the_introduction_and_an_outbid_bidder_sees_who_leads(
     env.cluster.pass();
     Ok(())
 }
+
+/// The operator's lot editor: "Suggest" on a lot with a photo answers
+/// from comparable lots sold here (no model server), with its note and
+/// comparables; "Use these" only fills the form, and saving is the
+/// ordinary edit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_asks_for_a_suggestion_and_applies_it_as_an_edit() -> anyhow::Result<()> {
+    let env = setup_with(1, &["--assistant-enabled", "true"]).await?;
+    let c = &env.cluster;
+    let base = c.url(0);
+    let (sale, lots) = live_sale(
+        c,
+        "Suggest evening",
+        &[
+            ("Walnut mantel clock", "10.00"),
+            ("Walnut mantel clock, French", "10.00"),
+            ("Walnut mantel clock with key", "20.00"),
+        ],
+    )
+    .await?;
+    for (lot, price) in [(lots[0], "120.00"), (lots[1], "160.00")] {
+        c.post(&format!("{base}/api/v1/lots/{lot}/open"), json!({}))
+            .await?;
+        c.post(
+            &format!("{base}/api/v1/lots/{lot}/floor-bid"),
+            json!({"bid_id": format!("f{lot}"), "amount": price}),
+        )
+        .await?;
+        c.post(&format!("{base}/api/v1/lots/{lot}/sell"), json!({}))
+            .await?;
+    }
+    let r = c
+        .http
+        .put(format!("{base}/api/v1/lots/{}/image", lots[2]))
+        .bearer_auth(&c.operator_token)
+        .header("content-type", "image/png")
+        .body(paddle_tests::TINY_PNG.to_vec())
+        .send()
+        .await?;
+    ensure!(r.status().is_success(), "photo upload: {}", r.text().await?);
+
+    let op = Page::open(&env.driver, "assistant-operator", Device::Desktop, 0).await?;
+    op.goto(&format!("{base}/operator")).await?;
+    crate::consoles::sign_in(&op, &c.operator_token).await?;
+    op.click(&format!("#sales-rows tr[data-sale='{sale}'] button"))
+        .await?;
+    op.click(&format!("#op-edit-{}", lots[2])).await?;
+    op.wait_js(
+        "the edit dialog open",
+        "return document.querySelector('#op-edit-dialog').open || null;",
+    )
+    .await?;
+    wait_shown(&op, "#op-suggest-box", true).await?;
+    op.click("#op-edit-suggest").await?;
+    let note = op
+        .wait_text("#op-suggest-note", "the suggestion's note", |t| {
+            t.contains("comparable")
+        })
+        .await?;
+    ensure!(
+        note.contains("no model server is configured"),
+        "the note says why: {note}"
+    );
+    let estimate = op.text("#op-suggest-estimate").await?;
+    ensure!(
+        estimate.contains("128.00") && estimate.contains("152.00"),
+        "estimate: {estimate}"
+    );
+    op.shots("suggestion").await?;
+    // Nothing applied yet.
+    let before = c.get(&format!("{base}/api/v1/lots/{}", lots[2])).await?;
+    ensure!(
+        before["lot"]["start"] == 2000,
+        "unchanged until saved: {before}"
+    );
+    op.click("#op-suggest-use").await?;
+    let fields = op
+        .eval("return ['#op-edit-title', '#op-edit-start', '#op-edit-desc'].map(f => document.querySelector(f).value);")
+        .await?;
+    ensure!(
+        fields[0] == "Walnut mantel clock with key" && fields[1] == "64.00",
+        "filled: {fields}"
+    );
+    ensure!(
+        fields[2]
+            .as_str()
+            .is_some_and(|d| d.contains("Estimate 128.00–152.00 EUR")),
+        "filled: {fields}"
+    );
+    op.click("#op-edit-save").await?;
+    wait_data(&op, "#op-msg", "state", "ok").await?;
+    let after = c.get(&format!("{base}/api/v1/lots/{}", lots[2])).await?;
+    ensure!(
+        after["lot"]["start"] == 6400,
+        "the edit saved the suggested start: {after}"
+    );
+    op.assert_no_errors(&[]).await?;
+    op.close().await;
+    env.cluster.pass();
+    Ok(())
+}

@@ -72,6 +72,16 @@ pub enum Command {
     Watch(WatchArgs),
     /// Run scripted bidders from a file against one or more nodes
     Scenario(ScenarioArgs),
+    /// Measure the fallback appraiser on an eBay bid log (leave-one-out over auctions)
+    AppraiseEval(AppraiseEvalArgs),
+}
+
+/// `paddle appraise-eval`.
+#[derive(Debug, Clone, Args)]
+pub struct AppraiseEvalArgs {
+    /// CSV in eBay bid-log format: auctionid,bid,bidtime,bidder,bidderrate,openbid,price,item,auction_type
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 /// `paddle serve`.

@@ -6,7 +6,7 @@
 //!
 //! 1. the defaults below (a newcomer runs `paddle serve` with no flags);
 //! 2. an optional TOML file (`--config FILE` or `PADDLE_CONFIG`), grouped in
-//!    sections `[raft]`, `[clock]` and `[limits]`; unknown keys are errors, so a typo
+//!    sections `[raft]`, `[clock]`, `[limits]` and `[assistant]`; unknown keys are errors, so a typo
 //!    never silently falls back to a default;
 //! 3. environment variables `PADDLE_<SECTION>_<KEY>` (`PADDLE_HTTP_ADDR`,
 //!    `PADDLE_RAFT_HEARTBEAT_MS`, `PADDLE_LIMITS_MAX_CONNECTIONS`); for the
@@ -22,6 +22,7 @@
 
 mod addr;
 mod args;
+mod assistant;
 mod secret;
 pub mod tls;
 mod validate;
@@ -35,7 +36,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use addr::{AddrError, PeerAddr};
-pub use args::{ClockArgs, ConfigArgs, LimitsArgs, RaftArgs};
+pub use args::{AssistantArgs, ClockArgs, ConfigArgs, LimitsArgs, RaftArgs};
+pub use assistant::AssistantConfig;
 /// `[raft]` and `[clock]` are consensus's own settings, as it takes them.
 pub use paddle_consensus::{ClockConfig, RaftConfig};
 pub use secret::{Secret, SecretError, OPERATOR_TOKEN_FILE, REDACTED};
@@ -98,6 +100,8 @@ pub struct Config {
     pub clock: ClockConfig,
     /// Caps on what the public API accepts.
     pub limits: LimitsConfig,
+    /// The venue-local assistant (off by default).
+    pub assistant: AssistantConfig,
 }
 
 /// How log lines are written to stderr.
@@ -177,6 +181,7 @@ impl Default for Config {
             raft: RaftConfig::default(),
             clock: ClockConfig::default(),
             limits: LimitsConfig::default(),
+            assistant: AssistantConfig::default(),
         }
     }
 }

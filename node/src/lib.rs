@@ -23,9 +23,12 @@
 //! - [`api`]: everything HTTP; [`cluster`]: bootstrap, join, membership as
 //!   the node answers it, tokens, the data dir, backup and restore;
 //! - [`machine`]: the replicated state machine; [`timer`]: timed lots;
+//! - [`assistant`]: the venue-local assistant (suggestions, lot
+//!   introductions, rival profiles), never on the bid path;
 //! - [`tools`]: the client and measuring commands, apart from the server.
 
 pub mod api;
+pub mod assistant;
 pub mod cli;
 pub mod cluster;
 pub mod config;

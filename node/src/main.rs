@@ -68,6 +68,13 @@ fn run(cli: Cli) -> ExitCode {
         Command::Bid(args) => tools::bid(&args),
         Command::Watch(args) => tools::watch(&args),
         Command::Scenario(args) => tools::scenario(&args),
+        Command::AppraiseEval(args) => match paddle_node::assistant::eval::run(&args.file) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("paddle appraise-eval: {e:#}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 

@@ -222,7 +222,7 @@ impl Member {
             consensus_config(cfg),
         )
         .await?;
-        let public = api::public_api(cfg.limits.clone(), cfg.tls_on());
+        let public = api::public_api(cfg.limits.clone(), cfg.tls_on(), cfg.assistant.clone());
         let svc = Arc::new(ClusterService {
             consensus: consensus.clone(),
             data_dir: dd.clone(),

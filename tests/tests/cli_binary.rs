@@ -154,3 +154,45 @@ fn usage_errors_exit_2() {
     let out = paddle(&[], &[], dir.path());
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_bad_assistant_endpoint_is_refused_and_its_key_is_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("assistant.toml");
+    std::fs::write(
+        &file,
+        "[assistant]\nenabled = true\nendpoint = \"llama.venue:8080/v1\"\n",
+    )
+    .unwrap();
+    let out = paddle(
+        &["config", "check", "--config", file.to_str().unwrap()],
+        &[],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("assistant.endpoint"), "{stderr}");
+    assert!(stderr.contains("--assistant-endpoint"), "{stderr}");
+
+    // A good one passes; the key is redacted by `config show`.
+    let out = paddle(
+        &[
+            "config",
+            "show",
+            "--assistant-enabled",
+            "true",
+            "--assistant-endpoint",
+            "http://10.0.0.9:8080/v1",
+        ],
+        &[("PADDLE_ASSISTANT_API_KEY", "sk-venue-0123456789")],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("endpoint = \"http://10.0.0.9:8080/v1\""),
+        "{shown}"
+    );
+    assert!(shown.contains("api_key = \"<redacted>\""), "{shown}");
+    assert!(!shown.contains("0123456789"), "{shown}");
+}

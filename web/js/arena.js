@@ -25,6 +25,7 @@ import { BuyNow } from "./arena-buynow.js";
 import { SignIn, takeUrlCode } from "./signin.js";
 import { pauseOf, saleNow, renderPauseBanner, markRingPaused } from "./pause.js";
 import { wireBidForms } from "./arena-forms.js";
+import { ArenaAssistant } from "./arena-assistant.js";
 
 const app = { sale: null, model: null, desk: null, picked: null, me: null, maxes: new Map(), watch: null, onlyWatched: false };
 window.__paddle = app; // for the browser tests and for support
@@ -41,6 +42,7 @@ const rest = new Rest(() => link.base());
 const mine = new Rest(() => link.base(), () => app.me?.token ?? null);
 setImageBase(() => link.base());
 const voice = new Announcer($("#mute"), $("#announce"));
+const assistant = new ArenaAssistant(mine, voice);
 const ring = new Ring($("#countdown"));
 const strip = new LotStrip($("#lot-strip"), { onPick: pick, onStar: star });
 const watchView = new WatchView({ list: $("#watch-list"), count: $("#watch-count"), empty: $("#watch-empty") }, { onPick: pickWatched, onStar: star });
@@ -234,6 +236,9 @@ function onEvent(e) {
     case "lot_edited":
       refetchLot(ev.lot);
       break;
+    case "lot_introduced":
+      assistant.onIntro(ev, currentLot());
+      break;
     case "sign_in_replaced":
       // Our own sign-in makes one too, at the index it answered with: only
       // a later one is a replacement.
@@ -348,6 +353,7 @@ function render() {
   const bidOnLot = app.me && model.historyOf(lot.lot).some((b) => b.paddle === app.me.paddle);
   renderPrice(model, lot, app.me, bidOnLot, app.maxes.get(lot.lot));
   renderHistory(model, lot, app.me);
+  assistant.render(sale, lot, app.me, bidOnLot);
   buyNow.render(sale, lot);
   const canBid = !!app.me && !isClosed(lot) && lot.status !== "scheduled";
   // Paused: the buttons stay tappable, and a tap says why nothing is sent.

@@ -10,6 +10,7 @@
 
 import { $, h, setText, show } from "./dom.js";
 import { parseDecimal, toDecimal, exponentOf } from "./money.js";
+import { Suggester } from "./operator-suggest.js";
 
 // The terms a `lot_edited` event sends the console back for.
 const TERMS = ["title", "description", "start", "has_reserve", "reserve_met", "buy_now", "minimum_next", "image"];
@@ -22,6 +23,7 @@ export class LotEditor {
     this.changed = changed;
     this.lot = null;
     this.opening = null; // the lot whose terms are being fetched
+    this.suggester = new Suggester(rest);
   }
 
   start() {
@@ -31,6 +33,7 @@ export class LotEditor {
     });
     $("#op-edit-cancel").addEventListener("click", () => $("#op-edit-dialog").close());
     $("#op-edit-dialog").addEventListener("close", () => (this.lot = null));
+    this.suggester.start(() => (this.lot === null ? null : { lot: this.lot, sale: this.feed.model?.sale }));
   }
 
   // Another console (or this one) edited a lot: its terms are fetched again.
@@ -90,6 +93,7 @@ export class LotEditor {
     show($("#op-edit-buy-box"), sale.mode.type === "timed");
     setText($("#op-edit-currency"), `Amounts in ${sale.currency}, like ${toDecimal(l.start, exp)}.`);
     setText($("#op-edit-msg"), "");
+    this.suggester.reset(Boolean(l.image));
     dlg.showModal();
     $("#op-edit-title").focus();
   }

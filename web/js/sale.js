@@ -133,6 +133,9 @@ export class SaleModel {
       case "self_registration_set":
         if (this.sale) this.sale.self_registration = ev.open;
         break;
+      case "rival_profiles_set":
+        if (this.sale) this.sale.rival_profiles = ev.on;
+        break;
       case "lot_extended_by":
         set({ effective_end_ms: ev.effective_end_ms });
         // The time a pause took, given back, is no news for the bidder;

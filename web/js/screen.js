@@ -18,13 +18,16 @@ import { renderBadge } from "./badge.js";
 import { formatMoney } from "./money.js";
 import { lotPicture, pictureKey, setImageBase } from "./picture.js";
 import { saleNow, renderPauseBanner, markRingPaused } from "./pause.js";
+import { Announcer } from "./speech.js";
 
 const link = new Link({ onMessage: (m) => feed.handle(m), onState: (s) => renderBadge($("#badge"), s) });
 const rest = new Rest(() => link.base());
 setImageBase(() => link.base());
 const feed = new SaleFeed(link, rest, { onEvent, onChange: render });
 const ring = new Ring($("#countdown"));
-const app = { soldUntil: 0, soldLot: null };
+const app = { soldUntil: 0, soldLot: null, intros: new Map() };
+// The auctioneer's introductions are spoken here (the mute switch stays).
+const voice = new Announcer($("#mute"), null);
 window.__paddle = { link, feed };
 
 link.start();
@@ -54,6 +57,13 @@ function onEvent(e) {
   }
   if (e.event.type === "lot_opened") app.soldLot = null;
   if (e.event.type === "lot_edited") refetchLot(e.event.lot);
+  if (e.event.type === "lot_introduced") {
+    app.intros.set(e.event.lot, e.event.text);
+    // Spoken for the lot on show while it is open, not on a replay of old news.
+    const l = feed.model?.lots.get(e.event.lot);
+    if (l && ["open", "fair_warning"].includes(l.status) && l.lot === lot()?.lot) voice.say(e.event.text);
+    render();
+  }
 }
 
 // A lot edited before it opened: take it afresh (at least as new as the
@@ -103,6 +113,9 @@ function render() {
   setText(price, formatMoney(l.price ?? l.start, sale));
   setText($("#leader"), l.leader == null ? "No bids yet" : `Paddle ${l.leader === 0 ? "in the room" : l.leader} leads`);
   setText($("#reserve"), l.has_reserve ? (l.reserve_met ? "✓ Reserve met" : "Reserve not yet met") : "");
+  const intro = app.intros.get(l.lot);
+  setText($("#intro"), intro ?? "");
+  show($("#intro"), Boolean(intro));
   const next = model.sortedLots().find((x) => x.status === "scheduled" && x.lot !== l.lot);
   setText($("#next"), next ? `Next: ${next.title}` : "");
   const sold = $("#sold");

@@ -43,6 +43,10 @@ pub struct Touched {
     pub bid_notes: Vec<(LotId, u32)>,
     /// Sales whose self-registration was opened or closed.
     pub desk_only: Vec<SaleId>,
+    /// Lots given their introduction.
+    pub intros: Vec<LotId>,
+    /// Sales whose rival profiles were allowed or forbidden.
+    pub no_rivals: Vec<SaleId>,
     /// Keys of newly stored first outcomes (see `outcome_key`), each
     /// prefixed by its length as a big-endian `u16`: one flat buffer so the
     /// bid path allocates nothing here.
@@ -78,6 +82,8 @@ impl Touched {
         self.dead_codes.clear();
         self.bid_notes.clear();
         self.desk_only.clear();
+        self.intros.clear();
+        self.no_rivals.clear();
         self.outcome_keys.clear();
     }
 

@@ -195,6 +195,13 @@ impl AuctionState {
                 token_hash,
             } => self.self_register(*sale, name, token_hash, fx),
             SetSelfRegistration { sale, open } => self.set_self_registration(*sale, *open, fx),
+            IntroduceLot {
+                sale,
+                lot,
+                text,
+                source,
+            } => self.introduce_lot(*sale, *lot, text, source, fx),
+            SetRivalProfiles { sale, on } => self.set_rival_profiles(*sale, *on, fx),
             _ => return None,
         })
     }

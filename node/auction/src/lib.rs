@@ -28,13 +28,15 @@
 //!   `lifecycle`: opening, closing, the clerk's commands and the timer's
 //!   [`due`] helper; `room`: pause, resume, extend, lot edits, retraction
 //!   with a reason; `desk`: desk registration, contact details and sign-in
-//!   codes; `outcomes`: the first outcome of every bid id; `effects`: what
+//!   codes; `assistant`: lot introductions and the rival-profile switch;
+//!   `outcomes`: the first outcome of every bid id; `effects`: what
 //!   one apply touched and said.
 //! - [`records`]: trees, keys and encodings of the stored state;
 //!   [`replicated`]: the engine as a replicated state machine;
 //!   [`store`]: an in-memory key-value store for tests and tools.
 //! - [`read`]: public views for the API.
 
+mod assistant;
 mod bidding;
 mod book;
 mod checks;
@@ -52,6 +54,7 @@ pub mod records;
 pub mod replicated;
 pub mod store;
 
+pub use assistant::{INTRO_SOURCES, MAX_INTRO_CHARS};
 pub use book::BidEntry;
 pub use book::{Book, Standing, Terms};
 pub use checks::token_tag;
@@ -65,5 +68,5 @@ pub use paddle_proto::kv::{KvRead, KvWrite};
 pub use records::LoadError;
 pub use replicated::AuctionMachine;
 pub use room::MAX_EXTEND_MS;
-pub use state::{AuctionState, BidNote, Bidder, Counters, DeskRecord, Lot, Sale};
+pub use state::{AuctionState, BidNote, Bidder, Counters, DeskRecord, Intro, Lot, Sale};
 pub use store::MemStore;

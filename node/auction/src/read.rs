@@ -86,6 +86,7 @@ fn sale_view(s: &(impl KvRead + ?Sized), sale: &Sale, lots: &[Lot]) -> R<SaleVie
     Ok(SaleView {
         paused: pause_of(s, sale.id)?,
         self_registration: s.get(tree::DESK_ONLY, &sale_key(sale.id)).is_none(),
+        rival_profiles: s.get(tree::NO_RIVALS, &sale_key(sale.id)).is_none(),
         sale: sale.id,
         title: sale.spec.title.clone(),
         currency: sale.spec.currency,
@@ -459,4 +460,11 @@ pub fn staff_history(s: &(impl KvRead + ?Sized), lot: LotId) -> R<Vec<StaffBid>>
             }
         })
         .collect())
+}
+
+/// A lot's introduction by the assistant, once it has one.
+pub fn intro(s: &(impl KvRead + ?Sized), lot: LotId) -> R<Option<crate::state::Intro>> {
+    s.get(tree::INTROS, &lot_key(lot))
+        .map(|v| decode_at(tree::INTROS, &lot_key(lot), &v))
+        .transpose()
 }

@@ -18,6 +18,8 @@
 //! | `auction.sign_ins` | sign-in code hash (hex)              | (sale, paddle)        |
 //! | `auction.bid_notes` | lot (8 B) · seq (4 B)               | [`BidNote`]           |
 //! | `auction.desk_only` | sale (8 B)                          | `()` (self-registration closed) |
+//! | `auction.intros`  | lot (8 B)                             | [`Intro`](crate::Intro) |
+//! | `auction.no_rivals` | sale (8 B)                          | `()` (rival profiles off) |
 //!
 //! Integers are big-endian so byte order is numeric order: a prefix scan of
 //! `auction.events` by sale returns that sale's events in log order, and one
@@ -75,6 +77,10 @@ pub mod tree {
     pub const BID_NOTES: &str = "auction.bid_notes";
     /// Sales whose self-registration is closed: sale (8 B) → `()`.
     pub const DESK_ONLY: &str = "auction.desk_only";
+    /// Each opened lot's introduction: lot (8 B) → `Intro`.
+    pub const INTROS: &str = "auction.intros";
+    /// Sales whose rival profiles are off: sale (8 B) → `()`.
+    pub const NO_RIVALS: &str = "auction.no_rivals";
 }
 
 /// Key of the counters record in `auction.meta`.
@@ -315,6 +321,10 @@ impl Touched {
         self.bid_notes.dedup();
         self.desk_only.sort_unstable();
         self.desk_only.dedup();
+        self.intros.sort_unstable();
+        self.intros.dedup();
+        self.no_rivals.sort_unstable();
+        self.no_rivals.dedup();
     }
 }
 
@@ -405,6 +415,17 @@ impl AuctionState {
                 false => out.delete(tree::DESK_ONLY, &sale_key(*sale)),
             }
         }
+        for lot in &touched.intros {
+            if let Some(i) = self.intros.get(lot) {
+                put(out, tree::INTROS, &lot_key(*lot), i);
+            }
+        }
+        for sale in &touched.no_rivals {
+            match self.no_rivals.contains(sale) {
+                true => put(out, tree::NO_RIVALS, &sale_key(*sale), &()),
+                false => out.delete(tree::NO_RIVALS, &sale_key(*sale)),
+            }
+        }
     }
 
     /// Write every record of the state (a full dump).
@@ -441,6 +462,12 @@ impl AuctionState {
         }
         for sale in &self.desk_only {
             put(out, tree::DESK_ONLY, &sale_key(*sale), &());
+        }
+        for (lot, i) in &self.intros {
+            put(out, tree::INTROS, &lot_key(*lot), i);
+        }
+        for sale in &self.no_rivals {
+            put(out, tree::NO_RIVALS, &sale_key(*sale), &());
         }
     }
 
@@ -521,6 +548,15 @@ impl AuctionState {
         }
         for (k, ()) in scan_all::<()>(store, tree::DESK_ONLY, &[])? {
             st.desk_only.insert(SaleId(u64::from_be_bytes(
+                k[..8].try_into().expect("8-byte key"),
+            )));
+        }
+        for (k, i) in scan_all::<crate::state::Intro>(store, tree::INTROS, &[])? {
+            let lot = LotId(u64::from_be_bytes(k[..8].try_into().expect("8-byte key")));
+            st.intros.insert(lot, i);
+        }
+        for (k, ()) in scan_all::<()>(store, tree::NO_RIVALS, &[])? {
+            st.no_rivals.insert(SaleId(u64::from_be_bytes(
                 k[..8].try_into().expect("8-byte key"),
             )));
         }

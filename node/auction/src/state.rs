@@ -73,6 +73,16 @@ pub struct Lot {
     pub bids: Vec<BidEntry>,
 }
 
+/// A lot's introduction by the venue's assistant, as stored
+/// (`auction.intros`): at most one per lot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intro {
+    /// The words, as shown and spoken.
+    pub text: String,
+    /// `model` or `template`.
+    pub source: String,
+}
+
 /// A registered bidder of one sale.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bidder {
@@ -118,6 +128,10 @@ pub struct AuctionState {
     pub(crate) bid_notes: BTreeMap<(LotId, u32), BidNote>,
     /// Sales whose bidders register at the desk only.
     pub(crate) desk_only: std::collections::BTreeSet<SaleId>,
+    /// Each opened lot's introduction, once the assistant gave it.
+    pub(crate) intros: BTreeMap<LotId, Intro>,
+    /// Sales whose staff turned rival profiles off.
+    pub(crate) no_rivals: std::collections::BTreeSet<SaleId>,
     /// Scratch buffer for outcome keys (not state).
     pub(crate) key_buf: Vec<u8>,
 }
@@ -135,6 +149,8 @@ impl PartialEq for AuctionState {
             && self.sign_ins == other.sign_ins
             && self.bid_notes == other.bid_notes
             && self.desk_only == other.desk_only
+            && self.intros == other.intros
+            && self.no_rivals == other.no_rivals
     }
 }
 

@@ -202,6 +202,16 @@ fn log(bids: &[(u8, u8, u16, u8)]) -> Vec<(u64, AuctionCommand)> {
                 name: format!("Walk-in {n}"),
                 token_hash: format!("{:064x}", 1_000_000 + n),
             }),
+            21 => Some(AuctionCommand::IntroduceLot {
+                sale,
+                lot: paddle_proto::auction::LotId(if lot % 4 == 3 { 3 } else { lot as u64 % 3 }),
+                text: format!("Lot {lot}: a fine piece, take {n}."),
+                source: if bidder % 2 == 0 { "model" } else { "template" }.into(),
+            }),
+            22 => Some(AuctionCommand::SetRivalProfiles {
+                sale: SaleId(bidder as u64 % 2),
+                on: amount % 2 == 0,
+            }),
             17 => Some(AuctionCommand::ExtendLot {
                 sale: SaleId(0),
                 lot: paddle_proto::auction::LotId(lot as u64 % 3),

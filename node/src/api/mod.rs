@@ -53,9 +53,13 @@ pub use state::{AppState, MetricsFn, PublicApi};
 
 /// The public API's state for a node with these limits (its OpenAPI
 /// document built once, from the routes).
-pub fn public_api(limits: LimitsConfig, https: bool) -> Arc<PublicApi> {
+pub fn public_api(
+    limits: LimitsConfig,
+    https: bool,
+    assistant: crate::config::AssistantConfig,
+) -> Arc<PublicApi> {
     let doc = serde_json::to_value(all_routes().split_for_parts().1).unwrap_or_default();
-    PublicApi::new(limits, doc, https)
+    PublicApi::new(limits, doc, https, assistant)
 }
 
 /// Start the API's background tasks: the WebSocket fan-out and presence.
@@ -70,6 +74,22 @@ pub fn start_tasks(state: &AppState) {
         move |view, sale| ws::snapshot_text(view, sale, "resync", clock.clock().now_ms()),
     ));
     tokio::spawn(ws::run_presence(state.clone()));
+    let api = state.api.clone();
+    let watchers = move |sale: paddle_proto::auction::SaleId| {
+        let here = api
+            .hub
+            .local_counts()
+            .into_iter()
+            .find(|(id, _)| *id == sale)
+            .map_or(0, |(_, n)| n);
+        here + api.presence.elsewhere(sale.0).0
+    };
+    tokio::spawn(crate::assistant::intro::run(
+        state.consensus.clone(),
+        state.events.subscribe(),
+        state.api.assistant.clone(),
+        Arc::new(watchers),
+    ));
 }
 
 /// Every documented route.

@@ -38,18 +38,26 @@ pub struct PublicApi {
     pub presence: Presence,
     /// The OpenAPI document, built once with the router.
     pub openapi: Arc<serde_json::Value>,
+    /// The venue-local assistant (off unless configured).
+    pub assistant: Arc<crate::assistant::Assistant>,
 }
 
 impl PublicApi {
     /// The API state for a node with these limits, serving `openapi` as its
     /// OpenAPI document, over HTTPS when `https`.
-    pub fn new(limits: LimitsConfig, openapi: serde_json::Value, https: bool) -> Arc<PublicApi> {
+    pub fn new(
+        limits: LimitsConfig,
+        openapi: serde_json::Value,
+        https: bool,
+        assistant: crate::config::AssistantConfig,
+    ) -> Arc<PublicApi> {
         let doc = openapi;
         Arc::new(PublicApi {
             limits: Arc::new(Limits::new(limits).with_https(https)),
             hub: Arc::new(Hub::default()),
             presence: Presence::default(),
             openapi: Arc::new(doc),
+            assistant: Arc::new(crate::assistant::Assistant::new(assistant)),
         })
     }
 

@@ -95,6 +95,55 @@ pub struct ConfigArgs {
 
     #[command(flatten)]
     pub limits: LimitsArgs,
+
+    #[command(flatten)]
+    pub assistant: AssistantArgs,
+}
+
+/// Overrides for `[assistant]`.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Assistant ([assistant] in the config file)")]
+pub struct AssistantArgs {
+    /// Turn on lot suggestions, lot introductions and rival profiles [default: false]
+    #[arg(
+        long = "assistant-enabled",
+        env = "PADDLE_ASSISTANT_ENABLED",
+        value_name = "BOOL"
+    )]
+    pub enabled: Option<bool>,
+
+    /// Base URL of an OpenAI-compatible model server on the venue network, e.g. http://10.0.0.9:8080/v1 [default: none, templates only]
+    #[arg(
+        long = "assistant-endpoint",
+        env = "PADDLE_ASSISTANT_ENDPOINT",
+        value_name = "URL"
+    )]
+    pub endpoint: Option<String>,
+
+    /// Model name sent to the endpoint [default: local]
+    #[arg(
+        long = "assistant-model",
+        env = "PADDLE_ASSISTANT_MODEL",
+        value_name = "NAME"
+    )]
+    pub model: Option<String>,
+
+    /// Bearer key for the endpoint; prefer PADDLE_ASSISTANT_API_KEY: flags show up in `ps`
+    #[arg(
+        long = "assistant-api-key",
+        env = "PADDLE_ASSISTANT_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub api_key: Option<Secret>,
+
+    /// Longest wait for one model answer before the fallback answers [default: 8000]
+    #[arg(
+        long = "assistant-timeout-ms",
+        env = "PADDLE_ASSISTANT_TIMEOUT_MS",
+        value_name = "MS"
+    )]
+    pub timeout_ms: Option<u64>,
 }
 
 /// Overrides for `[raft]`.
@@ -437,6 +486,13 @@ impl ConfigArgs {
         set(&mut l.http_header_timeout_ms, &a.http_header_timeout_ms);
         set(&mut l.http_body_timeout_ms, &a.http_body_timeout_ms);
         set(&mut l.allowed_origins, &a.allowed_origins);
+
+        let (s, a) = (&mut config.assistant, &self.assistant);
+        set(&mut s.enabled, &a.enabled);
+        set_some(&mut s.endpoint, &a.endpoint);
+        set(&mut s.model, &a.model);
+        set_some(&mut s.api_key, &a.api_key);
+        set(&mut s.timeout_ms, &a.timeout_ms);
     }
 }
 

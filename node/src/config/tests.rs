@@ -240,6 +240,24 @@ fn every_rule_names_its_key() {
         ("limits.allowed_origins", |c| {
             c.limits.allowed_origins = vec!["https://a.example".into(), "https://a.example".into()]
         }),
+        ("assistant.endpoint", |c| {
+            c.assistant.endpoint = Some("not a url".into())
+        }),
+        ("assistant.endpoint", |c| {
+            c.assistant.endpoint = Some("ftp://10.0.0.9/v1".into())
+        }),
+        ("assistant.endpoint", |c| {
+            c.assistant.endpoint = Some("http://user:pw@10.0.0.9/v1".into())
+        }),
+        ("assistant.endpoint", |c| {
+            c.assistant.endpoint = Some("http://10.0.0.9/v1?key=1".into())
+        }),
+        ("assistant.model", |c| c.assistant.model = " ".into()),
+        ("assistant.api_key", |c| {
+            c.assistant.api_key = Some("k".parse().unwrap())
+        }),
+        ("assistant.timeout_ms", |c| c.assistant.timeout_ms = 10),
+        ("assistant.timeout_ms", |c| c.assistant.timeout_ms = 600_000),
     ];
     for (key, breaker) in cases {
         let mut c = Config::default();
@@ -369,6 +387,8 @@ fn flags_env_and_help_match_the_keys() {
     full.advertise_raft = Some("10.0.0.1:7080".parse().unwrap());
     full.join = Some("10.0.0.2:7080".parse().unwrap());
     full.token = Some("t".parse().unwrap());
+    full.assistant.endpoint = Some("http://10.0.0.9:8080/v1".into());
+    full.assistant.api_key = Some("k".parse().unwrap());
     let cmd = Flags::command();
     let defaults = keys_and_values(&Config::default());
     for (key, _) in keys_and_values(&full) {
@@ -407,7 +427,14 @@ fn example_file_is_the_defaults() {
         let bare = key.rsplit('.').next().unwrap();
         assert!(text.contains(&format!("{bare} =")), "example lacks {key}");
     }
-    for optional in ["advertise_http", "advertise_raft", "join", "token"] {
+    for optional in [
+        "advertise_http",
+        "advertise_raft",
+        "join",
+        "token",
+        "endpoint",
+        "api_key",
+    ] {
         assert!(
             text.contains(&format!("# {optional} =")),
             "example lacks {optional}"

@@ -90,10 +90,15 @@ impl fmt::Display for Problem {
 }
 
 /// Collects problems while walking the config.
-struct Checker(Vec<Problem>);
+pub(super) struct Checker(Vec<Problem>);
 
 impl Checker {
-    fn fail(&mut self, key: &'static str, value: impl fmt::Display, reason: impl Into<String>) {
+    pub(super) fn fail(
+        &mut self,
+        key: &'static str,
+        value: impl fmt::Display,
+        reason: impl Into<String>,
+    ) {
         self.0.push(Problem {
             key,
             value: value.to_string(),
@@ -102,7 +107,7 @@ impl Checker {
     }
 
     /// `lo <= value <= hi`, with the unit in the message.
-    fn range(&mut self, key: &'static str, value: u64, lo: u64, hi: u64, unit: &str) {
+    pub(super) fn range(&mut self, key: &'static str, value: u64, lo: u64, hi: u64, unit: &str) {
         if value < lo || value > hi {
             self.fail(key, value, format!("must be between {lo} and {hi} {unit}"));
         }
@@ -118,6 +123,7 @@ impl Config {
         check_raft(&self.raft, &mut c);
         check_clock(&self.clock, &mut c);
         self.limits.check(&mut c, &self.raft);
+        self.assistant.check(&mut c);
         if c.0.is_empty() {
             Ok(())
         } else {

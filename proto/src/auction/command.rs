@@ -155,6 +155,14 @@ dual_tagged_enum! {
         /// Staff: open or close a sale's self-registration (closed: only the
         /// desk registers bidders).
         SetSelfRegistration { sale: SaleId, open: bool },
+        /// The leader's assistant: the words that introduce a lot that has
+        /// opened, the same on every screen (`source`: `model` or
+        /// `template`). Idempotent per lot: a lot opens once, and only the
+        /// first introduction of it counts; later ones change nothing.
+        IntroduceLot { sale: SaleId, lot: LotId, text: String, source: String },
+        /// Staff: allow (default) or forbid outbid bidders asking about the
+        /// style of the paddle that leads them.
+        SetRivalProfiles { sale: SaleId, on: bool },
     }
 }
 
@@ -210,7 +218,9 @@ impl AuctionCommand {
             | RetractBidBecause { sale, .. }
             | SignedBid { sale, .. }
             | SelfRegister { sale, .. }
-            | SetSelfRegistration { sale, .. } => Some(*sale),
+            | SetSelfRegistration { sale, .. }
+            | IntroduceLot { sale, .. }
+            | SetRivalProfiles { sale, .. } => Some(*sale),
         }
     }
 }

@@ -119,6 +119,12 @@ dual_tagged_enum! {
         SignInReplaced { sale: SaleId, paddle: Paddle },
         /// Staff opened or closed the sale's self-registration.
         SelfRegistrationSet { sale: SaleId, open: bool },
+        /// The assistant's introduction of a lot that opened: the same
+        /// words on every node, to show and to speak (`source`: `model` or
+        /// `template`).
+        LotIntroduced { sale: SaleId, lot: LotId, text: String, source: String },
+        /// Staff allowed or forbade rival profiles in the sale.
+        RivalProfilesSet { sale: SaleId, on: bool },
     }
 }
 
@@ -151,7 +157,9 @@ impl AuctionEvent {
             | PhoneLine { sale, .. }
             | LotEdited { sale, .. }
             | SignInReplaced { sale, .. }
-            | SelfRegistrationSet { sale, .. } => *sale,
+            | SelfRegistrationSet { sale, .. }
+            | LotIntroduced { sale, .. }
+            | RivalProfilesSet { sale, .. } => *sale,
         }
     }
 }

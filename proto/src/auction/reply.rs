@@ -48,6 +48,11 @@ dual_tagged_enum! {
         SignIn { sale: SaleId, paddle: Paddle },
         /// A sale's self-registration was opened or closed.
         SelfRegistrationSet { sale: SaleId, open: bool },
+        /// A lot's introduction: `fresh` is false when the lot already had
+        /// one (the command changed nothing).
+        LotIntroduced { sale: SaleId, lot: LotId, fresh: bool },
+        /// A sale's rival profiles were allowed or forbidden.
+        RivalProfilesSet { sale: SaleId, on: bool },
     }
 }
 

@@ -41,6 +41,9 @@ pub struct SaleView {
     pub paused: Option<Pause>,
     /// Bidders may register on their own (`false`: at the desk only).
     pub self_registration: bool,
+    /// Outbid bidders may ask about the style of the paddle leading them
+    /// (`false`: staff turned rival profiles off).
+    pub rival_profiles: bool,
 }
 
 /// A sale's pause: why, and since when (the stamp; countdowns stand still

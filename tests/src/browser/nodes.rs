@@ -24,7 +24,12 @@ pub struct UiCluster {
 impl UiCluster {
     /// Start `n` nodes of `bin` and wait until each is ready.
     pub async fn start(bin: &Path, n: usize) -> anyhow::Result<UiCluster> {
-        let cluster = Cluster::start(bin, n, &[]).await?;
+        UiCluster::start_with(bin, n, &[]).await
+    }
+
+    /// [`UiCluster::start`] with extra `serve` flags for every node.
+    pub async fn start_with(bin: &Path, n: usize, args: &[&str]) -> anyhow::Result<UiCluster> {
+        let cluster = Cluster::start(bin, n, args).await?;
         Ok(UiCluster {
             operator_token: cluster.operator_token.clone(),
             cluster,

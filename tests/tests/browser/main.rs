@@ -14,6 +14,9 @@
 //!   clerk's bid shows on the rostrum with its line; the operator's pause
 //!   shows on a bidder's page; buy-now sells a lot; the operator edits a
 //!   lot and keeps its reserve and seller.
+//! - assistant: the screen speaks a lot's introduction (the speech call is
+//!   observed) and the bidder page shows it; an outbid bidder asks who
+//!   leads and gets a profile by paddle number; the sale turns that off.
 //! - https: a node serving a certificate from `paddle cluster cert`; the
 //!   bidder page over https in a Chromium trusting exactly that
 //!   certificate, its WebSocket over wss, a live sale and an accepted bid.
@@ -21,6 +24,7 @@
 //! These tests need the public API (issue 5). Without it they fail (they
 //! never skip), with the reply the page or the harness got.
 
+mod assistant;
 mod bidding;
 mod consoles;
 mod failover;
@@ -46,9 +50,14 @@ pub struct Env {
 }
 
 pub async fn setup(nodes: usize) -> anyhow::Result<Env> {
+    setup_with(nodes, &[]).await
+}
+
+/// [`setup`] with extra `serve` flags for every node.
+pub async fn setup_with(nodes: usize, args: &[&str]) -> anyhow::Result<Env> {
     let turn = exclusive().await;
     let driver = Driver::start().await?;
-    let cluster = UiCluster::start(bin(), nodes).await?;
+    let cluster = UiCluster::start_with(bin(), nodes, args).await?;
     Ok(Env {
         driver,
         cluster,

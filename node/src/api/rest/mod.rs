@@ -8,6 +8,7 @@
 //! command: a refusal changes nothing. Reads answer from this node's state
 //! (see [`super::reads`]) and say which index they reflect.
 
+mod assistant;
 mod bidders;
 mod bids;
 mod clerk_tokens;
@@ -68,6 +69,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(desk::details))
         .routes(routes!(desk::reissue))
         .routes(routes!(desk::self_registration))
+        .routes(routes!(assistant::suggest))
+        .routes(routes!(assistant::rival))
+        .routes(routes!(assistant::rival_profiles))
         .routes(routes!(sign_in::redeem))
         .routes(routes!(results::results))
         .routes(routes!(results::results_csv))

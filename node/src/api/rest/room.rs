@@ -46,7 +46,9 @@ pub(super) async fn commit_sale_change(
     let (index, accepted) = propose(s, cmd).await?;
     if !matches!(
         accepted,
-        Accepted::SalePaused { .. } | Accepted::SelfRegistrationSet { .. }
+        Accepted::SalePaused { .. }
+            | Accepted::SelfRegistrationSet { .. }
+            | Accepted::RivalProfilesSet { .. }
     ) {
         return Err(ApiError::internal(format!(
             "unexpected answer {accepted:?}"

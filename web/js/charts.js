@@ -6,8 +6,10 @@
 
 const NS = "http://www.w3.org/2000/svg";
 const W = 640;
-const H = 240;
-const PAD = { left: 44, right: 12, top: 12, bottom: 34 };
+const H = 260;
+// Room for axis labels that stay readable when a phone shrinks the chart
+// to about half its drawn size.
+const PAD = { left: 60, right: 14, top: 16, bottom: 44 };
 
 function el(tag, attrs = {}, text) {
   const e = document.createElementNS(NS, tag);
@@ -18,7 +20,7 @@ function el(tag, attrs = {}, text) {
 
 // A round axis top: 1, 2, 5 × 10^n at or above `max`.
 export function niceMax(max) {
-  if (!(max > 0)) return 1;
+  if (!(max > 1)) return 2;
   const p = 10 ** Math.floor(Math.log10(max));
   for (const m of [1, 2, 5, 10]) if (m * p >= max) return m * p;
   return 10 * p;
@@ -36,7 +38,8 @@ function frame(svg, yMax, title, desc) {
   for (const f of [0, 0.5, 1]) {
     const y = PAD.top + plotH * (1 - f);
     svg.append(el("line", { x1: PAD.left, x2: W - PAD.right, y1: y, y2: y, class: "grid-line" }));
-    svg.append(el("text", { x: PAD.left - 6, y: y + 4, "text-anchor": "end", class: "axis" }, String(Math.round(yMax * f))));
+    const v = yMax * f;
+    svg.append(el("text", { x: PAD.left - 8, y: y + 7, "text-anchor": "end", class: "axis" }, Number.isInteger(v) ? String(v) : v.toFixed(1)));
   }
 }
 
@@ -45,7 +48,7 @@ function xLabels(svg, points, xOf) {
   const picks = points.length <= 2 ? points : [points[0], points[Math.floor(points.length / 2)], points[points.length - 1]];
   picks.forEach((p, i) => {
     const anchor = picks.length === 1 ? "middle" : i === 0 ? "start" : i === picks.length - 1 ? "end" : "middle";
-    svg.append(el("text", { x: xOf(p), y: H - 10, "text-anchor": anchor, class: "axis" }, clockLabel(p.t)));
+    svg.append(el("text", { x: xOf(p), y: H - 12, "text-anchor": anchor, class: "axis" }, clockLabel(p.t)));
   });
 }
 

@@ -306,6 +306,9 @@ pub struct ReplayArgs {
     /// Increment table to replay with
     #[arg(long, value_enum, default_value_t = IncrementTable::Ebay2005)]
     pub increments: IncrementTable,
+    /// Print the report as one JSON document (no progress bar)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `paddle bid`.

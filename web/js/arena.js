@@ -26,6 +26,7 @@ import { SignIn, takeUrlCode } from "./signin.js";
 import { pauseOf, saleNow, renderPauseBanner, markRingPaused } from "./pause.js";
 import { wireBidForms } from "./arena-forms.js";
 import { ArenaAssistant } from "./arena-assistant.js";
+import { MyHistory } from "./arena-mine.js";
 
 const app = { sale: null, model: null, desk: null, picked: null, me: null, maxes: new Map(), watch: null, onlyWatched: false };
 window.__paddle = app; // for the browser tests and for support
@@ -47,6 +48,8 @@ const ring = new Ring($("#countdown"));
 const strip = new LotStrip($("#lot-strip"), { onPick: pick, onStar: star });
 const watchView = new WatchView({ list: $("#watch-list"), count: $("#watch-count"), empty: $("#watch-empty") }, { onPick: pickWatched, onStar: star });
 const signIn = new SignIn(rest, () => app.sale, adopt);
+const myHistory = new MyHistory(mine, { box: $("#mine"), line: $("#mine-line"), wins: $("#mine-wins"), lots: $("#mine-lots") }, () => app.sale);
+app.myHistory = myHistory;
 const buyNow = new BuyNow({ desk: () => app.desk, me: () => app.me, model: () => app.model, lot: currentLot, onChange: render });
 app.link = link;
 
@@ -89,6 +92,7 @@ function openSale(saleId) {
   app.picked = null;
   app.me = store.get(`bidder.${saleId}`);
   app.maxes = new Map();
+  myHistory.clear();
   app.watch = new Watchlist(saleId);
   app.desk = new BidDesk(link, saleId, onBid);
   buyNow.adopt(app.desk);
@@ -119,6 +123,7 @@ function adopt(me) {
   }
   app.me = { ...me, sale: saleId };
   app.maxes = new Map();
+  myHistory.soon(me.index ?? 0);
   // A refused token earlier (`unauthorized`) left the link without one.
   link.token = myToken;
   link.restart();
@@ -133,6 +138,7 @@ function onReplaced() {
   store.set(`bidder.${app.sale}`, null);
   app.me = null;
   app.maxes = new Map();
+  myHistory.clear();
   signIn.onReplaced();
   voice.say("Your sign-in on this phone was replaced at the desk. Sign in again with the new code.");
   link.restart();
@@ -156,6 +162,7 @@ function onMessage(m) {
       model.applySnapshot(m);
       loadHistory();
       loadMaxes();
+      if (app.me?.token) myHistory.soon(m.index);
       break;
     case "event":
       if (model && m.sale === app.sale) onEvent(m);
@@ -166,6 +173,7 @@ function onMessage(m) {
     case "bid_result": {
       const bid = app.desk?.onResult(m);
       if (bid?.state === "accepted") app.maxes.set(bid.lot, Math.max(app.maxes.get(bid.lot) ?? 0, bid.amount));
+      if (bid?.state === "accepted" && app.me?.token) myHistory.soon(m.index ?? 0);
       // `unauthorized` on a bidder's connection: the token went mid-way.
       if (bid?.state === "rejected" && (bid.code === "token_replaced" || (bid.code === "unauthorized" && link.role === "bidder"))) onReplaced();
       break;
@@ -189,6 +197,8 @@ function onEvent(e) {
   const lot = model.lots.get(ev.lot);
   const title = lot ? lot.title : `lot ${ev.lot}`;
   const sale = model.sale;
+  const mineToo = ["sold", "outbid", "retracted", "bid_accepted", "lot_opened", "reopened"].includes(ev.type);
+  if (mineToo && app.me?.token) myHistory.soon(e.index);
   switch (ev.type) {
     case "lots_added":
       rest

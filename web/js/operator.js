@@ -84,6 +84,7 @@ function choose(saleId) {
   $("#link-desk").href = `/desk?sale=${saleId}`;
   $("#link-phone").href = `/phone?sale=${saleId}`;
   $("#link-screen").href = `/screen?sale=${saleId}`;
+  $("#link-analytics").href = `/analytics?sale=${saleId}`;
   $("#csv-export").href = `${link.base()}/api/v1/sales/${saleId}/results.csv`;
   $("#csv-export").setAttribute("download", `sale-${saleId}-results.csv`);
   loadSales();

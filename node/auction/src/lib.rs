@@ -34,7 +34,8 @@
 //! - [`records`]: trees, keys and encodings of the stored state;
 //!   [`replicated`]: the engine as a replicated state machine;
 //!   [`store`]: an in-memory key-value store for tests and tools.
-//! - [`read`]: public views for the API.
+//! - [`read`]: public views for the API; [`analytics`]: a sale's dashboard
+//!   figures and a bidder's own history, derived from the same records.
 
 mod assistant;
 mod bidding;
@@ -49,6 +50,7 @@ mod outcomes;
 mod room;
 mod state;
 
+pub mod analytics;
 pub mod read;
 pub mod records;
 pub mod replicated;

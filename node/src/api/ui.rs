@@ -2,8 +2,8 @@
 //! at compile time and served by every node, so a venue needs nothing but
 //! the nodes (no CDN, no internet).
 //!
-//! A request for `/`, `/clerk`, `/desk`, `/phone`, `/operator` or
-//! `/screen` gets that page;
+//! A request for `/`, `/clerk`, `/desk`, `/phone`, `/operator`,
+//! `/screen` or `/analytics` gets that page;
 //! `/js/..`, `/css/..` and `/img/..` get the asset. Every reply carries
 //! `Cache-Control: no-cache` and an `ETag` (a hash of the content, made at
 //! compile time): a browser keeps its copy but asks each time, so a redeploy
@@ -27,13 +27,14 @@ use rust_embed::RustEmbed;
 struct Web;
 
 /// The pages, by route.
-const PAGES: [(&str, &str); 6] = [
+const PAGES: [(&str, &str); 7] = [
     ("/", "index.html"),
     ("/clerk", "clerk.html"),
     ("/desk", "desk.html"),
     ("/phone", "phone.html"),
     ("/operator", "operator.html"),
     ("/screen", "screen.html"),
+    ("/analytics", "analytics.html"),
 ];
 
 /// The UI routes, to merge into the node's router.

@@ -129,7 +129,15 @@ fn references(file: &str) -> Vec<String> {
 #[test]
 fn every_local_reference_is_embedded() {
     let all = files();
-    let routes_ok = ["", "clerk", "desk", "phone", "operator", "screen"];
+    let routes_ok = [
+        "",
+        "clerk",
+        "desk",
+        "phone",
+        "operator",
+        "screen",
+        "analytics",
+    ];
     for file in all
         .iter()
         .filter(|f| f.ends_with(".html") || f.ends_with(".js"))

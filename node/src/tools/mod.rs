@@ -35,6 +35,7 @@ pub use cluster::{
 };
 pub use demo::demo;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use crate::cli::run::{run_async, Threads};
@@ -92,7 +93,33 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match crate::tools::replay::replay_csv(std::io::BufReader::new(file), table) {
+    // A progress bar on a terminal only: never in a pipe, a log or --json.
+    let bar = (!args.json && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "replaying {bar:30} {pos}/{len} auctions ({elapsed})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let progress = |done: usize, total: usize| {
+        if let Some(b) = &bar {
+            b.set_length(total as u64);
+            b.set_position(done as u64);
+        }
+    };
+    let result =
+        crate::tools::replay::replay_csv_with(std::io::BufReader::new(file), table, progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    match result {
+        Ok(report) if args.json => {
+            println!("{}", report.to_json());
+            ExitCode::SUCCESS
+        }
         Ok(report) => {
             println!("{report}");
             ExitCode::SUCCESS

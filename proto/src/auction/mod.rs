@@ -14,11 +14,13 @@
 //! - [`sale`]: the terms of sales and lots, increment tables, statuses.
 //! - [`command`], [`reply`], [`event`]: what goes in, what comes back, what
 //!   everyone is told.
-//! - [`view`]: public read models.
+//! - [`view`]: public read models; [`analytics`]: a sale's dashboard and a
+//!   bidder's own history.
 
 #[macro_use]
 mod tagged;
 
+pub mod analytics;
 pub mod command;
 pub mod event;
 pub mod ids;
@@ -27,6 +29,10 @@ pub mod reply;
 pub mod sale;
 pub mod view;
 
+pub use analytics::{
+    AnalyticsSummary, BidBucket, BidTimeline, BidderAnalytics, BidderHistory, HistoryBid,
+    HistoryLot, HistoryWin, LeaderRow, LotAnalytics, SaleAnalytics,
+};
 pub use command::{AuctionCommand, DeskDetails};
 pub use event::{AuctionEvent, EventRecord};
 pub use ids::{BidId, BidIdError, LotId, Paddle, SaleId, MAX_BID_ID_LEN};

@@ -21,10 +21,15 @@
 //!   bidder page over https in a Chromium trusting exactly that
 //!   certificate, its WebSocket over wss, a live sale and an accepted bid.
 //!
+//! - analytics: the dashboard's staff and public views draw their SVG
+//!   charts and tables and follow bids and a sale; a bidder sees their
+//!   own bids, wins and spend.
+//!
 //! These tests need the public API (issue 5). Without it they fail (they
 //! never skip), with the reply the page or the harness got.
 
 mod assistant;
+mod analytics;
 mod bidding;
 mod consoles;
 mod failover;

@@ -1,5 +1,5 @@
 //! REST `/api/v1`: sales, lots, bidders, bids, clerk actions, results,
-//! statistics, clerk tokens; the sale room: the desk and sign-in codes,
+//! statistics and analytics, clerk tokens; the sale room: the desk and sign-in codes,
 //! commission and phone bids, pause, resume, extend, lot edits. Every
 //! route is registered through utoipa's router, so the OpenAPI document is
 //! built from the same list the server routes by and cannot forget one.
@@ -9,6 +9,7 @@
 //! (see [`super::reads`]) and say which index they reflect.
 
 mod assistant;
+mod analytics;
 mod bidders;
 mod bids;
 mod clerk_tokens;
@@ -77,4 +78,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(results::results_csv))
         .routes(routes!(results::stats))
         .routes(routes!(results::events))
+        .routes(routes!(analytics::analytics))
+        .routes(routes!(analytics::analytics_csv))
+        .routes(routes!(analytics::history))
 }

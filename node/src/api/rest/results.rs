@@ -50,7 +50,7 @@ pub async fn results(
     ))
 }
 
-fn status_name(s: LotStatus) -> &'static str {
+pub(crate) fn status_name(s: LotStatus) -> &'static str {
     match s {
         LotStatus::Scheduled => "scheduled",
         LotStatus::Open => "open",

@@ -2,7 +2,8 @@
 //!
 //! Each node counts its own rooms; once a second it asks every other
 //! member for theirs (a small cluster RPC over the existing QUIC links) and
-//! every 2 s sends each room one `presence` frame with the sum. Polling a
+//! every 2 s sends each room one `presence` frame with the sum (and notes
+//! it in the analytics' watchers-over-time samples). Polling a
 //! handful of nodes once a second is cheaper and simpler than pushing
 //! every join and leave.
 //!
@@ -47,11 +48,13 @@ fn push_presence(s: &AppState) {
     let hub = &s.api.hub;
     for (sale, local) in hub.local_counts() {
         let (remote, nodes) = s.api.presence.elsewhere(sale.0);
+        let now = server_time_ms(&s.consensus);
+        s.api.presence.sample(sale.0, now, local + remote);
         let text = ServerMsg::Presence {
             sale: sale.0,
             watchers: local + remote,
             nodes: nodes + 1,
-            server_time_ms: server_time_ms(&s.consensus),
+            server_time_ms: now,
         }
         .to_text();
         hub.to_room(SaleId(sale.0), text);

@@ -13,7 +13,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock: the real one in a node, the paused one in the simulation.
+use tokio::time::Instant;
 
 use openraft::error::{ClientWriteError, RaftError};
 use paddle_proto::{Command, Proposal, Reply};

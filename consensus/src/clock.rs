@@ -31,7 +31,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+// tokio's clock: the real one in a node, the paused one in the simulation.
+use tokio::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -173,10 +176,16 @@ struct State {
     warned_peers: BTreeSet<NodeId>,
 }
 
+/// A wall clock other than the machine's (µs since the epoch): the
+/// simulation's, which runs on tokio's paused time.
+pub type WallClock = std::sync::Arc<dyn Fn() -> i64 + Send + Sync>;
+
 /// The cluster's agreed time, as measured from this node.
 pub struct ClusterClock {
     me: NodeId,
     cfg: ClockConfig,
+    /// Where this node reads its wall clock; `None`: the machine's.
+    wall: Option<WallClock>,
     /// The steady clock: wall time at start, advanced by `Instant`.
     base_us: i64,
     base_at: Instant,
@@ -185,10 +194,18 @@ pub struct ClusterClock {
 
 impl ClusterClock {
     pub fn new(me: NodeId, cfg: ClockConfig) -> Self {
+        Self::with_wall(me, cfg, None)
+    }
+
+    /// A clock that reads `wall` instead of the machine's wall clock (the
+    /// simulation: every node's time follows the test's paused clock).
+    pub fn with_wall(me: NodeId, cfg: ClockConfig, wall: Option<WallClock>) -> Self {
+        let base_us = wall.as_ref().map_or_else(wall_us, |w| w());
         ClusterClock {
             me,
             cfg,
-            base_us: wall_us(),
+            wall,
+            base_us,
             base_at: Instant::now(),
             state: Mutex::new(State {
                 peers: BTreeMap::new(),
@@ -218,7 +235,7 @@ impl ClusterClock {
     /// This node's own wall clock against the steady clock (µs): zero unless
     /// the wall clock was stepped since start.
     fn own_us(&self) -> i64 {
-        wall_us() - self.steady_us()
+        self.wall_now_us() - self.steady_us()
     }
 
     fn bound_us(&self) -> i64 {
@@ -236,12 +253,22 @@ impl ClusterClock {
     /// the leader's timer). Before the first agreement: this node's own
     /// clock, flagged as not synced in [`ClusterClock::status`].
     pub fn now_ms(&self) -> u64 {
-        self.cluster_ms().unwrap_or_else(local_wall_ms)
+        self.cluster_ms().unwrap_or_else(|| self.local_ms())
+    }
+
+    /// This node's wall clock (µs): the machine's, or the one it was given.
+    fn wall_now_us(&self) -> i64 {
+        self.wall.as_ref().map_or_else(wall_us, |w| w())
+    }
+
+    /// This node's own wall clock in ms since the epoch.
+    fn local_ms(&self) -> u64 {
+        (self.wall_now_us().max(0) / 1000) as u64
     }
 
     /// Answer a peer's clock request: our wall clock now (µs).
     pub fn answer(&self) -> i64 {
-        wall_us()
+        self.wall_now_us()
     }
 
     /// Record one exchange with `peer`: we sent at `sent` and got the answer
@@ -391,7 +418,7 @@ impl ClusterClock {
             .collect();
         let now_ms = match st.offset_us {
             Some(c) => ((self.steady_us_at(now) + c).max(0) / 1000) as u64,
-            None => local_wall_ms(),
+            None => self.local_ms(),
         };
         ClockStatus {
             now_ms,

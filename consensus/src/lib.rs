@@ -49,5 +49,5 @@ pub use config::{ConsensusConfig, RaftConfig};
 pub use kv::{Bytes, KvTxn, KvView};
 pub use node::{
     ChangeError, Changed, ClusterFacts, Committed, Consensus, MemberChange, ProposeError,
-    ReadError, Role, CATCH_UP_SLACK,
+    ReadError, Role, Simulated, CATCH_UP_SLACK,
 };

@@ -10,4 +10,4 @@ pub use gate::{AnonymousLimits, LogThrottle};
 pub use raft_net::Network;
 pub use rpc::{ForwardError, PeerRequest, PeerResponse};
 pub use server::{Handler, Peer};
-pub use transport::{PeerClients, TransportError};
+pub use transport::{PeerClients, PeerWire, TransportError};

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use paddle_proto::codec::{self, CodecError};
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
 use serde::{de::DeserializeOwned, Serialize};
@@ -174,14 +175,41 @@ pub async fn exchange<Req: Serialize, Resp: DeserializeOwned>(
     })
 }
 
+/// Carries peer requests instead of QUIC: the deterministic simulation's
+/// network (`consensus/tests/sim`), which decides for every message whether
+/// it arrives, when, and how many times.
+pub trait PeerWire: Send + Sync + 'static {
+    /// Deliver `req` from `from` to `to` and bring back the answer, failing
+    /// as a QUIC call would (`Unreachable`: certainly not delivered). The
+    /// caller's deadline is applied around the returned future.
+    fn call(
+        &self,
+        from: NodeId,
+        to: NodeId,
+        req: &PeerRequest,
+    ) -> BoxFuture<'static, Result<PeerResponse, TransportError>>;
+}
+
+/// How this node reaches its peers.
+enum Link {
+    Quic(Quic),
+    Wire { me: NodeId, wire: Arc<dyn PeerWire> },
+}
+
 /// Connections to peers, cached by node id and dropped on any error so a
 /// half-dead connection is never reused.
-pub struct PeerClients {
+struct Quic {
     endpoint: quinn::Endpoint,
     client: quinn::ClientConfig,
     conns: Mutex<HashMap<NodeId, quinn::Connection>>,
     /// Calls in a row per peer that timed out without an answer.
     slow: Mutex<HashMap<NodeId, u32>>,
+}
+
+/// Calls to peers: over QUIC (cached connections, dropped on any error so a
+/// half-dead connection is never reused), or over a test's [`PeerWire`].
+pub struct PeerClients {
+    link: Link,
     frame_cap: usize,
 }
 
@@ -196,12 +224,22 @@ impl PeerClients {
         frame_cap: usize,
     ) -> Result<Self, TlsError> {
         Ok(PeerClients {
-            endpoint,
-            client: client_config(identity.client_config()?)?,
-            conns: Mutex::new(HashMap::new()),
-            slow: Mutex::new(HashMap::new()),
+            link: Link::Quic(Quic {
+                endpoint,
+                client: client_config(identity.client_config()?)?,
+                conns: Mutex::new(HashMap::new()),
+                slow: Mutex::new(HashMap::new()),
+            }),
             frame_cap,
         })
+    }
+
+    /// Calls from `me` carried by `wire` (the simulation).
+    pub fn on_wire(me: NodeId, wire: Arc<dyn PeerWire>, frame_cap: usize) -> Self {
+        PeerClients {
+            link: Link::Wire { me, wire },
+            frame_cap,
+        }
     }
 
     /// The largest frame this node sends or accepts.
@@ -209,6 +247,44 @@ impl PeerClients {
         self.frame_cap
     }
 
+    /// Forget the cached connection to `target` (after an error).
+    pub fn drop_connection(&self, target: NodeId) {
+        if let Link::Quic(q) = &self.link {
+            q.drop_connection(target);
+        }
+    }
+
+    /// Call `target` at `addr` and wait at most `deadline` for the answer.
+    pub async fn call(
+        &self,
+        target: NodeId,
+        addr: &str,
+        req: &PeerRequest,
+        deadline: Duration,
+    ) -> Result<PeerResponse, TransportError> {
+        let result = match &self.link {
+            Link::Quic(q) => q.call(target, addr, req, deadline, self.frame_cap).await,
+            Link::Wire { me, wire } => {
+                match tokio::time::timeout(deadline, wire.call(*me, target, req)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(TransportError::Timeout {
+                        addr: addr.to_string(),
+                        after: deadline,
+                    }),
+                }
+            }
+        };
+        match result {
+            Ok(PeerResponse::Refused(reason)) => Err(TransportError::Refused {
+                addr: addr.to_string(),
+                reason,
+            }),
+            other => other,
+        }
+    }
+}
+
+impl Quic {
     async fn connection(
         &self,
         target: NodeId,
@@ -246,27 +322,26 @@ impl PeerClients {
         Ok(conn)
     }
 
-    /// Forget the cached connection to `target` (after an error).
-    pub fn drop_connection(&self, target: NodeId) {
+    fn drop_connection(&self, target: NodeId) {
         if let Some(c) = self.conns.lock().expect("lock").remove(&target) {
             c.close(0u32.into(), b"dropped after an error");
         }
     }
 
-    /// Call `target` at `addr` and wait at most `deadline` for the answer.
-    pub async fn call(
+    async fn call(
         &self,
         target: NodeId,
         addr: &str,
         req: &PeerRequest,
         deadline: Duration,
+        frame_cap: usize,
     ) -> Result<PeerResponse, TransportError> {
         let started = tokio::time::Instant::now();
         let conn = self.connection(target, addr, deadline).await?;
         let left = deadline.saturating_sub(started.elapsed());
         let result = match tokio::time::timeout(
             left,
-            exchange::<_, PeerResponse>(&conn, req, self.frame_cap, addr),
+            exchange::<_, PeerResponse>(&conn, req, frame_cap, addr),
         )
         .await
         {
@@ -279,13 +354,7 @@ impl PeerClients {
         match result {
             Ok(resp) => {
                 self.slow.lock().expect("lock").remove(&target);
-                match resp {
-                    PeerResponse::Refused(reason) => Err(TransportError::Refused {
-                        addr: addr.to_string(),
-                        reason,
-                    }),
-                    resp => Ok(resp),
-                }
+                Ok(resp)
             }
             Err(e) => {
                 // A dead connection is replaced at once. A slow answer is

@@ -3,7 +3,10 @@
 //! requests and the application's own requests.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock: the real one in a node, the paused one in the simulation.
+use tokio::time::Instant;
 
 use futures::future::BoxFuture;
 

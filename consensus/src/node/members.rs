@@ -14,7 +14,10 @@
 //! the removed node, forwarding to the leader) is the application's.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock: the real one in a node, the paused one in the simulation.
+use tokio::time::Instant;
 
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::ChangeMembers;

@@ -26,19 +26,22 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock: the real one in a node, the paused one in the simulation.
+use tokio::time::Instant;
 
 use futures::future::BoxFuture;
 use openraft::error::RaftError;
 use openraft::SnapshotPolicy;
 
 use crate::app::Application;
-use crate::clock::ClusterClock;
+use crate::clock::{ClusterClock, WallClock};
 use crate::config::ConsensusConfig;
 use crate::kv::KvView;
 use crate::metrics::ProposalMetrics;
 use crate::network::raft_net::Acks;
-use crate::network::{server, Network, Peer, PeerClients};
+use crate::network::{server, Network, Peer, PeerClients, PeerRequest, PeerResponse, PeerWire};
 use crate::storage::{self, SmShared};
 use crate::tls::NodeIdentity;
 use crate::types::typ::Raft;
@@ -83,7 +86,8 @@ struct Core {
     raft: Raft,
     shared: Arc<SmShared>,
     clients: Arc<PeerClients>,
-    endpoint: quinn::Endpoint,
+    /// The QUIC endpoint; `None` for a simulated member (on a test's wire).
+    endpoint: Option<quinn::Endpoint>,
     cfg: ConsensusConfig,
     batcher: crate::batcher::Batcher,
     forwarder: crate::forwarder::Forwarder,
@@ -105,6 +109,25 @@ struct Core {
     /// False while leadership is being handed over: the leader appends
     /// nothing new, so followers' leases can expire and the successor win.
     accepting: std::sync::atomic::AtomicBool,
+}
+
+/// What a simulated member is given instead of a socket and the machine's
+/// clock (see [`Consensus::start_simulated`]).
+pub struct Simulated {
+    /// Carries this member's requests to its peers.
+    pub wire: Arc<dyn PeerWire>,
+    /// This member's wall clock, µs since the epoch.
+    pub wall: WallClock,
+}
+
+/// A member's pieces before Raft is started on them.
+struct Parts {
+    id: NodeId,
+    log: storage::LogStore,
+    sm: storage::StateMachineStore,
+    clients: Arc<PeerClients>,
+    endpoint: Option<quinn::Endpoint>,
+    clock: ClusterClock,
 }
 
 /// openraft's configuration from ours, checked by openraft.
@@ -145,8 +168,6 @@ impl Consensus {
         let raft_config = openraft_config(&cfg.raft)?;
         let (log, sm) =
             storage::open(data_dir, app).map_err(|e| StartError::Storage(e.to_string()))?;
-        let shared = sm.shared();
-        let committed = log.committed_index();
         let endpoint =
             crate::network::transport::bind_endpoint(identity, bind, &cfg.raft.anonymous_limits())
                 .map_err(|e| StartError::Bind {
@@ -158,13 +179,84 @@ impl Consensus {
             identity,
             cfg.raft.frame_cap(),
         )?);
+        let clock = ClusterClock::new(identity.node_id, cfg.clock.clone());
+        let parts = Parts {
+            id: identity.node_id,
+            log,
+            sm,
+            clients,
+            endpoint: Some(endpoint.clone()),
+            clock,
+        };
+        let core = Self::assemble(parts, raft_config, cfg).await?;
+        tokio::spawn(server::serve(
+            endpoint,
+            core.clone(),
+            core.cfg.raft.frame_cap(),
+            core.cfg.raft.anonymous_limits(),
+        ));
+        tracing::info!(node = core.id, %bind, "raft member started");
+        Ok(Consensus { core })
+    }
+
+    /// A member for the deterministic simulation: real storage under
+    /// `data_dir` (flushed inline, see [`storage::FlushMode::Inline`]),
+    /// peers reached over `sim.wire`, wall clock read from `sim.wall`. No
+    /// socket and no TLS; the wire delivers requests with
+    /// [`Consensus::answer_peer`].
+    pub async fn start_simulated(
+        id: NodeId,
+        data_dir: &Path,
+        app: Box<dyn Application>,
+        cfg: ConsensusConfig,
+        sim: Simulated,
+    ) -> Result<Self, StartError> {
+        let raft_config = openraft_config(&cfg.raft)?;
+        let (log, sm) = storage::open_with(data_dir, app, storage::FlushMode::Inline)
+            .map_err(|e| StartError::Storage(e.to_string()))?;
+        let parts = Parts {
+            id,
+            log,
+            sm,
+            clients: Arc::new(PeerClients::on_wire(id, sim.wire, cfg.raft.frame_cap())),
+            endpoint: None,
+            clock: ClusterClock::with_wall(id, cfg.clock.clone(), Some(sim.wall)),
+        };
+        let core = Self::assemble(parts, raft_config, cfg).await?;
+        tracing::debug!(node = core.id, "simulated raft member started");
+        Ok(Consensus { core })
+    }
+
+    /// Answer a request from member `from`, as the QUIC server would once
+    /// it has checked `from`'s certificate (the simulation's wire).
+    pub fn answer_peer(&self, from: NodeId, req: PeerRequest) -> BoxFuture<'static, PeerResponse> {
+        crate::network::Handler::handle(self.core.clone(), Peer::Member(from), req)
+    }
+
+    /// Raft, the batcher, the forwarder and the background tasks around
+    /// opened storage and a way to reach peers.
+    async fn assemble(
+        parts: Parts,
+        raft_config: openraft::Config,
+        cfg: ConsensusConfig,
+    ) -> Result<Arc<Core>, StartError> {
+        let Parts {
+            id,
+            log,
+            sm,
+            clients,
+            endpoint,
+            clock,
+        } = parts;
+        let shared = sm.shared();
+        let committed = log.committed_index();
         let acks = Arc::new(Acks::default());
         let network = Network {
             clients: clients.clone(),
             acks: acks.clone(),
         };
-        let clock = Arc::new(ClusterClock::new(identity.node_id, cfg.clock.clone()));
-        let raft = Raft::new(identity.node_id, Arc::new(raft_config), network, log, sm)
+        let clock = Arc::new(clock);
+        let raft = Raft::new(id, Arc::new(raft_config), network, log, sm)
             .await
             .map_err(|e| StartError::Raft(e.to_string()))?;
         let last_stamp = Arc::new(AtomicU64::new(0));
@@ -182,11 +274,11 @@ impl Consensus {
             BATCHES_IN_FLIGHT,
         );
         let core = Arc::new(Core {
-            id: identity.node_id,
+            id,
             raft,
             shared,
             clients,
-            endpoint: endpoint.clone(),
+            endpoint,
             batcher,
             forwarder,
             committed,
@@ -201,16 +293,9 @@ impl Consensus {
             change_lock: tokio::sync::Mutex::new(()),
             cfg,
         });
-        tokio::spawn(server::serve(
-            endpoint,
-            core.clone(),
-            core.cfg.raft.frame_cap(),
-            core.cfg.raft.anonymous_limits(),
-        ));
         tokio::spawn(tasks::leader_watchdog(Arc::downgrade(&core)));
         tokio::spawn(tasks::clock_sampler(Arc::downgrade(&core)));
-        tracing::info!(node = core.id, %bind, "raft member started");
-        Ok(Consensus { core })
+        Ok(core)
     }
 
     /// This node's id.
@@ -231,7 +316,12 @@ impl Consensus {
 
     /// The QUIC address this node is bound to.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.core.endpoint.local_addr()
+        match &self.core.endpoint {
+            Some(e) => e.local_addr(),
+            None => Err(std::io::Error::other(
+                "a simulated member has no socket: its peers reach it over the test's wire",
+            )),
+        }
     }
 
     /// Install the handler for application requests from peers.
@@ -288,7 +378,9 @@ impl Consensus {
         if let Err(e) = self.core.raft.shutdown().await {
             tracing::warn!(error = %e, "raft shutdown reported an error");
         }
-        self.core.endpoint.close(0u32.into(), b"shutting down");
+        if let Some(endpoint) = &self.core.endpoint {
+            endpoint.close(0u32.into(), b"shutting down");
+        }
         if let Err(e) = self.core.shared.sync().await {
             tracing::error!(error = %e, "final flush failed");
         }

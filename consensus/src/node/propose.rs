@@ -3,7 +3,10 @@
 //! their outcome is unknown.
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock: the real one in a node, the paused one in the simulation.
+use tokio::time::Instant;
 
 use paddle_proto::{Command, Reply};
 

@@ -1,7 +1,10 @@
 //! Reads: this node's view, read-your-writes by index, and linearizable
 //! reads through the leader's read index.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock: the real one in a node, the paused one in the simulation.
+use tokio::time::Instant;
 
 use openraft::error::RaftError;
 

@@ -2,7 +2,10 @@
 //! the clock sampler (cluster time).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock: the real one in a node, the paused one in the simulation.
+use tokio::time::Instant;
 
 use openraft::ServerState;
 

@@ -21,16 +21,35 @@ use std::time::Duration;
 /// Called once the flush that covered the request has reached the disk.
 pub(crate) type Done = Box<dyn FnOnce(io::Result<()>) + Send>;
 
-enum Msg {
+pub(crate) enum Msg {
     Flush(Done),
     /// Flush, drop the database handle (releasing sled's file lock), exit.
     Stop(mpsc::Sender<()>),
 }
 
-/// A handle to the flusher thread.
+/// A handle to the flusher thread, or (the simulation) the database that
+/// the caller's own thread flushes.
 #[derive(Clone)]
-pub(crate) struct Durability {
-    tx: mpsc::Sender<Msg>,
+pub(crate) enum Durability {
+    Thread {
+        tx: mpsc::Sender<Msg>,
+    },
+    /// [`FlushMode::Inline`]: flushed on the caller's thread, no fdatasync.
+    Inline(Arc<std::sync::Mutex<Option<sled::Db>>>),
+}
+
+/// How a node's writes reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FlushMode {
+    /// A node: one flusher thread, sled's flush then fdatasync, before any
+    /// append or vote is acknowledged.
+    #[default]
+    Fsync,
+    /// The deterministic simulation: sled's flush on the calling thread
+    /// (which blocks the single-threaded runtime, so paused time does not
+    /// move while it runs) and no fdatasync. Survives a process crash, not
+    /// a power cut: the simulation crashes processes only.
+    Inline,
 }
 
 impl Durability {
@@ -71,13 +90,30 @@ impl Durability {
                     return;
                 }
             })?;
-        Ok(Durability { tx })
+        Ok(Durability::Thread { tx })
     }
 
-    /// Ask for a durable flush; `done` runs on the flusher thread afterwards.
+    /// Flushes on the caller's thread ([`FlushMode::Inline`]).
+    pub(crate) fn inline(db: sled::Db) -> Self {
+        Durability::Inline(Arc::new(std::sync::Mutex::new(Some(db))))
+    }
+
+    /// Ask for a durable flush; `done` runs on the flusher thread afterwards
+    /// (inline: on this thread, before this returns).
     pub(crate) fn request(&self, done: Done) {
-        if let Err(mpsc::SendError(Msg::Flush(done))) = self.tx.send(Msg::Flush(done)) {
-            done(Err(io::Error::other("the flusher has stopped")));
+        match self {
+            Durability::Thread { tx } => {
+                if let Err(mpsc::SendError(Msg::Flush(done))) = tx.send(Msg::Flush(done)) {
+                    done(Err(io::Error::other("the flusher has stopped")));
+                }
+            }
+            Durability::Inline(db) => {
+                let result = match db.lock().expect("inline flush lock").as_ref() {
+                    Some(db) => db.flush().map(|_| ()).map_err(io::Error::other),
+                    None => Err(io::Error::other("the flusher has stopped")),
+                };
+                done(result);
+            }
         }
     }
 
@@ -96,9 +132,18 @@ impl Durability {
     /// Flush one last time and stop the flusher, releasing its database
     /// handle. Later requests fail with "the flusher has stopped".
     pub(crate) fn stop_blocking(&self) {
-        let (tx, rx) = mpsc::channel();
-        if self.tx.send(Msg::Stop(tx)).is_ok() {
-            let _ = rx.recv();
+        match self {
+            Durability::Thread { tx: stop } => {
+                let (tx, rx) = mpsc::channel();
+                if stop.send(Msg::Stop(tx)).is_ok() {
+                    let _ = rx.recv();
+                }
+            }
+            Durability::Inline(db) => {
+                if let Some(db) = db.lock().expect("inline flush lock").take() {
+                    let _ = db.flush();
+                }
+            }
         }
     }
 
@@ -179,7 +224,7 @@ pub(crate) struct Disk {
 }
 
 impl Disk {
-    pub(crate) fn open(dir: &Path) -> io::Result<Arc<Self>> {
+    pub(crate) fn open(dir: &Path, mode: FlushMode) -> io::Result<Arc<Self>> {
         std::fs::create_dir_all(dir)?;
         let db = sled::Config::new()
             .path(dir)
@@ -188,7 +233,10 @@ impl Disk {
             .cache_capacity(256 * 1024 * 1024)
             .open()
             .map_err(io::Error::other)?;
-        let durability = Durability::start(db.clone(), dir, Duration::from_millis(500))?;
+        let durability = match mode {
+            FlushMode::Fsync => Durability::start(db.clone(), dir, Duration::from_millis(500))?,
+            FlushMode::Inline => Durability::inline(db.clone()),
+        };
         Ok(Arc::new(Disk { db, durability }))
     }
 }

@@ -15,6 +15,7 @@ mod state_store;
 
 use std::path::Path;
 
+pub use durable::FlushMode;
 pub use log::LogStore;
 pub use sm::{SmShared, SnapshotBuilder, StateMachineStore};
 
@@ -26,6 +27,15 @@ pub fn open(
     dir: &Path,
     app: Box<dyn Application>,
 ) -> Result<(LogStore, StateMachineStore), StorageError> {
+    open_with(dir, app, FlushMode::Fsync)
+}
+
+/// [`open`], flushing as `mode` says (the simulation flushes inline).
+pub fn open_with(
+    dir: &Path,
+    app: Box<dyn Application>,
+    mode: FlushMode,
+) -> Result<(LogStore, StateMachineStore), StorageError> {
     let io = |e: std::io::Error| -> StorageError {
         openraft::StorageIOError::new(
             openraft::ErrorSubject::Store,
@@ -34,7 +44,7 @@ pub fn open(
         )
         .into()
     };
-    let disk = durable::Disk::open(&dir.join("sled")).map_err(io)?;
+    let disk = durable::Disk::open(&dir.join("sled"), mode).map_err(io)?;
     let log = LogStore::open(disk.clone()).map_err(|e| io(std::io::Error::other(e)))?;
     let sm = StateMachineStore::open(disk, dir.join("snapshots"), app)?;
     Ok((log, sm))

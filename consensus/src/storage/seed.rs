@@ -67,7 +67,7 @@ pub fn seed_from_snapshot(
         keys: map.len() as u64,
     };
     let io = |e: &dyn std::fmt::Display| SeedError::Storage(e.to_string());
-    let disk = Disk::open(&sled_dir).map_err(|e| io(&e))?;
+    let disk = Disk::open(&sled_dir, crate::storage::FlushMode::Fsync).map_err(|e| io(&e))?;
     let bytes = snapshot::encode(&header, &map);
     let snapshots = dir.join("snapshots");
     let (mut store, _, _) = StateStore::open(&disk.db, &snapshots).map_err(|e| io(&e))?;

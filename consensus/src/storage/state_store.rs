@@ -234,7 +234,7 @@ mod tests {
     }
 
     fn open(dir: &Path) -> (std::sync::Arc<Disk>, StateStore, StateMap) {
-        let disk = Disk::open(&dir.join("sled")).unwrap();
+        let disk = Disk::open(&dir.join("sled"), crate::storage::FlushMode::Fsync).unwrap();
         let (store, map, _) = StateStore::open(&disk.db, &dir.join("snapshots")).unwrap();
         (disk, store, map)
     }

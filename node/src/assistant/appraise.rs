@@ -350,7 +350,7 @@ mod tests {
 
     #[test]
     fn the_model_answer_is_read_strictly() {
-        let max = Money::from_minor(1_000_000_00).unwrap();
+        let max = Money::from_minor(100_000_000).unwrap();
         let ok = r#"{"title":"Brass lamp","description":"Art deco.","estimate_low":80,"estimate_high":120.5,"start":40}"#;
         let (t, d, low, high, start) = read_model_answer(ok, Currency::USD, max).unwrap();
         assert_eq!((t.as_str(), d.as_str()), ("Brass lamp", "Art deco."));

@@ -36,17 +36,39 @@ pub enum ModelError {
     Garbage(String),
 }
 
+/// Rival profiles one bidder may ask for at once on this node; then one
+/// more every [`PROFILE_PERIOD`]. A profile reads the sale's whole public
+/// history, so a script asking in a loop must not make a node do that
+/// without end.
+const PROFILE_BURST: u32 = 3;
+/// See [`PROFILE_BURST`].
+const PROFILE_PERIOD: Duration = Duration::from_secs(2);
+
 /// The assistant as configured on this node, with its model client.
 pub struct Assistant {
     cfg: AssistantConfig,
     model: Option<ModelClient>,
+    profiles: governor::DefaultKeyedRateLimiter<(u64, u32)>,
 }
 
 impl Assistant {
     /// The assistant for `cfg` (the client opens no connection until asked).
     pub fn new(cfg: AssistantConfig) -> Assistant {
         let model = cfg.endpoint.as_ref().map(|_| ModelClient::new(&cfg));
-        Assistant { cfg, model }
+        let quota = governor::Quota::with_period(PROFILE_PERIOD)
+            .expect("a non-zero period")
+            .allow_burst(std::num::NonZeroU32::new(PROFILE_BURST).expect("non-zero"));
+        Assistant {
+            cfg,
+            model,
+            profiles: governor::RateLimiter::keyed(quota),
+        }
+    }
+
+    /// May bidder `(sale, paddle)` have another rival profile now?
+    pub fn allow_profile(&self, sale: u64, paddle: u32) -> bool {
+        self.profiles.retain_recent();
+        self.profiles.check_key(&(sale, paddle)).is_ok()
     }
 
     /// Is the assistant turned on here?
@@ -57,6 +79,21 @@ impl Assistant {
     /// The model server, when one is configured.
     pub fn model(&self) -> Option<&ModelClient> {
         self.model.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rival_profiles_are_limited_per_bidder() {
+        let a = Assistant::new(AssistantConfig::default());
+        for _ in 0..PROFILE_BURST {
+            assert!(a.allow_profile(1, 7));
+        }
+        assert!(!a.allow_profile(1, 7), "the burst is spent");
+        assert!(a.allow_profile(1, 8), "another bidder is not held back");
     }
 }
 

@@ -58,10 +58,8 @@ pub fn profile(
     let mut raises: Vec<i64> = Vec::new();
     for rec in events {
         match &rec.event {
-            AuctionEvent::LotOpened { lot, price, .. } => {
-                if !lots.iter().any(|(l, ..)| l == lot) {
-                    lots.push((*lot, Vec::new(), *price));
-                }
+            AuctionEvent::LotOpened { lot, price, .. } if !lots.iter().any(|(l, ..)| l == lot) => {
+                lots.push((*lot, Vec::new(), *price));
             }
             AuctionEvent::BidAccepted {
                 lot,

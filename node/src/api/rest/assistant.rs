@@ -173,7 +173,8 @@ pub async fn suggest(
     responses((status = 200, body = RivalOut),
               (status = 403, body = crate::api::openapi::ErrorBody, description = "`forbidden` (not a bidder of this sale), `rival_profiles_off`"),
               (status = 404, body = crate::api::openapi::ErrorBody),
-              (status = 409, body = crate::api::openapi::ErrorBody, description = "`assistant_off`, `not_outbid`")))]
+              (status = 409, body = crate::api::openapi::ErrorBody, description = "`assistant_off`, `not_outbid`"),
+              (status = 429, body = crate::api::openapi::ErrorBody, description = "`rate_limited`: more than 3 profiles at once, then one per 2 s, per bidder and node")))]
 pub async fn rival(
     State(s): State<AppState>,
     Path((sale, lot)): Path<(u64, u64)>,
@@ -221,6 +222,13 @@ pub async fn rival(
             ))
         }
     };
+    if !s.api.assistant.allow_profile(sale.0, me.paddle.0) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "you asked about your rival a moment ago; ask again in a few seconds",
+        ));
+    }
     let profile = rival::profile(
         &events,
         leader,

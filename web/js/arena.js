@@ -25,6 +25,7 @@ import { BuyNow } from "./arena-buynow.js";
 import { SignIn, takeUrlCode } from "./signin.js";
 import { pauseOf, saleNow, renderPauseBanner, markRingPaused } from "./pause.js";
 import { wireBidForms } from "./arena-forms.js";
+import { MyInvoice } from "./arena-invoice.js";
 
 const app = { sale: null, model: null, desk: null, picked: null, me: null, maxes: new Map(), watch: null, onlyWatched: false };
 window.__paddle = app; // for the browser tests and for support
@@ -47,6 +48,7 @@ const watchView = new WatchView({ list: $("#watch-list"), count: $("#watch-count
 const signIn = new SignIn(rest, () => app.sale, adopt);
 const buyNow = new BuyNow({ desk: () => app.desk, me: () => app.me, model: () => app.model, lot: currentLot, onChange: render });
 app.link = link;
+const myInvoice = new MyInvoice(mine);
 
 // Before the first route: a desk code in the address leaves it at once,
 // and the page opens on that sale.
@@ -370,6 +372,7 @@ function render() {
     ? ""
     : `You are paddle ${app.me.paddle}${name}` + (app.me.approved === false ? " — waiting for the desk to approve you; you can bid once approved." : "");
   setText($("#me"), meText);
+  myInvoice.update(app);
   tick();
 }
 

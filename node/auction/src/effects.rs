@@ -43,6 +43,16 @@ pub struct Touched {
     pub bid_notes: Vec<(LotId, u32)>,
     /// Sales whose self-registration was opened or closed.
     pub desk_only: Vec<SaleId>,
+    /// Sales whose settlement terms were set.
+    pub settle_terms: Vec<SaleId>,
+    /// Consignors created or edited.
+    pub consignors: Vec<u32>,
+    /// Lots whose consignor was set or cleared.
+    pub lot_consignors: Vec<LotId>,
+    /// New payments: (sale, paddle, seq).
+    pub payments: Vec<(SaleId, Paddle, u32)>,
+    /// Lots whose goods were released.
+    pub collected: Vec<LotId>,
     /// Keys of newly stored first outcomes (see `outcome_key`), each
     /// prefixed by its length as a big-endian `u16`: one flat buffer so the
     /// bid path allocates nothing here.
@@ -78,6 +88,11 @@ impl Touched {
         self.dead_codes.clear();
         self.bid_notes.clear();
         self.desk_only.clear();
+        self.settle_terms.clear();
+        self.consignors.clear();
+        self.lot_consignors.clear();
+        self.payments.clear();
+        self.collected.clear();
         self.outcome_keys.clear();
     }
 

@@ -29,7 +29,9 @@
 //!   [`due`] helper; `room`: pause, resume, extend, lot edits, retraction
 //!   with a reason; `desk`: desk registration, contact details and sign-in
 //!   codes; `outcomes`: the first outcome of every bid id; `effects`: what
-//!   one apply touched and said.
+//!   one apply touched and said; [`settle`]: settlement (terms,
+//!   consignors, payments, goods released) and the invoices, statements
+//!   and summary derived from them, with their read helpers.
 //! - [`records`]: trees, keys and encodings of the stored state;
 //!   [`replicated`]: the engine as a replicated state machine;
 //!   [`store`]: an in-memory key-value store for tests and tools.
@@ -46,6 +48,8 @@ mod lifecycle;
 mod outcomes;
 mod room;
 mod state;
+
+pub mod settle;
 
 pub mod read;
 pub mod records;

@@ -44,7 +44,7 @@ pub fn lot_record(s: &(impl KvRead + ?Sized), lot: LotId) -> R<Option<Lot>> {
     read_lot(s, lot)
 }
 
-fn lots_of(s: &(impl KvRead + ?Sized), sale: &Sale) -> R<Vec<Lot>> {
+pub(crate) fn lots_of(s: &(impl KvRead + ?Sized), sale: &Sale) -> R<Vec<Lot>> {
     let mut out = Vec::with_capacity(sale.lots.len());
     for id in &sale.lots {
         match lot_record(s, *id)? {

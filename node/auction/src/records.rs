@@ -18,6 +18,11 @@
 //! | `auction.sign_ins` | sign-in code hash (hex)              | (sale, paddle)        |
 //! | `auction.bid_notes` | lot (8 B) · seq (4 B)               | [`BidNote`]           |
 //! | `auction.desk_only` | sale (8 B)                          | `()` (self-registration closed) |
+//! | `auction.settle_terms` | sale (8 B)                       | `SettlementTerms`     |
+//! | `auction.consignors` | consignor id (4 B)                 | `Consignor`           |
+//! | `auction.lot_consignors` | lot (8 B)                      | consignor id (`u32`)  |
+//! | `auction.payments` | sale (8 B) · paddle (4 B) · seq (4 B) | `Payment`            |
+//! | `auction.collected` | lot (8 B)                           | `Collection` (goods released) |
 //!
 //! Integers are big-endian so byte order is numeric order: a prefix scan of
 //! `auction.events` by sale returns that sale's events in log order, and one
@@ -75,6 +80,16 @@ pub mod tree {
     pub const BID_NOTES: &str = "auction.bid_notes";
     /// Sales whose self-registration is closed: sale (8 B) → `()`.
     pub const DESK_ONLY: &str = "auction.desk_only";
+    /// A sale's settlement terms: sale (8 B) → `SettlementTerms`.
+    pub const SETTLE_TERMS: &str = "auction.settle_terms";
+    /// Consignors: id (4 B) → `Consignor`.
+    pub const CONSIGNORS: &str = "auction.consignors";
+    /// Lot (8 B) → the id of the consignor it names.
+    pub const LOT_CONSIGNORS: &str = "auction.lot_consignors";
+    /// Payments: sale · paddle · seq → `Payment`.
+    pub const PAYMENTS: &str = "auction.payments";
+    /// Goods released: lot (8 B) → `Collection`.
+    pub const COLLECTED: &str = "auction.collected";
 }
 
 /// Key of the counters record in `auction.meta`.
@@ -282,7 +297,7 @@ pub fn read_lot(store: &(impl KvRead + ?Sized), lot: LotId) -> Result<Option<Lot
     Ok(Some(assemble(terms, live)))
 }
 
-fn put<T: Serialize + ?Sized>(
+pub(crate) fn put<T: Serialize + ?Sized>(
     out: &mut (impl KvWrite + ?Sized),
     tree: &str,
     key: &[u8],
@@ -315,6 +330,16 @@ impl Touched {
         self.bid_notes.dedup();
         self.desk_only.sort_unstable();
         self.desk_only.dedup();
+        self.settle_terms.sort_unstable();
+        self.settle_terms.dedup();
+        self.consignors.sort_unstable();
+        self.consignors.dedup();
+        self.lot_consignors.sort_unstable();
+        self.lot_consignors.dedup();
+        self.payments.sort_unstable();
+        self.payments.dedup();
+        self.collected.sort_unstable();
+        self.collected.dedup();
     }
 }
 
@@ -405,6 +430,7 @@ impl AuctionState {
                 false => out.delete(tree::DESK_ONLY, &sale_key(*sale)),
             }
         }
+        self.settle.write_touched(touched, out);
     }
 
     /// Write every record of the state (a full dump).
@@ -442,6 +468,7 @@ impl AuctionState {
         for sale in &self.desk_only {
             put(out, tree::DESK_ONLY, &sale_key(*sale), &());
         }
+        self.settle.write_all(out);
     }
 
     /// Rebuild the state from its records (startup, snapshot install).
@@ -529,6 +556,7 @@ impl AuctionState {
             let seq = u32::from_be_bytes(k[8..12].try_into().expect("12-byte key"));
             st.bid_notes.insert((lot, seq), n);
         }
+        st.settle = crate::settle::Settlement::load(store)?;
         Ok(st)
     }
 

@@ -118,6 +118,8 @@ pub struct AuctionState {
     pub(crate) bid_notes: BTreeMap<(LotId, u32), BidNote>,
     /// Sales whose bidders register at the desk only.
     pub(crate) desk_only: std::collections::BTreeSet<SaleId>,
+    /// Settlement: terms, consignors, payments, goods released.
+    pub(crate) settle: crate::settle::Settlement,
     /// Scratch buffer for outcome keys (not state).
     pub(crate) key_buf: Vec<u8>,
 }
@@ -135,6 +137,7 @@ impl PartialEq for AuctionState {
             && self.sign_ins == other.sign_ins
             && self.bid_notes == other.bid_notes
             && self.desk_only == other.desk_only
+            && self.settle == other.settle
     }
 }
 

@@ -27,13 +27,16 @@ use rust_embed::RustEmbed;
 struct Web;
 
 /// The pages, by route.
-const PAGES: [(&str, &str); 6] = [
+const PAGES: [(&str, &str); 9] = [
     ("/", "index.html"),
     ("/clerk", "clerk.html"),
     ("/desk", "desk.html"),
     ("/phone", "phone.html"),
     ("/operator", "operator.html"),
     ("/screen", "screen.html"),
+    ("/cashier", "cashier.html"),
+    ("/invoice", "invoice.html"),
+    ("/statement", "statement.html"),
 ];
 
 /// The UI routes, to merge into the node's router.

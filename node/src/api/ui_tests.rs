@@ -129,7 +129,17 @@ fn references(file: &str) -> Vec<String> {
 #[test]
 fn every_local_reference_is_embedded() {
     let all = files();
-    let routes_ok = ["", "clerk", "desk", "phone", "operator", "screen"];
+    let routes_ok = [
+        "",
+        "clerk",
+        "desk",
+        "phone",
+        "operator",
+        "screen",
+        "cashier",
+        "invoice",
+        "statement",
+    ];
     for file in all
         .iter()
         .filter(|f| f.ends_with(".html") || f.ends_with(".js"))
@@ -167,6 +177,10 @@ async fn the_router_serves_pages_and_assets() {
         "/screen",
         "/desk",
         "/phone",
+        "/cashier",
+        "/invoice",
+        "/statement",
+        "/css/print.css",
         "/css/app.css",
         "/js/money.js",
         "/favicon.ico",

@@ -15,6 +15,8 @@
 //! - [`command`], [`reply`], [`event`]: what goes in, what comes back, what
 //!   everyone is told.
 //! - [`view`]: public read models.
+//! - [`settle`]: settlement terms, consignors, payments, invoices and
+//!   statements.
 
 #[macro_use]
 mod tagged;
@@ -25,6 +27,7 @@ pub mod ids;
 pub mod image;
 pub mod reply;
 pub mod sale;
+pub mod settle;
 pub mod view;
 
 pub use command::{AuctionCommand, DeskDetails};
@@ -35,6 +38,10 @@ pub use reply::{Accepted, AuctionReply, LotState, RejectReason};
 pub use sale::{
     ExtendRule, IncrementBand, IncrementTable, IncrementTableError, LotSpec, LotStatus, PassReason,
     SaleMode, SaleSpec, SaleStatus, SoftClose, INCREMENT_TABLE_NAMES,
+};
+pub use settle::{
+    Collection, Consignor, Invoice, InvoiceLine, InvoiceStatus, LotConsignor, Payment,
+    PaymentMethod, SettlementSummary, SettlementTerms, Statement, StatementLine, TaxBasis,
 };
 pub use view::{
     BidKind, BidView, BidderIdentity, BidderStats, LotResult, LotStats, LotView, Pause, SaleStats,

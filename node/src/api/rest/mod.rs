@@ -1,6 +1,8 @@
 //! REST `/api/v1`: sales, lots, bidders, bids, clerk actions, results,
 //! statistics, clerk tokens; the sale room: the desk and sign-in codes,
-//! commission and phone bids, pause, resume, extend, lot edits. Every
+//! commission and phone bids, pause, resume, extend, lot edits;
+//! settlement: terms, consignors, invoices, payments, goods released,
+//! statements and their CSV exports. Every
 //! route is registered through utoipa's router, so the OpenAPI document is
 //! built from the same list the server routes by and cannot forget one.
 //!
@@ -14,6 +16,7 @@ mod clerk_tokens;
 mod desk;
 pub mod fields;
 mod images;
+mod invoices;
 mod lots;
 mod me;
 mod office;
@@ -22,6 +25,7 @@ mod results;
 mod room;
 mod rostrum;
 mod sales;
+mod settle;
 mod sign_in;
 mod time;
 
@@ -73,4 +77,17 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(results::results_csv))
         .routes(routes!(results::stats))
         .routes(routes!(results::events))
+        .routes(routes!(settle::set_terms, invoices::settlement))
+        .routes(routes!(invoices::consignors, settle::create_consignor))
+        .routes(routes!(settle::edit_consignor))
+        .routes(routes!(settle::lot_consignors))
+        .routes(routes!(invoices::list))
+        .routes(routes!(invoices::one))
+        .routes(routes!(settle::pay))
+        .routes(routes!(settle::collected))
+        .routes(routes!(invoices::statements))
+        .routes(routes!(invoices::statement))
+        .routes(routes!(invoices::invoices_csv))
+        .routes(routes!(invoices::payments_csv))
+        .routes(routes!(invoices::statements_csv))
 }

@@ -14,6 +14,9 @@
 //!   clerk's bid shows on the rostrum with its line; the operator's pause
 //!   shows on a bidder's page; buy-now sells a lot; the operator edits a
 //!   lot and keeps its reserve and seller.
+//! - settle: the cashier takes a part payment then the rest, releases
+//!   the goods, and the invoice prints (A4 and Letter PDFs kept); the
+//!   bidder's page shows what they owe and opens their invoice.
 //! - https: a node serving a certificate from `paddle cluster cert`; the
 //!   bidder page over https in a Chromium trusting exactly that
 //!   certificate, its WebSocket over wss, a live sale and an accepted bid.
@@ -26,6 +29,7 @@ mod consoles;
 mod failover;
 mod https;
 mod room;
+mod settle;
 
 use std::path::Path;
 

@@ -81,6 +81,17 @@ async function loadSummary(id, minIndex) {
       ["Outstanding", money(s.outstanding)],
     ];
     $("#cash-summary-list").replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+    const st = await rest.get(`/api/v1/sales/${id}/statements`, { minIndex });
+    $("#cash-statements").replaceChildren(
+      ...st.statements.map((s) =>
+        h(
+          "li",
+          {},
+          h("a", { href: `/statement?sale=${id}&consignor=${s.consignor.id}`, target: "_blank", rel: "noopener" }, s.consignor.name),
+          ` · ${s.sold} sold, net ${money(s.net)}`,
+        ),
+      ),
+    );
     show($("#cash-summary"), true);
   } catch {
     show($("#cash-summary"), false);

@@ -556,7 +556,7 @@ impl AuctionState {
             let seq = u32::from_be_bytes(k[8..12].try_into().expect("12-byte key"));
             st.bid_notes.insert((lot, seq), n);
         }
-        st.settle = crate::settle::Settlement::load(store)?;
+        st.settle = crate::state::Settlement::load(store)?;
         Ok(st)
     }
 

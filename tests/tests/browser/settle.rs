@@ -1,7 +1,8 @@
 //! Settlement in the browser (issue 13): the cashier takes a part payment
 //! then the rest and the invoice shows `paid`; the goods are released; the
 //! printable invoice renders for print (screenshot and A4 and Letter PDFs
-//! kept under target/screenshots/); the bidder's page shows their total.
+//! kept under target/screenshots/); the consignor's statement prints; the
+//! bidder's page shows their total.
 
 use anyhow::{ensure, Context};
 use base64::Engine;
@@ -23,6 +24,19 @@ async fn the_cashier_takes_the_money_and_the_invoice_prints() -> anyhow::Result<
         &format!("{url}/api/v1/sales/{sale}/settlement"),
         json!({"tax_bp": 1000, "tax_on": "premium", "commission_bp": 1500,
                "house_name": "Quay Auctions", "house_address": "1 Quay Street\nPort Town"}),
+    )
+    .await?;
+    let ann = c
+        .post(
+            &format!("{url}/api/v1/consignors"),
+            json!({"name": "Ann Smith", "contact": "ann@example.org"}),
+        )
+        .await?["consignor"]["id"]
+        .as_u64()
+        .context("no consignor id")?;
+    c.post(
+        &format!("{url}/api/v1/sales/{sale}/lot-consignors"),
+        json!({"lots": [{"lot": lots[0], "consignor": ann}]}),
     )
     .await?;
     let bidder = Page::open(&env.driver, "settle-bidder", Device::Phone, 0).await?;
@@ -134,6 +148,25 @@ async fn the_cashier_takes_the_money_and_the_invoice_prints() -> anyhow::Result<
             bytes,
         )?;
     }
+    // The consignor's statement: 120.00 less 15 % commission.
+    cashier
+        .cdp("Emulation.setEmulatedMedia", json!({"media": "screen"}))
+        .await?;
+    cashier
+        .goto(&format!("{url}/statement?sale={sale}&consignor={ann}"))
+        .await?;
+    cashier
+        .wait_js(
+            "the statement page",
+            "return document.body.dataset.ready === 'true' || null;",
+        )
+        .await?;
+    let totals = cashier.text("#totals").await?;
+    ensure!(
+        totals.contains("€18.00") && totals.contains("€102.00"),
+        "the statement: {totals}"
+    );
+    cashier.shot("statement").await?;
     // The bidder's own link opens their invoice with their own token.
     bidder.click("#my-invoice-link").await?;
     bidder

@@ -11,8 +11,6 @@ pub mod invoice;
 pub mod read;
 pub(crate) mod records;
 
-use std::collections::BTreeMap;
-
 use paddle_proto::auction::{
     Accepted, AuctionCommand, BidId, Collection, Consignor, Invoice, LotConsignor, LotId,
     LotStatus, Paddle, Payment, PaymentMethod, RejectReason, SaleId, SettlementTerms,
@@ -26,19 +24,6 @@ use invoice::InvoiceOf;
 
 /// Most consignors the house may have.
 pub const MAX_CONSIGNORS: usize = 100_000;
-
-/// The settlement records of every sale.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Settlement {
-    pub terms: BTreeMap<SaleId, SettlementTerms>,
-    pub consignors: BTreeMap<u32, Consignor>,
-    pub lot_consignors: BTreeMap<LotId, u32>,
-    /// Payments per buyer, in the order recorded (index = seq).
-    pub payments: BTreeMap<(SaleId, Paddle), Vec<Payment>>,
-    /// (sale, payment id) → where it is (an index over `payments`).
-    pub payment_ids: BTreeMap<(SaleId, String), (Paddle, u32)>,
-    pub collected: BTreeMap<LotId, Collection>,
-}
 
 /// A payment command's fields (borrowed).
 pub(crate) struct PaymentForm<'a> {

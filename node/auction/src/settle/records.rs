@@ -7,9 +7,9 @@ use paddle_proto::auction::{
 };
 use paddle_proto::kv::{KvRead, KvWrite};
 
-use super::Settlement;
 use crate::effects::Touched;
 use crate::records::{lot_key, put, sale_key, scan_all, tree, LoadError};
+use crate::state::Settlement;
 
 /// Key of one payment: sale (8 B) · paddle (4 B) · seq (4 B).
 pub fn payment_key(sale: SaleId, paddle: Paddle, seq: u32) -> [u8; 16] {

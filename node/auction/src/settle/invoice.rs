@@ -78,17 +78,21 @@ pub fn status_of(total: Money, paid: i64) -> InvoiceStatus {
     }
 }
 
-/// The buyers of a sale whose invoice exists: they won a lot, or have
-/// payments on record (a reopened lot may leave payments without lots).
-pub fn buyers(lots: &[&Lot], payers: impl IntoIterator<Item = Paddle>) -> Vec<Paddle> {
-    let mut out: Vec<Paddle> = lots
-        .iter()
-        .filter(|l| l.status == LotStatus::Sold)
-        .filter_map(|l| l.result.and_then(|r| r.winner))
-        .chain(payers)
-        .collect();
-    out.sort_unstable();
-    out.dedup();
+/// The buyers of a sale whose invoice exists, each with the lots they won
+/// (in catalogue order): they won a lot, or have payments on record (a
+/// reopened lot may leave payments without lots). One pass over the lots,
+/// so every invoice of a sale costs O(lots + buyers), not their product.
+pub fn buyers<'a>(
+    lots: &[&'a Lot],
+    payers: impl IntoIterator<Item = Paddle>,
+) -> BTreeMap<Paddle, Vec<&'a Lot>> {
+    let mut out: BTreeMap<Paddle, Vec<&'a Lot>> =
+        payers.into_iter().map(|p| (p, Vec::new())).collect();
+    for l in lots.iter().filter(|l| l.status == LotStatus::Sold) {
+        if let Some(w) = l.result.and_then(|r| r.winner) {
+            out.entry(w).or_default().push(l);
+        }
+    }
     out
 }
 

@@ -78,9 +78,13 @@ impl AuctionState {
 
     /// A buyer's invoice, derived from the in-memory state.
     pub fn invoice(&self, sale: SaleId, paddle: Paddle) -> Option<Invoice> {
+        self.invoice_among(sale, paddle, &self.sale_lots(sale))
+    }
+
+    /// A buyer's invoice from `lots`, which hold every lot they won.
+    fn invoice_among(&self, sale: SaleId, paddle: Paddle, lots: &[&Lot]) -> Option<Invoice> {
         let s = self.sales.get(&sale)?;
         let terms = self.settlement_terms(sale);
-        let lots = self.sale_lots(sale);
         let payments = self.settle.payments.get(&(sale, paddle));
         let name = self
             .bidders
@@ -90,7 +94,7 @@ impl AuctionState {
         invoice::invoice(&InvoiceOf {
             sale: s,
             terms: &terms,
-            lots: &lots,
+            lots,
             paddle,
             name,
             payments: payments.map(Vec::as_slice).unwrap_or(&[]),
@@ -108,7 +112,7 @@ impl AuctionState {
             .map(|(k, _)| k.1);
         invoice::buyers(&lots, payers)
             .into_iter()
-            .filter_map(|p| self.invoice(sale, p))
+            .filter_map(|(p, won)| self.invoice_among(sale, p, &won))
             .collect()
     }
 

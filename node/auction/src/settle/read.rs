@@ -124,8 +124,8 @@ pub fn invoices(s: &(impl KvRead + ?Sized), sale: SaleId) -> R<Option<Vec<Invoic
     };
     let lots: Vec<&Lot> = b.lots.iter().collect();
     let mut out = Vec::new();
-    for p in invoice::buyers(&lots, b.payments.keys().copied()) {
-        out.extend(invoice_in(s, &b, &lots, p)?);
+    for (p, won) in invoice::buyers(&lots, b.payments.keys().copied()) {
+        out.extend(invoice_in(s, &b, &won, p)?);
     }
     Ok(Some(out))
 }

@@ -212,6 +212,19 @@ async fn a_payment_on_any_node_is_on_every_invoice() {
             "{url} {body}: {v}"
         );
     }
+    let (s, v) = c
+        .call(
+            reqwest::Method::PUT,
+            &format!("{n0}/api/v1/lots/{}", lots[1]),
+            op,
+            Some(json!({"title": "Lot 1", "start": "10.00", "consignor": ann})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (400, Some("invalid_input")),
+        "{v}"
+    );
     assert_eq!(before, c.state_hash(0).await, "a refusal changed the state");
 
     // Node 2 goes down; the rest is paid through node 1; goods released.

@@ -27,6 +27,7 @@ import { pauseOf, saleNow, renderPauseBanner, markRingPaused } from "./pause.js"
 import { wireBidForms } from "./arena-forms.js";
 import { ArenaAssistant } from "./arena-assistant.js";
 import { MyHistory } from "./arena-mine.js";
+import { MyInvoice } from "./arena-invoice.js";
 
 const app = { sale: null, model: null, desk: null, picked: null, me: null, maxes: new Map(), watch: null, onlyWatched: false };
 window.__paddle = app; // for the browser tests and for support
@@ -52,6 +53,7 @@ const myHistory = new MyHistory(mine, { box: $("#mine"), line: $("#mine-line"), 
 app.myHistory = myHistory;
 const buyNow = new BuyNow({ desk: () => app.desk, me: () => app.me, model: () => app.model, lot: currentLot, onChange: render });
 app.link = link;
+const myInvoice = new MyInvoice(mine);
 
 // Before the first route: a desk code in the address leaves it at once,
 // and the page opens on that sale.
@@ -386,6 +388,7 @@ function render() {
     ? ""
     : `You are paddle ${app.me.paddle}${name}` + (app.me.approved === false ? " — waiting for the desk to approve you; you can bid once approved." : "");
   setText($("#me"), meText);
+  myInvoice.update(app);
   tick();
 }
 

@@ -47,6 +47,16 @@ pub struct Touched {
     pub intros: Vec<LotId>,
     /// Sales whose rival profiles were allowed or forbidden.
     pub no_rivals: Vec<SaleId>,
+    /// Sales whose settlement terms were set.
+    pub settle_terms: Vec<SaleId>,
+    /// Consignors created or edited.
+    pub consignors: Vec<u32>,
+    /// Lots whose consignor was set or cleared.
+    pub lot_consignors: Vec<LotId>,
+    /// New payments: (sale, paddle, seq).
+    pub payments: Vec<(SaleId, Paddle, u32)>,
+    /// Lots whose goods were released.
+    pub collected: Vec<LotId>,
     /// Keys of newly stored first outcomes (see `outcome_key`), each
     /// prefixed by its length as a big-endian `u16`: one flat buffer so the
     /// bid path allocates nothing here.
@@ -84,6 +94,11 @@ impl Touched {
         self.desk_only.clear();
         self.intros.clear();
         self.no_rivals.clear();
+        self.settle_terms.clear();
+        self.consignors.clear();
+        self.lot_consignors.clear();
+        self.payments.clear();
+        self.collected.clear();
         self.outcome_keys.clear();
     }
 

@@ -43,6 +43,7 @@ impl AuctionState {
             .catalogue(index, stamp_ms, cmd, fx)
             .or_else(|| self.lots_and_room(stamp_ms, cmd, fx))
             .or_else(|| self.desk_command(stamp_ms, cmd, fx))
+            .or_else(|| self.settle_command(stamp_ms, cmd, fx))
             .expect("every command has a handler");
         match result {
             Ok(accepted) => AuctionReply::Accepted { accepted },

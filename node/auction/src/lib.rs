@@ -31,6 +31,10 @@
 //!   codes; `assistant`: lot introductions and the rival-profile switch;
 //!   `outcomes`: the first outcome of every bid id; `effects`: what
 //!   one apply touched and said.
+//!   codes; `outcomes`: the first outcome of every bid id; `effects`: what
+//!   one apply touched and said; [`settle`]: settlement (terms,
+//!   consignors, payments, goods released) and the invoices, statements
+//!   and summary derived from them, with their read helpers.
 //! - [`records`]: trees, keys and encodings of the stored state;
 //!   [`replicated`]: the engine as a replicated state machine;
 //!   [`store`]: an in-memory key-value store for tests and tools.
@@ -51,6 +55,8 @@ mod room;
 mod state;
 
 pub mod analytics;
+pub mod settle;
+
 pub mod read;
 pub mod records;
 pub mod replicated;

@@ -266,6 +266,9 @@ impl AuctionState {
         if self.sales.get(&sale_id).and_then(|s| s.current_lot) != Some(lot_id) {
             return Err(RejectReason::CannotReopen);
         }
+        if self.settle.collected.contains_key(&lot_id) {
+            return Err(RejectReason::AlreadyCollected);
+        }
         if let Some((winner, total)) = won {
             if let Some(b) = self.bidders.get_mut(&(sale_id, winner)) {
                 b.won = b.won.saturating_sub(total);

@@ -20,6 +20,11 @@
 //! | `auction.desk_only` | sale (8 B)                          | `()` (self-registration closed) |
 //! | `auction.intros`  | lot (8 B)                             | [`Intro`](crate::Intro) |
 //! | `auction.no_rivals` | sale (8 B)                          | `()` (rival profiles off) |
+//! | `auction.settle_terms` | sale (8 B)                       | `SettlementTerms`     |
+//! | `auction.consignors` | consignor id (4 B)                 | `Consignor`           |
+//! | `auction.lot_consignors` | lot (8 B)                      | consignor id (`u32`)  |
+//! | `auction.payments` | sale (8 B) · paddle (4 B) · seq (4 B) | `Payment`            |
+//! | `auction.collected` | lot (8 B)                           | `Collection` (goods released) |
 //!
 //! Integers are big-endian so byte order is numeric order: a prefix scan of
 //! `auction.events` by sale returns that sale's events in log order, and one
@@ -81,6 +86,16 @@ pub mod tree {
     pub const INTROS: &str = "auction.intros";
     /// Sales whose rival profiles are off: sale (8 B) → `()`.
     pub const NO_RIVALS: &str = "auction.no_rivals";
+    /// A sale's settlement terms: sale (8 B) → `SettlementTerms`.
+    pub const SETTLE_TERMS: &str = "auction.settle_terms";
+    /// Consignors: id (4 B) → `Consignor`.
+    pub const CONSIGNORS: &str = "auction.consignors";
+    /// Lot (8 B) → the id of the consignor it names.
+    pub const LOT_CONSIGNORS: &str = "auction.lot_consignors";
+    /// Payments: sale · paddle · seq → `Payment`.
+    pub const PAYMENTS: &str = "auction.payments";
+    /// Goods released: lot (8 B) → `Collection`.
+    pub const COLLECTED: &str = "auction.collected";
 }
 
 /// Key of the counters record in `auction.meta`.
@@ -288,7 +303,7 @@ pub fn read_lot(store: &(impl KvRead + ?Sized), lot: LotId) -> Result<Option<Lot
     Ok(Some(assemble(terms, live)))
 }
 
-fn put<T: Serialize + ?Sized>(
+pub(crate) fn put<T: Serialize + ?Sized>(
     out: &mut (impl KvWrite + ?Sized),
     tree: &str,
     key: &[u8],
@@ -325,6 +340,16 @@ impl Touched {
         self.intros.dedup();
         self.no_rivals.sort_unstable();
         self.no_rivals.dedup();
+        self.settle_terms.sort_unstable();
+        self.settle_terms.dedup();
+        self.consignors.sort_unstable();
+        self.consignors.dedup();
+        self.lot_consignors.sort_unstable();
+        self.lot_consignors.dedup();
+        self.payments.sort_unstable();
+        self.payments.dedup();
+        self.collected.sort_unstable();
+        self.collected.dedup();
     }
 }
 
@@ -426,6 +451,7 @@ impl AuctionState {
                 false => out.delete(tree::NO_RIVALS, &sale_key(*sale)),
             }
         }
+        self.settle.write_touched(touched, out);
     }
 
     /// Write every record of the state (a full dump).
@@ -469,6 +495,7 @@ impl AuctionState {
         for sale in &self.no_rivals {
             put(out, tree::NO_RIVALS, &sale_key(*sale), &());
         }
+        self.settle.write_all(out);
     }
 
     /// Rebuild the state from its records (startup, snapshot install).
@@ -565,6 +592,7 @@ impl AuctionState {
             let seq = u32::from_be_bytes(k[8..12].try_into().expect("12-byte key"));
             st.bid_notes.insert((lot, seq), n);
         }
+        st.settle = crate::state::Settlement::load(store)?;
         Ok(st)
     }
 

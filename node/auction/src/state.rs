@@ -12,7 +12,7 @@ use paddle_proto::auction::{
     AuctionReply, BidId, ImageRef, LotId, LotResult, LotSpec, LotState, LotStatus, Paddle, SaleId,
     SaleMode, SaleSpec,
 };
-use paddle_proto::auction::{DeskDetails, Pause};
+use paddle_proto::auction::{Collection, Consignor, DeskDetails, Pause, Payment, SettlementTerms};
 use paddle_proto::Money;
 use serde::{Deserialize, Serialize};
 
@@ -132,6 +132,8 @@ pub struct AuctionState {
     pub(crate) intros: BTreeMap<LotId, Intro>,
     /// Sales whose staff turned rival profiles off.
     pub(crate) no_rivals: std::collections::BTreeSet<SaleId>,
+    /// Settlement: terms, consignors, payments, goods released.
+    pub(crate) settle: Settlement,
     /// Scratch buffer for outcome keys (not state).
     pub(crate) key_buf: Vec<u8>,
 }
@@ -151,7 +153,22 @@ impl PartialEq for AuctionState {
             && self.desk_only == other.desk_only
             && self.intros == other.intros
             && self.no_rivals == other.no_rivals
+            && self.settle == other.settle
     }
+}
+
+/// The settlement records of every sale (see `settle`): only inputs;
+/// invoices and statements are derived from them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Settlement {
+    pub terms: BTreeMap<SaleId, SettlementTerms>,
+    pub consignors: BTreeMap<u32, Consignor>,
+    pub lot_consignors: BTreeMap<LotId, u32>,
+    /// Payments per buyer, in the order recorded (index = seq).
+    pub payments: BTreeMap<(SaleId, Paddle), Vec<Payment>>,
+    /// (sale, payment id) → where it is (an index over `payments`).
+    pub payment_ids: BTreeMap<(SaleId, String), (Paddle, u32)>,
+    pub collected: BTreeMap<LotId, Collection>,
 }
 
 /// The desk's record of a bidder: their details, and the sign-in code they

@@ -249,7 +249,79 @@ fn log(bids: &[(u8, u8, u16, u8)]) -> Vec<(u64, AuctionCommand)> {
             },
         ));
     }
+    out.extend(settlement(t.max(6_000), bids.len()));
     out
+}
+
+/// Settlement after the timed sale closed: terms, consignors (one edited),
+/// lots' consignors, payments (some retried, some refused), goods released.
+fn settlement(t: u64, n: usize) -> Vec<(u64, AuctionCommand)> {
+    use paddle_proto::auction::{LotConsignor, LotId, PaymentMethod, SettlementTerms, TaxBasis};
+    let mut out = vec![
+        AuctionCommand::SetSettlementTerms {
+            sale: SaleId(0),
+            terms: SettlementTerms {
+                tax_bp: 2_000,
+                tax_on: TaxBasis::Premium,
+                commission_bp: 1_000,
+                house_name: "The House".into(),
+                house_address: "1 Quay".into(),
+            },
+        },
+        AuctionCommand::CreateConsignor {
+            name: "Ann".into(),
+            contact: String::new(),
+            commission_bp: None,
+        },
+        AuctionCommand::CreateConsignor {
+            name: "Bo".into(),
+            contact: String::new(),
+            commission_bp: Some(500),
+        },
+        AuctionCommand::EditConsignor {
+            id: 2,
+            name: "Bo Ltd".into(),
+            contact: "bo@example.org".into(),
+            commission_bp: Some(750),
+        },
+        AuctionCommand::SetLotConsignors {
+            sale: SaleId(0),
+            lots: [(0, Some(1)), (1, Some(2)), (2, Some(1))]
+                .map(|(lot, consignor)| LotConsignor {
+                    lot: LotId(lot),
+                    consignor,
+                })
+                .to_vec(),
+        },
+        AuctionCommand::SetLotConsignors {
+            sale: SaleId(0),
+            lots: vec![LotConsignor {
+                lot: LotId(2),
+                consignor: None,
+            }],
+        },
+    ];
+    for p in 1..=4u32 {
+        for _ in 0..=(n % 2) {
+            out.push(AuctionCommand::RecordPayment {
+                sale: SaleId(0),
+                paddle: Paddle(p),
+                payment_id: format!("pay-{p}"),
+                amount: 1_000 * p as i64 + n as i64,
+                method: PaymentMethod::Card,
+                reference: "slip".into(),
+                reason: String::new(),
+            });
+        }
+    }
+    for lot in 0..3 {
+        out.push(AuctionCommand::MarkCollected {
+            sale: SaleId(0),
+            lot: LotId(lot),
+            override_reason: ((lot + n as u64) % 2 == 0).then(|| "Known client".into()),
+        });
+    }
+    out.into_iter().map(|c| (t, c)).collect()
 }
 
 /// Every event record stored under `auction.events`.
@@ -307,6 +379,10 @@ proptest! {
             prop_assert_eq!(s2.state_hash(), store.state_hash());
             prop_assert!(m2.state() == machine.state());
         }
+        // Invoices and statements read from the store are the engine's.
+        let invoices = paddle_auction::settle::read::invoices(&store, SaleId(0)).unwrap().unwrap();
+        prop_assert_eq!(&invoices, &engine.st.invoices(SaleId(0)));
+        prop_assert!(paddle_auction::settle::read::statement(&store, SaleId(0), 1).unwrap().is_some());
         // The timer reads the same from the store as from the cache.
         for now in [0, 4_999, 5_000, 5_200, 1 << 40] {
             prop_assert_eq!(read::due(&store, now).unwrap(), machine.due(now));

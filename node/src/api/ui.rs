@@ -27,7 +27,7 @@ use rust_embed::RustEmbed;
 struct Web;
 
 /// The pages, by route.
-const PAGES: [(&str, &str); 7] = [
+const PAGES: [(&str, &str); 10] = [
     ("/", "index.html"),
     ("/clerk", "clerk.html"),
     ("/desk", "desk.html"),
@@ -35,6 +35,9 @@ const PAGES: [(&str, &str); 7] = [
     ("/operator", "operator.html"),
     ("/screen", "screen.html"),
     ("/analytics", "analytics.html"),
+    ("/cashier", "cashier.html"),
+    ("/invoice", "invoice.html"),
+    ("/statement", "statement.html"),
 ];
 
 /// The UI routes, to merge into the node's router.

@@ -137,6 +137,9 @@ fn every_local_reference_is_embedded() {
         "operator",
         "screen",
         "analytics",
+        "cashier",
+        "invoice",
+        "statement",
     ];
     for file in all
         .iter()
@@ -175,6 +178,10 @@ async fn the_router_serves_pages_and_assets() {
         "/screen",
         "/desk",
         "/phone",
+        "/cashier",
+        "/invoice",
+        "/statement",
+        "/css/print.css",
         "/css/app.css",
         "/js/money.js",
         "/favicon.ico",

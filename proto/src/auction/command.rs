@@ -8,6 +8,7 @@
 use super::ids::{BidId, LotId, Paddle, SaleId};
 use super::image::LotImage;
 use super::sale::{LotSpec, SaleSpec};
+use super::settle::{LotConsignor, PaymentMethod, SettlementTerms};
 use crate::money::Money;
 
 dual_tagged_enum! {
@@ -163,6 +164,32 @@ dual_tagged_enum! {
         /// Staff: allow (default) or forbid outbid bidders asking about the
         /// style of the paddle that leads them.
         SetRivalProfiles { sale: SaleId, on: bool },
+        /// Operator: set a sale's settlement terms (tax, commission, the
+        /// house's name and address for documents).
+        SetSettlementTerms { sale: SaleId, terms: SettlementTerms },
+        /// Operator: a new consignor (id assigned at apply). A name already
+        /// taken is refused `duplicate`, which also makes a retry harmless.
+        CreateConsignor { name: String, contact: String, commission_bp: Option<u32> },
+        /// Operator: change a consignor's details.
+        EditConsignor { id: u32, name: String, contact: String, commission_bp: Option<u32> },
+        /// Operator: name the consignor of lots (`None` clears it).
+        SetLotConsignors { sale: SaleId, lots: Vec<LotConsignor> },
+        /// Clerk (refunds, negative amounts: operator, with a reason): a
+        /// payment on a buyer's invoice. Idempotent by `payment_id` within
+        /// the sale: the same id with the same fields changes nothing.
+        RecordPayment {
+            sale: SaleId,
+            paddle: Paddle,
+            payment_id: String,
+            amount: i64,
+            method: PaymentMethod,
+            reference: String,
+            reason: String,
+        },
+        /// Clerk: a sold lot's goods released to its buyer. Refused while
+        /// their invoice has a balance, unless the operator gives
+        /// `override_reason`.
+        MarkCollected { sale: SaleId, lot: LotId, override_reason: Option<String> },
     }
 }
 
@@ -220,7 +247,12 @@ impl AuctionCommand {
             | SelfRegister { sale, .. }
             | SetSelfRegistration { sale, .. }
             | IntroduceLot { sale, .. }
-            | SetRivalProfiles { sale, .. } => Some(*sale),
+            | SetRivalProfiles { sale, .. }
+            | SetSettlementTerms { sale, .. }
+            | SetLotConsignors { sale, .. }
+            | RecordPayment { sale, .. }
+            | MarkCollected { sale, .. } => Some(*sale),
+            CreateConsignor { .. } | EditConsignor { .. } => None,
         }
     }
 }

@@ -16,6 +16,9 @@
 //!   everyone is told.
 //! - [`view`]: public read models; [`analytics`]: a sale's dashboard and a
 //!   bidder's own history.
+//! - [`view`]: public read models.
+//! - [`settle`]: settlement terms, consignors, payments, invoices and
+//!   statements.
 
 #[macro_use]
 mod tagged;
@@ -27,6 +30,7 @@ pub mod ids;
 pub mod image;
 pub mod reply;
 pub mod sale;
+pub mod settle;
 pub mod view;
 
 pub use analytics::{
@@ -41,6 +45,10 @@ pub use reply::{Accepted, AuctionReply, LotState, RejectReason};
 pub use sale::{
     ExtendRule, IncrementBand, IncrementTable, IncrementTableError, LotSpec, LotStatus, PassReason,
     SaleMode, SaleSpec, SaleStatus, SoftClose, INCREMENT_TABLE_NAMES,
+};
+pub use settle::{
+    Collection, Consignor, Invoice, InvoiceLine, InvoiceStatus, LotConsignor, Payment,
+    PaymentMethod, SettlementSummary, SettlementTerms, Statement, StatementLine, TaxBasis,
 };
 pub use view::{
     BidKind, BidView, BidderIdentity, BidderStats, LotResult, LotStats, LotView, Pause, SaleStats,

@@ -53,6 +53,17 @@ dual_tagged_enum! {
         LotIntroduced { sale: SaleId, lot: LotId, fresh: bool },
         /// A sale's rival profiles were allowed or forbidden.
         RivalProfilesSet { sale: SaleId, on: bool },
+        /// A sale's settlement terms were set.
+        SettlementTermsSet { sale: SaleId },
+        /// A consignor was created or edited: their id.
+        ConsignorSaved { consignor: u32 },
+        /// Lots' consignors were set.
+        LotConsignorsSet { sale: SaleId, lots: u32 },
+        /// A payment is on the invoice (`seq`: its place among the buyer's
+        /// payments); a retry answers the same.
+        PaymentRecorded { sale: SaleId, paddle: Paddle, seq: u32 },
+        /// A lot's goods were released to its buyer.
+        Collected { sale: SaleId, lot: LotId, paddle: Paddle },
     }
 }
 
@@ -142,6 +153,15 @@ dual_tagged_enum! {
         TokenReplaced,
         /// The sale takes registrations at the desk only.
         RegistrationClosed,
+        /// The buyer won nothing in this sale: there is no invoice.
+        NothingWon,
+        /// The invoice still has a balance: goods stay until it is paid
+        /// (or the operator overrides with a reason).
+        BalanceDue { balance: Money },
+        /// The lot's goods were already released.
+        AlreadyCollected,
+        /// No consignor with that id.
+        UnknownConsignor,
     }
 }
 
@@ -180,6 +200,10 @@ impl RejectReason {
             SignInExpired => "sign_in_expired",
             TokenReplaced => "token_replaced",
             RegistrationClosed => "registration_closed",
+            NothingWon => "nothing_won",
+            BalanceDue { .. } => "balance_due",
+            AlreadyCollected => "already_collected",
+            UnknownConsignor => "unknown_consignor",
         }
     }
 
@@ -230,6 +254,15 @@ impl RejectReason {
                 "this sign-in was replaced at the desk; sign in again with the new code".into()
             }
             RegistrationClosed => "this sale registers bidders at the desk only".into(),
+            NothingWon => "this buyer won nothing in this sale: there is no invoice".into(),
+            BalanceDue { balance } => {
+                format!(
+                    "the invoice has a balance of {}: take payment first",
+                    amount(balance)
+                )
+            }
+            AlreadyCollected => "this lot's goods were already released".into(),
+            UnknownConsignor => "there is no such consignor".into(),
         }
     }
 }

@@ -53,6 +53,11 @@ impl Cluster {
         self.inner.nodes[i].kill9();
     }
 
+    /// Start the killed node `i` again on its data dir; wait until ready.
+    pub async fn restart(&mut self, i: usize) {
+        self.inner.restart(&[i]).await.expect("the node restarts");
+    }
+
     pub fn ws_url(&self, i: usize) -> String {
         format!("ws://{}/ws", self.inner.nodes[i].http)
     }

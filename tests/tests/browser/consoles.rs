@@ -293,11 +293,12 @@ async fn every_page_loads_without_console_errors() -> anyhow::Result<()> {
         ("operator", "/operator".into()),
         ("desk", "/desk".into()),
         ("phone", "/phone".into()),
+        ("cashier", "/cashier".into()),
         ("screen", format!("/screen?sale={sale}")),
     ] {
         let page = Page::open(&env.driver, &format!("load-{name}"), Device::Phone, 0).await?;
         page.goto(&format!("{}{path}", c.url(1))).await?;
-        if ["clerk", "operator", "desk", "phone"].contains(&name) {
+        if ["clerk", "operator", "desk", "phone", "cashier"].contains(&name) {
             // Staff consoles connect once signed in: the sign-in form is the page.
             page.wait_js(
                 "the sign-in form",

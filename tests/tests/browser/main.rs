@@ -17,6 +17,9 @@
 //! - assistant: the screen speaks a lot's introduction (the speech call is
 //!   observed) and the bidder page shows it; an outbid bidder asks who
 //!   leads and gets a profile by paddle number; the sale turns that off.
+//! - settle: the cashier takes a part payment then the rest, releases
+//!   the goods, and the invoice prints (A4 and Letter PDFs kept); the
+//!   bidder's page shows what they owe and opens their invoice.
 //! - https: a node serving a certificate from `paddle cluster cert`; the
 //!   bidder page over https in a Chromium trusting exactly that
 //!   certificate, its WebSocket over wss, a live sale and an accepted bid.
@@ -35,6 +38,7 @@ mod consoles;
 mod failover;
 mod https;
 mod room;
+mod settle;
 
 use std::path::Path;
 

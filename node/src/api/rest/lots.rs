@@ -7,7 +7,9 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
-use paddle_proto::auction::{Accepted, AuctionCommand, LotId, LotSpec, LotView, Paddle, SaleId};
+use paddle_proto::auction::{
+    Accepted, AuctionCommand, LotConsignor, LotId, LotSpec, LotView, Paddle, SaleId,
+};
 use paddle_proto::{Currency, Money};
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +73,10 @@ pub struct LotIn {
     /// The consignor's paddle, if they are registered in the sale.
     #[serde(default)]
     pub seller: Option<u32>,
+    /// Adding lots only: the id of the consignor (`GET /api/v1/consignors`)
+    /// whose statement the lot goes on.
+    #[serde(default)]
+    pub consignor: Option<u32>,
 }
 
 /// Lots to add.
@@ -162,6 +168,7 @@ async fn add(
     s: &AppState,
     sale: u64,
     lots: Vec<LotSpec>,
+    consignors: Vec<Option<u32>>,
 ) -> Result<(StatusCode, Json<LotsAdded>), ApiError> {
     if lots.is_empty() || lots.len() > MAX_LOTS_PER_COMMAND {
         return Err(ApiError::bad_request(
@@ -178,13 +185,37 @@ async fn add(
     )
     .await?
     {
-        (index, Accepted::LotsAdded { lots, .. }) => Ok((
-            StatusCode::CREATED,
-            Json(LotsAdded {
-                lots: lots.into_iter().map(|l| l.0).collect(),
-                index,
-            }),
-        )),
+        (index, Accepted::LotsAdded { lots, .. }) => {
+            // The lots' consignors, checked to exist before the lots were
+            // added, follow as a second command.
+            let owners: Vec<LotConsignor> = lots
+                .iter()
+                .zip(&consignors)
+                .filter_map(|(l, c)| {
+                    c.map(|c| LotConsignor {
+                        lot: *l,
+                        consignor: Some(c),
+                    })
+                })
+                .collect();
+            let index = match owners.is_empty() {
+                true => index,
+                false => {
+                    let cmd = AuctionCommand::SetLotConsignors {
+                        sale: SaleId(sale),
+                        lots: owners,
+                    };
+                    propose(s, cmd).await?.0
+                }
+            };
+            Ok((
+                StatusCode::CREATED,
+                Json(LotsAdded {
+                    lots: lots.into_iter().map(|l| l.0).collect(),
+                    index,
+                }),
+            ))
+        }
         (_, other) => Err(ApiError::internal(format!("unexpected answer {other:?}"))),
     }
 }
@@ -201,18 +232,59 @@ pub async fn create(
     Body(body): Body<LotsIn>,
 ) -> Result<(StatusCode, Json<LotsAdded>), ApiError> {
     require_operator_role(&s, &headers).await?;
-    let (_, currency) = write_sale(&s, SaleId(sale)).await?;
+    let (view, currency) = write_sale(&s, SaleId(sale)).await?;
     let specs = body
         .lots
         .iter()
         .enumerate()
         .map(|(i, l)| spec(currency, &format!("lots[{i}]"), l))
         .collect::<Result<Vec<_>, _>>()?;
-    add(&s, sale, specs).await
+    let known = consignor_ids(&view)?;
+    let mut owners = Vec::with_capacity(body.lots.len());
+    for (i, l) in body.lots.iter().enumerate() {
+        if let Some(c) = l.consignor.filter(|c| !known.iter().any(|(id, _)| id == c)) {
+            return Err(ApiError::not_found(
+                "unknown_consignor",
+                format!("lots[{i}].consignor: there is no consignor {c}"),
+            ));
+        }
+        owners.push(l.consignor);
+    }
+    add(&s, sale, specs, owners).await
 }
 
-/// Parse a CSV catalogue (see `docs/protocol.md`).
-pub fn parse_csv(text: &str) -> Result<Vec<LotIn>, ApiError> {
+/// Every consignor's id and name.
+fn consignor_ids(view: &paddle_consensus::KvView) -> Result<Vec<(u32, String)>, ApiError> {
+    Ok(paddle_auction::settle::read::consignors(view)
+        .map_err(damaged)?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect())
+}
+
+/// A CSV `consignor` cell: a consignor's id, or their name (any case).
+fn consignor_of(known: &[(u32, String)], row: usize, text: &str) -> Result<u32, ApiError> {
+    let by_id = text
+        .parse::<u32>()
+        .ok()
+        .filter(|n| known.iter().any(|(id, _)| id == n));
+    let by_name = || {
+        known
+            .iter()
+            .find(|(_, name)| name.to_lowercase() == text.trim().to_lowercase())
+            .map(|(id, _)| *id)
+    };
+    by_id.or_else(by_name).ok_or_else(|| {
+        ApiError::bad_request(
+            "bad_csv",
+            format!("row {row}, column consignor: there is no consignor `{text}`"),
+        )
+    })
+}
+
+/// Parse a CSV catalogue (see `docs/protocol.md`): the lots, and each
+/// row's `consignor` cell (an id or a name) when it has one.
+pub fn parse_csv(text: &str) -> Result<Vec<(LotIn, Option<String>)>, ApiError> {
     let bad = |m: String| ApiError::bad_request("bad_csv", m);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -229,6 +301,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<LotIn>, ApiError> {
         "reserve",
         "buy_now",
         "seller",
+        "consignor",
     ];
     for h in headers.iter() {
         if !known.contains(&h) {
@@ -253,6 +326,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<LotIn>, ApiError> {
             )));
         }
         let mut lot = LotIn::default();
+        let mut consignor = None;
         for (h, v) in headers.iter().zip(rec.iter()) {
             let opt = (!v.is_empty()).then(|| v.to_string());
             match h {
@@ -261,6 +335,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<LotIn>, ApiError> {
                 "start" => lot.start = v.to_string(),
                 "reserve" => lot.reserve = opt,
                 "buy_now" => lot.buy_now = opt,
+                "consignor" => consignor = opt,
                 "seller" => {
                     lot.seller = opt.map(|p| p.parse::<u32>()).transpose().map_err(|_| {
                         bad(format!(
@@ -271,7 +346,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<LotIn>, ApiError> {
                 _ => {}
             }
         }
-        lots.push(lot);
+        lots.push((lot, consignor));
     }
     if lots.is_empty() {
         return Err(bad("the file has no rows after the header".into()));
@@ -282,7 +357,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<LotIn>, ApiError> {
 /// Add lots from CSV (operator): all rows or none.
 #[utoipa::path(post, path = "/api/v1/sales/{sale}/lots/import", tag = "lots",
     request_body(content = String, content_type = "text/csv",
-        description = "Header row `title,description,start,reserve,buy_now,seller` (title and start required), at most 1000 rows"),
+        description = "Header row `title,description,start,reserve,buy_now,seller,consignor` (title and start required; consignor: an id or a name), at most 1000 rows"),
     params(("sale" = u64, Path, description = "Sale id")), security(("bearer" = [])),
     responses((status = 201, body = LotsAdded), (status = 400, body = crate::api::openapi::ErrorBody),
               (status = 403, body = crate::api::openapi::ErrorBody), (status = 415, body = crate::api::openapi::ErrorBody)))]
@@ -304,7 +379,7 @@ pub async fn import(
             "send the catalogue with `Content-Type: text/csv`",
         ));
     }
-    let (_, currency) = write_sale(&s, SaleId(sale)).await?;
+    let (view, currency) = write_sale(&s, SaleId(sale)).await?;
     let text = std::str::from_utf8(&body).map_err(|e| {
         ApiError::bad_request(
             "bad_csv",
@@ -315,15 +390,26 @@ pub async fn import(
         )
     })?;
     let rows = parse_csv(text)?;
+    let known = consignor_ids(&view)?;
+    let owners = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (_, c))| {
+            c.as_deref()
+                .map(|c| consignor_of(&known, i + 2, c))
+                .transpose()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let specs = rows
         .iter()
+        .map(|(l, _)| l)
         .enumerate()
         .map(|(i, l)| {
             spec(currency, &format!("row {}", i + 2), l)
                 .map_err(|e| ApiError::bad_request("bad_csv", e.message))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    add(&s, sale, specs).await
+    add(&s, sale, specs, owners).await
 }
 
 #[cfg(test)]
@@ -334,8 +420,17 @@ mod tests {
     fn csv_rows_and_their_mistakes() {
         let lots = parse_csv("title,start,reserve\nClock,10.00,150\n\"Vase, blue\",5,\n").unwrap();
         assert_eq!(lots.len(), 2);
-        assert_eq!(lots[1].title, "Vase, blue");
-        assert_eq!(lots[1].reserve, None);
+        assert_eq!(lots[1].0.title, "Vase, blue");
+        assert_eq!(lots[1].0.reserve, None);
+        let lots = parse_csv("title,start,consignor\nA,1,Ann\nB,2,\n").unwrap();
+        assert_eq!(
+            (lots[0].1.as_deref(), lots[1].1.as_deref()),
+            (Some("Ann"), None)
+        );
+        let known = [(1, "Ann".to_string()), (2, "Bo".to_string())];
+        assert_eq!(consignor_of(&known, 2, "ann").unwrap(), 1);
+        assert_eq!(consignor_of(&known, 2, "2").unwrap(), 2);
+        assert_eq!(consignor_of(&known, 3, "Cy").unwrap_err().code, "bad_csv");
         assert_eq!(parse_csv("title,price\nA,1\n").unwrap_err().code, "bad_csv");
         assert_eq!(parse_csv("title\nA\n").unwrap_err().code, "bad_csv");
         assert_eq!(parse_csv("title,start\n").unwrap_err().code, "bad_csv");

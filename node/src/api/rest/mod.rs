@@ -1,6 +1,10 @@
 //! REST `/api/v1`: sales, lots, bidders, bids, clerk actions, results,
 //! statistics and analytics, clerk tokens; the sale room: the desk and sign-in codes,
 //! commission and phone bids, pause, resume, extend, lot edits. Every
+//! statistics, clerk tokens; the sale room: the desk and sign-in codes,
+//! commission and phone bids, pause, resume, extend, lot edits;
+//! settlement: terms, consignors, invoices, payments, goods released,
+//! statements and their CSV exports. Every
 //! route is registered through utoipa's router, so the OpenAPI document is
 //! built from the same list the server routes by and cannot forget one.
 //!
@@ -16,6 +20,7 @@ mod clerk_tokens;
 mod desk;
 pub mod fields;
 mod images;
+mod invoices;
 mod lots;
 mod me;
 mod office;
@@ -24,6 +29,7 @@ mod results;
 mod room;
 mod rostrum;
 mod sales;
+mod settle;
 mod sign_in;
 mod time;
 
@@ -81,4 +87,17 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(analytics::analytics))
         .routes(routes!(analytics::analytics_csv))
         .routes(routes!(analytics::history))
+        .routes(routes!(settle::set_terms, invoices::settlement))
+        .routes(routes!(invoices::consignors, settle::create_consignor))
+        .routes(routes!(settle::edit_consignor))
+        .routes(routes!(settle::lot_consignors))
+        .routes(routes!(invoices::list))
+        .routes(routes!(invoices::one))
+        .routes(routes!(settle::pay))
+        .routes(routes!(settle::collected))
+        .routes(routes!(invoices::statements))
+        .routes(routes!(invoices::statement))
+        .routes(routes!(invoices::invoices_csv))
+        .routes(routes!(invoices::payments_csv))
+        .routes(routes!(invoices::statements_csv))
 }

@@ -17,7 +17,9 @@ use paddle_auction::read;
 pub fn reject_status(reason: &RejectReason) -> StatusCode {
     use RejectReason::*;
     match reason {
-        UnknownSale | UnknownLot | UnknownBid | UnknownSignIn => StatusCode::NOT_FOUND,
+        UnknownSale | UnknownLot | UnknownBid | UnknownSignIn | UnknownConsignor | NothingWon => {
+            StatusCode::NOT_FOUND
+        }
         InvalidInput { .. } | InvalidAmount => StatusCode::BAD_REQUEST,
         NotRegistered | NotApproved | RegistrationClosed => StatusCode::FORBIDDEN,
         _ => StatusCode::CONFLICT,

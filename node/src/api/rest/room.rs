@@ -155,6 +155,12 @@ pub async fn edit_lot(
     headers: HeaderMap,
     Body(b): Body<LotIn>,
 ) -> Changed {
+    if b.consignor.is_some() {
+        return Err(ApiError::bad_request(
+            "invalid_input",
+            "consignor: an edit keeps the lot's consignor; name it with POST /api/v1/sales/{sale}/lot-consignors",
+        ));
+    }
     act(&s, &headers, lot, true, |view, sale, lot| {
         let currency = sale_currency(view, sale)?;
         let spec = spec(currency, "lot", &b)?;

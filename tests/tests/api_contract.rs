@@ -216,6 +216,61 @@ async fn unknown_fields_are_refused_and_every_refusal_is_coded_json() {
     c.pass();
 }
 
+/// A bidder finds their own bids in a lot's history by bid id; nobody else
+/// (another bidder, no token) sees those ids; staff see them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bidder_sees_the_bid_ids_of_their_own_bids_only() {
+    let c = Cluster::start(1, &[]).await;
+    let (_, lots, tokens) = c.live_sale(1, 2).await;
+    let bids = format!("{}/api/v1/lots/{}/bids", c.url(0), lots[0]);
+    let (a, b) = (tokens[0].as_str(), tokens[1].as_str());
+    let (s, v) = c
+        .post(
+            &bids,
+            Some(a),
+            json!({"bid_id": "a-secret-1", "max": "20.00"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = c
+        .post(
+            &bids,
+            Some(b),
+            json!({"bid_id": "b-secret-1", "max": "30.00"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let ids = |v: &Value| -> Vec<Value> {
+        v["bids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["bid_id"].clone())
+            .collect()
+    };
+    let (_, mine) = c.get(&bids, Some(a)).await;
+    assert_eq!(ids(&mine), vec![json!("a-secret-1"), Value::Null], "{mine}");
+    assert!(
+        mine["bids"][0].get("seq").is_none(),
+        "staff fields stay staff's: {mine}"
+    );
+    let (_, theirs) = c.get(&bids, Some(b)).await;
+    assert_eq!(
+        ids(&theirs),
+        vec![Value::Null, json!("b-secret-1")],
+        "{theirs}"
+    );
+    let (_, public) = c.get(&bids, None).await;
+    assert_eq!(ids(&public), vec![Value::Null, Value::Null], "{public}");
+    let (_, staff) = c.get(&bids, Some(c.operator.as_str())).await;
+    assert_eq!(
+        ids(&staff),
+        vec![json!("a-secret-1"), json!("b-secret-1")],
+        "{staff}"
+    );
+    c.pass();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resend_at_the_rate_limit_learns_its_outcome() {
     let c = Cluster::start(1, &["--limits-bids-per-second-per-bidder", "1"]).await;

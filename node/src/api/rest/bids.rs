@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::fields::{damaged, lot_sale, Read};
 use crate::api::auth::{caller, require_bidder};
 use crate::api::bidding::{self, BidIn, BidResult, BidSource, Outcome};
+use crate::api::caller::Caller;
 use crate::api::error::ApiError;
 use crate::api::extract::{Body, Path, Query};
 use crate::api::reads::{read_headers, view_for, ReadQuery};
@@ -35,7 +36,8 @@ pub struct HistoryRow {
     /// Staff only: the bid's place in the lot (as in `bid_accepted`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<u32>,
-    /// Staff only: the bid id (what a retraction names).
+    /// Staff: the bid id (what a retraction names); a bidder: the bid id of
+    /// each of their own bids (never of anyone else's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bid_id: Option<String>,
     /// Staff only: the phone line of a phone bid.
@@ -59,7 +61,8 @@ impl From<BidView> for HistoryRow {
 }
 
 /// A lot's bid history (maxes hidden; staff also see bid ids, phone lines
-/// and retraction reasons).
+/// and retraction reasons; a bidder sees the bid ids of their own bids,
+/// and only theirs, so a client finds its bids in the history).
 #[utoipa::path(get, path = "/api/v1/lots/{lot}/bids", tag = "bids",
     params(("lot" = u64, Path, description = "Lot id"), ReadQuery),
     responses((status = 200, body = HistoryOut), (status = 404, body = crate::api::openapi::ErrorBody)))]
@@ -70,10 +73,27 @@ pub async fn history(
     Query(rq): Query<ReadQuery>,
 ) -> Read<HistoryOut> {
     // A bad or replaced token reads the public history, as no token does.
-    let staff = matches!(caller(&s, &headers).await, Ok(Some(c)) if c.is_staff());
+    let who = caller(&s, &headers).await;
+    let staff = matches!(&who, Ok(Some(c)) if c.is_staff());
     let view = view_for(&s, &rq).await?;
-    lot_sale(&view, LotId(lot))?;
-    let bids: Vec<HistoryRow> = if staff {
+    let sale = lot_sale(&view, LotId(lot))?;
+    let own = match &who {
+        Ok(Some(Caller::Bidder(b))) if b.who.sale == sale => Some(b.who.paddle),
+        _ => None,
+    };
+    let bids: Vec<HistoryRow> = if let Some(paddle) = own {
+        read::staff_history(&view, LotId(lot))
+            .map_err(damaged)?
+            .into_iter()
+            .map(|b| {
+                let mine = b.view.paddle == paddle;
+                HistoryRow {
+                    bid_id: mine.then(|| b.bid_id.as_str().to_string()),
+                    ..HistoryRow::from(b.view)
+                }
+            })
+            .collect()
+    } else if staff {
         read::staff_history(&view, LotId(lot))
             .map_err(damaged)?
             .into_iter()

@@ -16,6 +16,7 @@
 //! `limits` (rates, caps, origins), `extract` and `error` (every refusal
 //! is a stable code and a sentence). `docs/protocol.md` is the contract.
 
+pub mod analytics_cache;
 pub mod auth;
 pub mod bid_result;
 pub mod bidding;

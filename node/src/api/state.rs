@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use paddle_consensus::Consensus;
 
+use crate::api::analytics_cache::AnalyticsCache;
 use crate::api::limits::Limits;
 use crate::api::ws::hub::Hub;
 use crate::api::ws::presence::Presence;
@@ -36,6 +37,8 @@ pub struct PublicApi {
     pub limits: Arc<Limits>,
     pub hub: Arc<Hub>,
     pub presence: Presence,
+    /// The last analytics figures per sale (see `rest::analytics`).
+    pub analytics: AnalyticsCache,
     /// The OpenAPI document, built once with the router.
     pub openapi: Arc<serde_json::Value>,
     /// The venue-local assistant (off unless configured).
@@ -56,6 +59,7 @@ impl PublicApi {
             limits: Arc::new(Limits::new(limits).with_https(https)),
             hub: Arc::new(Hub::default()),
             presence: Presence::default(),
+            analytics: Default::default(),
             openapi: Arc::new(doc),
             assistant: Arc::new(crate::assistant::Assistant::new(assistant)),
         })

@@ -8,6 +8,8 @@
 //! subset (paddle numbers only, no per-bidder table); a clerk or operator
 //! token adds names and the per-bidder figures.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::IntoResponse;
@@ -70,14 +72,27 @@ async fn audience(s: &AppState, headers: &HeaderMap) -> Result<Audience, ApiErro
     })
 }
 
-fn load(
+/// The figures of `sale` for `who` at the view's index: from the cache, or
+/// derived off the async runtime (a large sale takes a while).
+async fn load(
+    s: &AppState,
     view: &paddle_consensus::KvView,
     sale: u64,
     who: Audience,
-) -> Result<SaleAnalytics, ApiError> {
-    sale_analytics(view, SaleId(sale), who)
+) -> Result<Arc<SaleAnalytics>, ApiError> {
+    let index = view.applied_index();
+    if let Some(a) = s.api.analytics.get(sale, who, index) {
+        return Ok(a);
+    }
+    let v = view.clone();
+    let derived = tokio::task::spawn_blocking(move || sale_analytics(&v, SaleId(sale), who))
+        .await
+        .map_err(|e| ApiError::internal(format!("the analytics task failed: {e}")))?
         .map_err(damaged)?
-        .ok_or_else(|| ApiError::not_found("unknown_sale", format!("there is no sale {sale}")))
+        .ok_or_else(|| ApiError::not_found("unknown_sale", format!("there is no sale {sale}")))?;
+    let a = Arc::new(derived);
+    s.api.analytics.put(sale, who, index, a.clone());
+    Ok(a)
 }
 
 fn watchers(s: &AppState, sale: u64) -> WatcherSeries {
@@ -111,7 +126,7 @@ pub async fn analytics(
     let who = audience(&s, &headers).await?;
     let view = view_for(&s, &rq).await?;
     let currency = sale_currency(&view, SaleId(sale))?;
-    let analytics = load(&view, sale, who)?;
+    let analytics = load(&s, &view, sale, who).await?;
     Ok((
         read_headers(&s, &view),
         Json(AnalyticsOut {
@@ -123,7 +138,7 @@ pub async fn analytics(
                 Audience::Public => "public",
             }
             .into(),
-            analytics,
+            analytics: (*analytics).clone(),
             watchers: watchers(&s, sale),
         }),
     ))
@@ -348,7 +363,7 @@ pub async fn analytics_csv(
     }
     let view = view_for(&s, &rq).await?;
     let currency = sale_currency(&view, SaleId(sale))?;
-    let a = load(&view, sale, who)?;
+    let a = load(&s, &view, sale, who).await?;
     let text = table_csv(table, &a, &watchers(&s, sale), currency).unwrap_or_default();
     let mut out = HeaderMap::new();
     for (k, v) in read_headers(&s, &view) {

@@ -11,7 +11,7 @@ import { $, h, setText, show } from "./dom.js";
 import { report } from "./staff.js";
 import { formatMoney, formatBp, parseDecimal } from "./money.js";
 
-const BASIS = { none: "No tax", premium: "On the premium", hammer_and_premium: "On hammer and premium" };
+const BASIS = { none: "charged on nothing", premium: "on the premium", hammer_and_premium: "on hammer and premium" };
 
 // "12.5" -> 1250 basis points; "" -> null; anything else -> undefined.
 function rate(text) {

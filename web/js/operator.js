@@ -2,7 +2,8 @@
 // CSV, run or schedule, results with CSV export); metrics and the cluster
 // are in operator-cluster.js, pause/resume and extending a lot in
 // operator-room.js, editing a lot in operator-lots.js, a lot's bids and
-// retraction in operator-bids.js, clerk tokens in operator-clerks.js.
+// retraction in operator-bids.js, clerk tokens in operator-clerks.js,
+// settlement terms, consignors and the sale summary in operator-settle.js.
 
 import { $, $$, h, setText } from "./dom.js";
 import { Link } from "./link.js";
@@ -17,6 +18,7 @@ import { Room, exactDuration } from "./operator-room.js";
 import { LotEditor } from "./operator-lots.js";
 import { BidList } from "./operator-bids.js";
 import { Clerks } from "./operator-clerks.js";
+import { Settle } from "./operator-settle.js";
 
 const token = () => store.get("staff.token");
 const link = new Link({ token, onMessage: (m) => feed.handle(m), onState: (s) => renderBadge($("#badge"), s) });
@@ -28,7 +30,8 @@ const room = new Room({ ...parts, clock: link.clock });
 const editor = new LotEditor(parts);
 const bids = new BidList(parts);
 const clerks = new Clerks(parts);
-window.__paddle = { link, feed, cluster, room, bids, clerks };
+const settle = new Settle(parts);
+window.__paddle = { link, feed, cluster, room, bids, clerks, settle };
 
 signIn(["operator"]).then(() => {
   link.start();
@@ -38,6 +41,7 @@ signIn(["operator"]).then(() => {
   editor.start();
   bids.start();
   clerks.start();
+  settle.start();
 });
 
 function say(ok, text) {
@@ -80,6 +84,7 @@ function choose(saleId) {
   if (feed.model?.id !== saleId) bids.close();
   feed.open(saleId);
   loadResults();
+  settle.choose(saleId);
   $("#link-clerk").href = `/clerk?sale=${saleId}`;
   $("#link-desk").href = `/desk?sale=${saleId}`;
   $("#link-phone").href = `/phone?sale=${saleId}`;
@@ -96,6 +101,7 @@ function onEvent(e, model) {
   room.onEvent(e, model);
   editor.onEvent(e, model);
   bids.onEvent(e);
+  settle.onEvent(e);
   if (["sold", "passed", "withdrawn", "reopened"].includes(t)) loadResults(e.index);
   if (["lots_added", "lot_opened", "sold", "passed", "sale_paused", "sale_resumed"].includes(t)) loadSales(e.index);
 }
@@ -146,6 +152,7 @@ function renderSale() {
     ),
   );
   bids.render();
+  settle.changed();
   const watchers = feed.watchers;
   setText($("#m-watchers"), watchers == null ? "—" : String(watchers));
 }

@@ -2,7 +2,8 @@
 //! then the rest and the invoice shows `paid`; the goods are released; the
 //! printable invoice renders for print (screenshot and A4 and Letter PDFs
 //! kept under target/screenshots/); the consignor's statement prints; the
-//! bidder's page shows their total.
+//! bidder's page shows their total. The operator sets the terms, adds a
+//! consignor and names them on a lot from /operator, and sees the summary.
 
 use anyhow::{ensure, Context};
 use base64::Engine;
@@ -182,6 +183,94 @@ async fn the_cashier_takes_the_money_and_the_invoice_prints() -> anyhow::Result<
     bidder.shot("my-invoice").await?;
     bidder.assert_no_errors(&[]).await?;
     cashier.assert_no_errors(&[]).await?;
+    env.cluster.pass();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_sets_terms_and_consignors_and_sees_the_summary() -> anyhow::Result<()> {
+    let env = setup(1).await?;
+    let c = &env.cluster;
+    let url = c.url(0);
+    // Sold at 80.00 (premium 20 %: 16.00) to a buyer the desk registered.
+    let (sale, lots) = live_sale(c, "Consigned sale", &[("Barometer", "50.00")]).await?;
+    let lot = lots[0];
+    let paddle = c
+        .post(
+            &format!("{url}/api/v1/sales/{sale}/bidders"),
+            json!({"name": "Bo", "approved": true}),
+        )
+        .await?["paddle"]
+        .as_u64()
+        .context("no paddle")?;
+    c.post(&format!("{url}/api/v1/lots/{lot}/open"), json!({}))
+        .await?;
+    c.post(
+        &format!("{url}/api/v1/lots/{lot}/floor-bid"),
+        json!({"bid_id": "room-1", "paddle": paddle, "amount": "80.00"}),
+    )
+    .await?;
+    c.post(&format!("{url}/api/v1/lots/{lot}/sell"), json!({}))
+        .await?;
+
+    let op = Page::open(&env.driver, "settle-operator", Device::Desktop, 0).await?;
+    op.goto(&format!("{url}/operator")).await?;
+    sign_in(&op, &c.operator_token).await?;
+    op.click(&format!("#sales-rows tr[data-sale='{sale}'] button"))
+        .await?;
+    // Terms: tax 10 % of the premium, commission 15 %.
+    op.wait_js(
+        "the terms loaded",
+        "return document.querySelector('#st-terms-now').textContent !== '' || null;",
+    )
+    .await?;
+    op.fill("#st-tax", "10").await?;
+    op.eval("document.querySelector('#st-basis').value = 'premium';")
+        .await?;
+    op.fill("#st-commission", "15").await?;
+    op.fill("#st-house-name", "Quay Auctions").await?;
+    op.click("#st-terms-save").await?;
+    wait_data(&op, "#st-msg", "state", "ok").await?;
+    // A consignor, then named on the lot.
+    op.fill("#st-cons-name", "Bea Jones").await?;
+    op.fill("#st-cons-contact", "bea@example.org").await?;
+    op.click("#st-cons-save").await?;
+    op.wait_text("#st-cons-rows", "the new consignor", |t| {
+        t.contains("Bea Jones")
+    })
+    .await?;
+    let bea = c.get(&format!("{url}/api/v1/consignors")).await?["consignors"][0]["id"]
+        .as_u64()
+        .context("no consignor")?;
+    op.eval(&format!(
+        "const s = document.querySelector('#st-lot-{lot}'); s.value = '{bea}'; s.dispatchEvent(new Event('change'));"
+    ))
+    .await?;
+    // The summary: hammer 80.00, premium 16.00, tax 1.60, commission 12.00.
+    op.wait_text("#st-summary", "the summary with the commission", |t| {
+        t.contains("€80.00") && t.contains("€16.00") && t.contains("€1.60") && t.contains("€12.00")
+    })
+    .await?;
+    ensure!(
+        op.attr(
+            &format!("#st-cons-rows a[href='/statement?sale={sale}&consignor={bea}']"),
+            "href"
+        )
+        .await?
+        .is_some(),
+        "a link to the consignor's statement"
+    );
+    let st = c
+        .get(&format!("{url}/api/v1/sales/{sale}/settlement"))
+        .await?;
+    ensure!(
+        st["terms"]["tax_bp"] == 1000
+            && st["terms"]["tax_on"] == "premium"
+            && st["terms"]["house_name"] == "Quay Auctions",
+        "the terms: {st}"
+    );
+    op.shots("settlement").await?;
+    op.assert_no_errors(&[]).await?;
     env.cluster.pass();
     Ok(())
 }

@@ -22,7 +22,9 @@
 //! - [`config`]: the member's tunables, as the node's config file has them;
 //! - `batcher`, `forwarder`: group commit on the leader, batched forwarding;
 //! - [`network`]: QUIC transport, peer messages, openraft's network, and
-//!   the limits on peers without a certificate (`network::gate`);
+//!   the limits on peers without a certificate (`network::gate`); a test's
+//!   `PeerWire` in place of QUIC for the simulation
+//!   ([`Consensus::start_simulated`], `tests/sim.rs`);
 //! - [`storage`]: the only module that imports sled: log, state machine,
 //!   snapshots, durability (fdatasync), direct apply for tools;
 //! - [`kv`], [`app`]: the seam the application implements and writes

@@ -139,8 +139,19 @@ pub fn check(history: &History, views: &[KvView]) -> Verdict {
         }
     }
 
-    // Prices never fall: acknowledged accepted bids, in log order.
-    let mut by_lot: BTreeMap<u64, Vec<(u64, i64)>> = BTreeMap::new();
+    // Prices never fall: acknowledged accepted bids, in log order. A repeat
+    // is answered with the first outcome, whose price is as of the bid
+    // id's first application.
+    let first_index: BTreeMap<&str, u64> = logs
+        .first()
+        .map(|log| {
+            log.iter()
+                .filter(|e| e.first)
+                .map(|e| (e.bid_id.as_str(), e.index))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut by_lot: BTreeMap<u64, Vec<(u64, i64, String)>> = BTreeMap::new();
     for b in &history.bids {
         if let Outcome::Acked {
             index,
@@ -151,17 +162,25 @@ pub fn check(history: &History, views: &[KvView]) -> Verdict {
         } = &b.outcome
         {
             if let Some(p) = lot.price {
-                by_lot
-                    .entry(lot.lot.0)
-                    .or_default()
-                    .push((*index, p.minor()));
+                by_lot.entry(lot.lot.0).or_default().push((
+                    first_index
+                        .get(b.bid_id.as_str())
+                        .copied()
+                        .unwrap_or(*index),
+                    p.minor(),
+                    format!("the reply to bid {} through member {}", b.bid_id, b.node),
+                ));
             }
         }
     }
     for read in &history.reads {
         for (lot, price) in read.prices.iter().enumerate() {
             if let Some(p) = price {
-                by_lot.entry(lot as u64).or_default().push((read.index, *p));
+                by_lot.entry(lot as u64).or_default().push((
+                    read.index,
+                    *p,
+                    format!("a read on member {}", read.node),
+                ));
             }
         }
     }
@@ -170,8 +189,8 @@ pub fn check(history: &History, views: &[KvView]) -> Verdict {
         for w in prices.windows(2) {
             if w[1].1 < w[0].1 {
                 v.fail(format!(
-                    "lot {lot}: price {} at index {} fell to {} at index {}",
-                    w[0].1, w[0].0, w[1].1, w[1].0
+                    "lot {lot}: price {} at index {} ({}) fell to {} at index {} ({})",
+                    w[0].1, w[0].0, w[0].2, w[1].1, w[1].0, w[1].2
                 ));
             }
         }

@@ -106,6 +106,11 @@ pub struct SeedReport {
     pub refused: u64,
     pub unknown: u64,
     pub reads: u64,
+    pub failed_reads: u64,
+    /// A digest of everything observable: each request and its outcome in
+    /// order, the reads, what the network did and the final state hash.
+    /// Equal across two runs of a seed when the run replayed exactly.
+    pub fingerprint: u64,
 }
 
 struct Ticker(AtomicU64);
@@ -423,6 +428,19 @@ pub async fn run(schedule: &Schedule, root: &std::path::Path) -> anyhow::Result<
     }
     let history = std::mem::take(&mut *history.lock().expect("history"));
     let verdict = check::check(&history, &views);
+    let fingerprint = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for b in &history.bids {
+            format!("{} {} {:?}", b.bid_id, b.node, b.outcome).hash(&mut h);
+        }
+        for r in &history.reads {
+            (r.node, r.index, &r.prices).hash(&mut h);
+        }
+        format!("{:?}", net.counts()).hash(&mut h);
+        views[0].state_hash().hash(&mut h);
+        h.finish()
+    };
     let (mut acked, mut refused, mut unknown) = (0, 0, 0);
     for b in &history.bids {
         match b.outcome {
@@ -439,6 +457,8 @@ pub async fn run(schedule: &Schedule, root: &std::path::Path) -> anyhow::Result<
         refused,
         unknown,
         reads: history.reads.len() as u64,
+        failed_reads: history.failed_reads,
+        fingerprint,
     };
     cluster.lock().await.stop().await;
     Ok(report)

@@ -114,8 +114,32 @@ pub fn decode_record<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError>
 }
 
 fn config() -> impl bincode::config::Config {
-    // Limit allocations made while decoding untrusted input.
     bincode::config::standard().with_limit::<ABSOLUTE_MAX_FRAME>()
+}
+
+/// Decode with a limit on what bincode may claim (and so allocate) that
+/// grows with the input. bincode allocates a string's or a byte buffer's
+/// claimed length before it reads the bytes, so with one fixed limit a
+/// few bytes claiming a 200 MB name made the decoder allocate 200 MB (found
+/// by the `state_records` fuzz target). In serde mode everything else
+/// bincode claims is a primitive's in-memory size, at most 16 bytes per
+/// input byte (a one-byte varint read as a u128), so 16 times the input,
+/// rounded up to a power-of-four step, never refuses valid input.
+fn decode_limited<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecError> {
+    fn with<T: DeserializeOwned, const LIMIT: usize>(
+        bytes: &[u8],
+    ) -> Result<(T, usize), bincode::error::DecodeError> {
+        bincode::serde::decode_from_slice(bytes, bincode::config::standard().with_limit::<LIMIT>())
+    }
+    const KIB: usize = 1024;
+    let got = match bytes.len() {
+        0..=1024 => with::<T, { 16 * KIB }>(bytes),
+        0..=16_384 => with::<T, { 256 * KIB }>(bytes),
+        0..=262_144 => with::<T, { 4096 * KIB }>(bytes),
+        0..=4_194_304 => with::<T, { 65_536 * KIB }>(bytes),
+        _ => with::<T, ABSOLUTE_MAX_FRAME>(bytes),
+    };
+    got.map_err(|e| CodecError::Malformed(e.to_string()))
 }
 
 /// Encode a value to bytes (no length prefix). Used for log entries and
@@ -136,8 +160,7 @@ pub fn encoded_len<T: Serialize + ?Sized>(value: &T) -> usize {
 
 /// Decode exactly one value from `bytes`; trailing bytes are an error.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    let (value, used) = bincode::serde::decode_from_slice(bytes, config())
-        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    let (value, used) = decode_limited(bytes)?;
     if used != bytes.len() {
         return Err(CodecError::TrailingBytes(bytes.len() - used));
     }
@@ -147,8 +170,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
 /// Decode one value from the front of `bytes`, returning it and the number
 /// of bytes it took. For streams of values laid end to end (snapshots).
 pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecError> {
-    bincode::serde::decode_from_slice(bytes, config())
-        .map_err(|e| CodecError::Malformed(e.to_string()))
+    decode_limited(bytes)
 }
 
 /// Append the encoding of `value` to `out` (no length prefix).
@@ -344,6 +366,20 @@ mod tests {
         }
         assert_ne!(encode(&None::<u64>).unwrap()[0], RECORD_MARK);
         assert_ne!(encode(&sample()).unwrap()[0], RECORD_MARK);
+    }
+
+    #[test]
+    fn a_claimed_length_beyond_the_input_is_refused_under_a_small_limit() {
+        // A string claiming 100 MB in a 9-byte input.
+        let mut bytes = vec![253u8];
+        bytes.extend_from_slice(&100_000_000u64.to_le_bytes());
+        let err = decode::<String>(&bytes).unwrap_err();
+        assert!(err.to_string().contains("Limit"), "{err}");
+        // Long values still decode: a 1 MiB string, 100k small integers.
+        let long = "x".repeat(1 << 20);
+        assert_eq!(decode::<String>(&encode(&long).unwrap()).unwrap(), long);
+        let many: Vec<u128> = (0..100_000).map(|i| i % 200).collect();
+        assert_eq!(decode::<Vec<u128>>(&encode(&many).unwrap()).unwrap(), many);
     }
 
     #[test]

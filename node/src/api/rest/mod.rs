@@ -25,6 +25,9 @@ mod sales;
 mod sign_in;
 mod time;
 
+#[cfg(test)]
+mod fuzz;
+
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -4,7 +4,8 @@
 //! `raft_meta` holds the vote, the committed log id and the last purged log
 //! id. `append` makes entries readable at once and reports
 //! `log_io_completed` from the flusher after fdatasync; `save_vote`,
-//! `truncate` and `purge` return only after their flush.
+//! `truncate` and `purge` return only after their flush. Every value is a
+//! versioned record (`codec::encode_record`; see `format.rs`).
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
@@ -64,13 +65,13 @@ impl LogStore {
 
     fn get_meta<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StorageError> {
         match self.meta.get(key).map_err(read_err)? {
-            Some(v) => Ok(Some(codec::decode(&v).map_err(read_err)?)),
+            Some(v) => Ok(Some(codec::decode_record(&v).map_err(read_err)?)),
             None => Ok(None),
         }
     }
 
     fn put_meta<T: Serialize>(&self, key: &[u8], value: &T) -> Result<(), StorageError> {
-        let bytes = codec::encode(value).map_err(write_err)?;
+        let bytes = codec::encode_record(value).map_err(write_err)?;
         self.meta.insert(key, bytes).map_err(write_err)?;
         Ok(())
     }
@@ -105,7 +106,7 @@ fn index_key(index: u64) -> [u8; 8] {
 }
 
 fn decode_entry(bytes: &[u8]) -> Result<Entry, StorageError> {
-    codec::decode(bytes).map_err(read_err)
+    codec::decode_record(bytes).map_err(read_err)
 }
 
 impl RaftLogReader<TypeConfig> for LogStore {
@@ -190,7 +191,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     {
         let mut batch = sled::Batch::default();
         for entry in entries {
-            let bytes = codec::encode(&entry).map_err(write_err)?;
+            let bytes = codec::encode_record(&entry).map_err(write_err)?;
             batch.insert(&index_key(entry.log_id.index), bytes);
         }
         self.log.apply_batch(batch).map_err(write_err)?;

@@ -3,10 +3,14 @@
 //! One sled database per node holds the Raft log (`raft_log`), Raft metadata
 //! (`raft_meta`: vote, committed, last purged, active state tree) and the
 //! replicated state (`sm_a` / `sm_b`). Snapshot files live beside it.
+//! Every stored value and the data dir itself carry a format version
+//! (`format.rs`); opening refuses other versions and migrates data dirs
+//! written before versions existed.
 
 pub mod direct;
 mod durable;
 mod files;
+pub mod format;
 pub mod log;
 pub mod seed;
 pub mod sm;
@@ -45,6 +49,10 @@ pub fn open_with(
         .into()
     };
     let disk = durable::Disk::open(&dir.join("sled"), mode).map_err(io)?;
+    if let Err(e) = format::open(&disk.db, &disk.durability) {
+        disk.durability.stop_blocking();
+        return Err(io(std::io::Error::other(e)));
+    }
     let log = LogStore::open(disk.clone()).map_err(|e| io(std::io::Error::other(e)))?;
     let sm = StateMachineStore::open(disk, dir.join("snapshots"), app)?;
     Ok((log, sm))

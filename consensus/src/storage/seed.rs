@@ -68,6 +68,7 @@ pub fn seed_from_snapshot(
     };
     let io = |e: &dyn std::fmt::Display| SeedError::Storage(e.to_string());
     let disk = Disk::open(&sled_dir, crate::storage::FlushMode::Fsync).map_err(|e| io(&e))?;
+    super::format::mark(&disk.db).map_err(|e| io(&e))?;
     let bytes = snapshot::encode(&header, &map);
     let snapshots = dir.join("snapshots");
     let (mut store, _, _) = StateStore::open(&disk.db, &snapshots).map_err(|e| io(&e))?;
@@ -87,7 +88,7 @@ pub fn seed_from_snapshot(
 }
 
 fn enc<T: Serialize>(value: &T) -> Result<Vec<u8>, SeedError> {
-    codec::encode(value).map_err(|e| SeedError::Storage(e.to_string()))
+    codec::encode_record(value).map_err(|e| SeedError::Storage(e.to_string()))
 }
 
 /// Decode a backup's header and state for inspection (`paddle restore`

@@ -14,8 +14,10 @@ use crate::types::typ::{LogId, StoredMembership};
 use paddle_proto::codec;
 
 const MAGIC: &[u8; 8] = b"PADDLESN";
-/// Bumped whenever the layout changes; older readers refuse newer files.
-pub const FORMAT_VERSION: u32 = 1;
+/// The data format version (`paddle_proto::codec::FORMAT_VERSION`): the
+/// layout of the file and the encodings of what it holds. Files of another
+/// version are refused, never guessed at.
+pub const FORMAT_VERSION: u32 = codec::FORMAT_VERSION as u32;
 const DIGEST_LEN: usize = 32;
 
 /// What a snapshot says about the state it holds.

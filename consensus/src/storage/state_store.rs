@@ -15,6 +15,9 @@
 //! bookkeeping, syncs, and then switches `raft_meta`'s `sm_base` and
 //! `sm_active` together in one batch: a crash leaves the old state or the
 //! new one, never a mix.
+//!
+//! Every value in these trees is a versioned record (`format.rs`): the
+//! header, then for a state key its put/delete tag and bytes.
 
 use std::path::{Path, PathBuf};
 
@@ -58,13 +61,16 @@ impl Bookkeeping {
         let enc = |e: codec::CodecError| e.to_string();
         batch.insert(
             META_APPLIED,
-            codec::encode(&self.last_applied).map_err(enc)?,
+            codec::encode_record(&self.last_applied).map_err(enc)?,
         );
         batch.insert(
             META_MEMBERSHIP,
-            codec::encode(&self.membership).map_err(enc)?,
+            codec::encode_record(&self.membership).map_err(enc)?,
         );
-        batch.insert(META_STAMP, codec::encode(&self.last_stamp_ms).map_err(enc)?);
+        batch.insert(
+            META_STAMP,
+            codec::encode_record(&self.last_stamp_ms).map_err(enc)?,
+        );
         Ok(())
     }
 }
@@ -95,14 +101,16 @@ impl StateStore {
     /// Open the state under `db` (trees) and `dir` (base files) and load it.
     pub(super) fn open(db: &sled::Db, dir: &Path) -> Result<(Self, StateMap, Bookkeeping), String> {
         let raft_meta = db.open_tree("raft_meta").map_err(|e| e.to_string())?;
-        let active = match raft_meta.get(KEY_ACTIVE).map_err(|e| e.to_string())? {
-            Some(v) => String::from_utf8_lossy(&v).into_owned(),
-            None => "sm_a".to_string(),
+        let name = |key: &[u8]| -> Result<Option<String>, String> {
+            match raft_meta.get(key).map_err(|e| e.to_string())? {
+                Some(v) => codec::open_record(&v)
+                    .map(|v| Some(String::from_utf8_lossy(v).into_owned()))
+                    .map_err(|e| format!("raft_meta {}: {e}", String::from_utf8_lossy(key))),
+                None => Ok(None),
+            }
         };
-        let base = raft_meta
-            .get(KEY_BASE)
-            .map_err(|e| e.to_string())?
-            .map(|v| String::from_utf8_lossy(&v).into_owned());
+        let active = name(KEY_ACTIVE)?.unwrap_or_else(|| "sm_a".to_string());
+        let base = name(KEY_BASE)?;
         let delta = db.open_tree(&active).map_err(|e| e.to_string())?;
         let (mut map, mut book) = match &base {
             Some(file) => {
@@ -118,15 +126,18 @@ impl StateStore {
             let (k, v) = item.map_err(|e| e.to_string())?;
             let bad = |e: codec::CodecError| format!("damaged bookkeeping in {active}: {e}");
             match &*k {
-                META_APPLIED => book.last_applied = codec::decode(&v).map_err(bad)?,
-                META_MEMBERSHIP => book.membership = codec::decode(&v).map_err(bad)?,
-                META_STAMP => book.last_stamp_ms = codec::decode(&v).map_err(bad)?,
+                META_APPLIED => book.last_applied = codec::decode_record(&v).map_err(bad)?,
+                META_MEMBERSHIP => book.membership = codec::decode_record(&v).map_err(bad)?,
+                META_STAMP => book.last_stamp_ms = codec::decode_record(&v).map_err(bad)?,
                 _ if k.first() == Some(&0) => {}
-                _ => match v.first() {
-                    Some(&PUT) => {
-                        map.insert(k.as_ref().into(), v[1..].into());
+                _ => match codec::open_record(&v)
+                    .map_err(|e| format!("value in {active}: {e}"))?
+                    .split_first()
+                {
+                    Some((&PUT, value)) => {
+                        map.insert(k.as_ref().into(), value.into());
                     }
-                    Some(&TOMBSTONE) => {
+                    Some((&TOMBSTONE, _)) => {
                         map.remove(k.as_ref());
                     }
                     _ => return Err(format!("damaged value in {active}")),
@@ -152,14 +163,14 @@ impl StateStore {
             match w {
                 Write::Put(k, v) => {
                     tagged.clear();
-                    tagged.reserve(v.len() + 1);
-                    tagged.push(PUT);
+                    tagged.reserve(v.len() + 1 + codec::RECORD_HEADER);
+                    tagged.extend_from_slice(&[codec::RECORD_MARK, codec::FORMAT_VERSION, PUT]);
                     tagged.extend_from_slice(&v);
                     batch.insert(&*k, tagged.as_slice());
                 }
                 // Without a base nothing else holds the key: just remove it.
                 Write::Delete(k) if self.base.is_none() => batch.remove(&*k),
-                Write::Delete(k) => batch.insert(&*k, &[TOMBSTONE][..]),
+                Write::Delete(k) => batch.insert(&*k, codec::seal_record(&[TOMBSTONE])),
             }
         }
         book.write(&mut batch)?;
@@ -188,8 +199,8 @@ impl StateStore {
         durability.sync_blocking().map_err(|e| e.to_string())?;
         // The switch: from here on a restart loads the new state.
         let mut flip = sled::Batch::default();
-        flip.insert(KEY_BASE, file.as_bytes());
-        flip.insert(KEY_ACTIVE, idle.name());
+        flip.insert(KEY_BASE, codec::seal_record(file.as_bytes()));
+        flip.insert(KEY_ACTIVE, codec::seal_record(&idle.name()));
         self.raft_meta
             .apply_batch(flip)
             .map_err(|e| e.to_string())?;

@@ -163,6 +163,27 @@ pub(crate) fn decode_at<T: DeserializeOwned>(
     })
 }
 
+/// The id a key of `tree` names: exactly 8 big-endian bytes (a damaged or
+/// hand-made store may hold any key; it is refused, never sliced blindly).
+fn key_id(tree: &'static str, k: &[u8]) -> Result<u64, LoadError> {
+    let id: [u8; 8] = k.try_into().map_err(|_| bad_key(tree, k))?;
+    Ok(u64::from_be_bytes(id))
+}
+
+/// The id and the 4-byte number after it in a 12-byte key of `tree`.
+fn id_and_seq(tree: &'static str, k: &[u8]) -> Result<(u64, u32), LoadError> {
+    let k: &[u8; 12] = k.try_into().map_err(|_| bad_key(tree, k))?;
+    let (id, seq) = k.split_at(8);
+    Ok((
+        u64::from_be_bytes(id.try_into().expect("8 bytes")),
+        u32::from_be_bytes(seq.try_into().expect("4 bytes")),
+    ))
+}
+
+fn bad_key(tree: &'static str, k: &[u8]) -> LoadError {
+    LoadError::Inconsistent(format!("key {k:?} of tree {tree} has the wrong length"))
+}
+
 /// Every record of `tree` under `prefix`, decoded, in key order.
 pub fn scan_all<T: DeserializeOwned>(
     store: &(impl KvRead + ?Sized),
@@ -536,9 +557,8 @@ impl AuctionState {
             }
         }
         for (k, b) in scan_all::<BidEntry>(store, tree::BIDS, &[])? {
-            let lot = LotId(u64::from_be_bytes(
-                k[..8].try_into().expect("8-byte prefix"),
-            ));
+            let (lot, _) = id_and_seq(tree::BIDS, &k)?;
+            let lot = LotId(lot);
             let l = st
                 .lots
                 .get_mut(&lot)
@@ -558,25 +578,18 @@ impl AuctionState {
             st.outcomes.insert(&k, r);
         }
         for (k, p) in scan_all(store, tree::PAUSES, &[])? {
-            st.pauses.insert(
-                SaleId(u64::from_be_bytes(k[..8].try_into().expect("8-byte key"))),
-                p,
-            );
+            st.pauses.insert(SaleId(key_id(tree::PAUSES, &k)?), p);
         }
         for (k, d) in scan_all::<DeskRecord>(store, tree::DESK, &[])? {
-            let sale = SaleId(u64::from_be_bytes(k[..8].try_into().expect("12-byte key")));
-            let paddle = Paddle(u32::from_be_bytes(
-                k[8..12].try_into().expect("12-byte key"),
-            ));
+            let (sale, paddle) = id_and_seq(tree::DESK, &k)?;
+            let (sale, paddle) = (SaleId(sale), Paddle(paddle));
             if let Some(code) = &d.code_hash {
                 st.sign_ins.insert(code.clone(), (sale, paddle));
             }
             st.desk.insert((sale, paddle), d);
         }
         for (k, ()) in scan_all::<()>(store, tree::DESK_ONLY, &[])? {
-            st.desk_only.insert(SaleId(u64::from_be_bytes(
-                k[..8].try_into().expect("8-byte key"),
-            )));
+            st.desk_only.insert(SaleId(key_id(tree::DESK_ONLY, &k)?));
         }
         for (k, i) in scan_all::<crate::state::Intro>(store, tree::INTROS, &[])? {
             let lot = LotId(u64::from_be_bytes(k[..8].try_into().expect("8-byte key")));
@@ -588,8 +601,8 @@ impl AuctionState {
             )));
         }
         for (k, n) in scan_all::<BidNote>(store, tree::BID_NOTES, &[])? {
-            let lot = LotId(u64::from_be_bytes(k[..8].try_into().expect("12-byte key")));
-            let seq = u32::from_be_bytes(k[8..12].try_into().expect("12-byte key"));
+            let (lot, seq) = id_and_seq(tree::BID_NOTES, &k)?;
+            let lot = LotId(lot);
             st.bid_notes.insert((lot, seq), n);
         }
         st.settle = crate::state::Settlement::load(store)?;

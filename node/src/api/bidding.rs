@@ -152,7 +152,7 @@ async fn lot_in_sale(
 }
 
 /// The bid's `max`: a decimal string in the sale's currency.
-fn parse_max(
+pub(crate) fn parse_max(
     currency: Currency,
     max: &serde_json::Value,
     raw_id: &str,

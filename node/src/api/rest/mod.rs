@@ -33,6 +33,9 @@ mod settle;
 mod sign_in;
 mod time;
 
+#[cfg(test)]
+mod fuzz;
+
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

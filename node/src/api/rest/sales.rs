@@ -159,7 +159,7 @@ pub struct Created {
 }
 
 /// Every time in a new sale's mode and soft close is one a page can hold.
-fn check_times(mode: &SaleMode, soft_close: Option<&SoftClose>) -> Result<(), ApiError> {
+pub(super) fn check_times(mode: &SaleMode, soft_close: Option<&SoftClose>) -> Result<(), ApiError> {
     if let SaleMode::Timed {
         opens_at_ms,
         closes_at_ms,
@@ -179,7 +179,10 @@ fn check_times(mode: &SaleMode, soft_close: Option<&SoftClose>) -> Result<(), Ap
     Ok(())
 }
 
-fn increments(currency: Currency, inc: Option<IncrementsIn>) -> Result<IncrementTable, ApiError> {
+pub(super) fn increments(
+    currency: Currency,
+    inc: Option<IncrementsIn>,
+) -> Result<IncrementTable, ApiError> {
     match inc {
         None => Ok(IncrementTable::ebay_2005()),
         Some(IncrementsIn::Named(name)) => IncrementTable::named(&name).ok_or_else(|| {

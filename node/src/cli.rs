@@ -441,6 +441,9 @@ pub struct BenchApiArgs {
     /// Offered bid rate over all bidders
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub bids_per_second: u32,
+    /// Also write the latency distributions (bid -> result, bid -> watcher) as an SVG
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// Shared options.
     #[command(flatten)]
     pub common: BenchCommon,

@@ -155,7 +155,7 @@ mod tests {
     #[test]
     fn an_unversioned_data_dir_is_migrated_once_and_then_reads_the_same() {
         let dir = tempfile::tempdir().unwrap();
-        let disk = Disk::open(&dir.path().join("sled")).unwrap();
+        let disk = Disk::open(&dir.path().join("sled"), crate::storage::FlushMode::Fsync).unwrap();
         unversioned(&disk.db);
         assert_eq!(recorded(&disk.db).unwrap(), None);
         assert_eq!(
@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn a_migration_cut_short_runs_again_without_sealing_twice() {
         let dir = tempfile::tempdir().unwrap();
-        let disk = Disk::open(&dir.path().join("sled")).unwrap();
+        let disk = Disk::open(&dir.path().join("sled"), crate::storage::FlushMode::Fsync).unwrap();
         unversioned(&disk.db);
         // As if the first run had sealed one tree and then crashed.
         let log = disk.db.open_tree("raft_log").unwrap();
@@ -206,7 +206,7 @@ mod tests {
     #[test]
     fn a_new_data_dir_is_marked_and_a_newer_one_is_refused_untouched() {
         let dir = tempfile::tempdir().unwrap();
-        let disk = Disk::open(&dir.path().join("sled")).unwrap();
+        let disk = Disk::open(&dir.path().join("sled"), crate::storage::FlushMode::Fsync).unwrap();
         assert_eq!(open(&disk.db, &disk.durability).unwrap(), Opened::New);
         let meta = disk.db.open_tree("raft_meta").unwrap();
         meta.insert(KEY_FORMAT, &[codec::RECORD_MARK, FORMAT_VERSION + 1][..])

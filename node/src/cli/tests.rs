@@ -283,6 +283,12 @@ fn bench_subcommands_have_their_own_options() {
         panic!("{cli:?}");
     };
     assert_eq!((b.watchers, b.bidders, b.common.json), (10_000, 100, true));
+    assert_eq!(b.plot, None);
+    let cli = parse(&["bench", "api", "--plot", "lat.svg"]).unwrap();
+    let Command::Bench(BenchCommand::Api(b)) = cli.command else {
+        panic!("{cli:?}");
+    };
+    assert_eq!(b.plot.as_deref(), Some(std::path::Path::new("lat.svg")));
 
     let cli = parse(&["bench", "engine", "--bids", "5000"]).unwrap();
     assert!(matches!(

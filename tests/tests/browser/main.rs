@@ -31,8 +31,8 @@
 //! These tests need the public API (issue 5). Without it they fail (they
 //! never skip), with the reply the page or the harness got.
 
-mod assistant;
 mod analytics;
+mod assistant;
 mod bidding;
 mod consoles;
 mod failover;

@@ -120,7 +120,7 @@ fn import_csv(input: &[u8]) {
     match lots::parse_csv(text) {
         Ok(rows) => {
             assert!(rows.len() <= paddle_auction::MAX_LOTS_PER_COMMAND);
-            for (i, row) in rows.iter().enumerate() {
+            for (i, (row, _consignor)) in rows.iter().enumerate() {
                 if let Err(e) = lots::spec(currency(cur), &format!("row {}", i + 2), row) {
                     refused(&e);
                 }

@@ -12,8 +12,8 @@
 //! command: a refusal changes nothing. Reads answer from this node's state
 //! (see [`super::reads`]) and say which index they reflect.
 
-mod assistant;
 mod analytics;
+mod assistant;
 mod bidders;
 mod bids;
 mod clerk_tokens;

@@ -5,3 +5,5 @@ pub mod consensus;
 pub mod engine;
 pub mod engine_load;
 pub mod join;
+pub mod plot;
+pub mod progress;

@@ -33,6 +33,11 @@ impl Proc {
             .map_or(0, |kb| kb * 1024)
     }
 
+    /// CPU seconds (user + system) the process has used so far.
+    pub fn cpu_seconds(&self) -> f64 {
+        super::figures::process_cpu_seconds(self.child.id())
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.http)
     }

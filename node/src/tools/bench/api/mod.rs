@@ -11,31 +11,37 @@
 //!    accepted or rejected), bid → `bid_result` latency, and bid → watcher
 //!    latency (a sample of watchers on every node time each `bid_accepted`
 //!    against the send time of that bidder's latest bid).
-//! 4. Top the watchers up to 10 000 (idle, subscribed); the node-1 memory
-//!    growth divided by its new connections is the memory per idle
-//!    connection. Then one bid: the time until each of the 10 000 watchers
-//!    has its event.
+//! 4. Wait until every bid has its result, then top the watchers up to
+//!    10 000 (idle, subscribed); the node-1 memory growth divided by its new
+//!    connections is the memory per idle connection. Then one bid: the time
+//!    until each of the 10 000 watchers has its event.
 //!
-//! It measures and reports; it asserts nothing.
+//! A figure is reported only when it was measured validly (`figures.rs`);
+//! the bench's own CPU share and each node's are reported beside them, so
+//! a reader sees how much of the two cores the client took. `--plot`
+//! writes the latency distributions as SVG (`../plot.rs`). It measures and
+//! reports; it asserts nothing.
 
+mod clients;
+pub(crate) mod figures;
 pub(crate) mod local;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::stream::{self, StreamExt};
-use futures::SinkExt;
-use hdrhistogram::Histogram;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
 
+use self::clients::{bidder, points, quantile_ms, watcher, Shared};
+use self::figures::{Figure, Figures, IdleWindow};
+use super::plot::{latency_svg, Series};
+use super::progress::Progress;
 use crate::cli::BenchApiArgs;
 
 /// Watchers for the fan-out measurement.
@@ -43,7 +49,9 @@ pub const FANOUT_WATCHERS: usize = 10_000;
 /// Watchers per node whose every event is timed.
 const SAMPLED_PER_NODE: usize = 20;
 
-/// What `paddle bench api` reports.
+/// What `paddle bench api` reports. Figures that a run may fail to
+/// measure validly are in `figures` (JSON: a number, or `null` with the
+/// reason under `not_measured`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub nodes: usize,
@@ -55,18 +63,70 @@ pub struct Report {
     pub accepted: u64,
     pub rejected: u64,
     pub unknown: u64,
-    pub bid_result_p50_ms: f64,
-    pub bid_result_p99_ms: f64,
-    pub watcher_latency_p50_ms: f64,
-    pub watcher_latency_p99_ms: f64,
+    /// Bids without a result when the run stopped waiting for them.
+    pub unanswered: u64,
+    pub result_samples: u64,
     pub watcher_samples: u64,
     pub idle_connections_on_node_1: usize,
-    pub bytes_per_idle_connection: f64,
     pub fanout_watchers: usize,
     pub fanout_received: usize,
-    pub fanout_commit_ms: f64,
-    pub fanout_p50_ms: f64,
-    pub fanout_last_ms: f64,
+    pub cores: usize,
+    /// Each node's CPU seconds during the bidding, in node order.
+    pub node_cpu_seconds: Vec<f64>,
+    #[serde(flatten)]
+    pub figures: Figures,
+    #[serde(skip)]
+    pub shown: Shown,
+}
+
+/// The figures as the text report shows them.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub result_p50: Figure,
+    pub result_p99: Figure,
+    pub watcher_p50: Figure,
+    pub watcher_p99: Figure,
+    pub bytes_per_idle: Figure,
+    pub client_cpu: Figure,
+    pub nodes_cpu: Figure,
+    pub fanout_commit: Figure,
+    pub fanout_p50: Figure,
+    pub fanout_last: Figure,
+}
+
+impl Default for Shown {
+    fn default() -> Self {
+        let nm = || Figure::NotMeasured("not run".into());
+        Shown {
+            result_p50: nm(),
+            result_p99: nm(),
+            watcher_p50: nm(),
+            watcher_p99: nm(),
+            bytes_per_idle: nm(),
+            client_cpu: nm(),
+            nodes_cpu: nm(),
+            fanout_commit: nm(),
+            fanout_p50: nm(),
+            fanout_last: nm(),
+        }
+    }
+}
+
+impl Shown {
+    fn figures(&self) -> Figures {
+        let mut f = Figures::default();
+        f.put("bid_result_p50_ms", &self.result_p50);
+        f.put("bid_result_p99_ms", &self.result_p99);
+        f.put("watcher_latency_p50_ms", &self.watcher_p50);
+        f.put("watcher_latency_p99_ms", &self.watcher_p99);
+        f.put("bytes_per_idle_connection", &self.bytes_per_idle);
+        f.put("client_cpu_share", &self.client_cpu);
+        f.put("nodes_cpu_share", &self.nodes_cpu);
+        f.put("fanout_commit_ms", &self.fanout_commit);
+        f.put("fanout_p50_ms", &self.fanout_p50);
+        f.put("fanout_last_ms", &self.fanout_last);
+        f
+    }
 }
 
 impl fmt::Display for Report {
@@ -81,208 +141,61 @@ impl fmt::Display for Report {
             "  committed bids/s           {:>10.1}  (accepted {}, rejected {}, unknown {})",
             self.committed_bids_per_second, self.accepted, self.rejected, self.unknown
         )?;
+        let s = &self.shown;
+        let ms = |v: f64| format!("{v:.2} ms");
+        let pct = |v: f64| format!("{:.0} %", v * 100.0);
         writeln!(
             f,
-            "  bid -> bid_result          p50 {:>7.2} ms   p99 {:>7.2} ms",
-            self.bid_result_p50_ms, self.bid_result_p99_ms
+            "  bid -> bid_result          p50 {}   p99 {}   ({} samples)",
+            s.result_p50.show(ms),
+            s.result_p99.show(ms),
+            self.result_samples
         )?;
         writeln!(
             f,
-            "  bid -> watcher (all nodes) p50 {:>7.2} ms   p99 {:>7.2} ms   ({} samples)",
-            self.watcher_latency_p50_ms, self.watcher_latency_p99_ms, self.watcher_samples
+            "  bid -> watcher (all nodes) p50 {}   p99 {}   ({} samples)",
+            s.watcher_p50.show(ms),
+            s.watcher_p99.show(ms),
+            self.watcher_samples
         )?;
-        writeln!(f, "  memory per idle connection {:>10.0} bytes ({:.1} KiB, over {} connections of node 1)",
-            self.bytes_per_idle_connection, self.bytes_per_idle_connection / 1024.0, self.idle_connections_on_node_1)?;
-        writeln!(f, "  one update to {} watchers: committed after {:.2} ms, p50 {:.2} ms, last {:.2} ms ({} received)",
-            self.fanout_watchers, self.fanout_commit_ms, self.fanout_p50_ms, self.fanout_last_ms, self.fanout_received)
-    }
-}
-
-/// Shared by bidders and watchers.
-#[derive(Default)]
-struct Shared {
-    /// `(lot, paddle)` → when that bidder last sent a bid.
-    sent: Mutex<HashMap<(u64, u64), Instant>>,
-    watcher_us: Mutex<Option<Histogram<u64>>>,
-    result_us: Mutex<Option<Histogram<u64>>>,
-    accepted: AtomicU64,
-    rejected: AtomicU64,
-    unknown: AtomicU64,
-    /// Set for the fan-out bid: watchers report the first `bid_accepted`.
-    armed: AtomicBool,
-}
-
-fn hist() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 120_000_000, 3).expect("valid bounds")
-}
-
-fn record(h: &Mutex<Option<Histogram<u64>>>, us: u64) {
-    let mut g = h.lock().unwrap_or_else(|p| p.into_inner());
-    let _ = g.get_or_insert_with(hist).record(us.max(1));
-}
-
-fn quantile_ms(h: &Mutex<Option<Histogram<u64>>>, q: f64) -> (f64, u64) {
-    let g = h.lock().unwrap_or_else(|p| p.into_inner());
-    g.as_ref().map_or((0.0, 0), |h| {
-        (h.value_at_quantile(q) as f64 / 1000.0, h.len())
-    })
-}
-
-/// One watcher: subscribe, then read forever; a sampled one times every
-/// `bid_accepted`, every one reports its first event after `armed`.
-async fn watcher(
-    node: std::net::SocketAddr,
-    i: usize,
-    sale: u64,
-    since: Option<u64>,
-    sampled: bool,
-    shared: Arc<Shared>,
-    fanout: mpsc::UnboundedSender<Instant>,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let mut ws = local::connect(node, i).await?;
-    ws.send(Message::Text(json!({"type": "hello"}).to_string().into()))
-        .await?;
-    let mut sub = json!({"type": "subscribe", "sale": sale});
-    if let Some(s) = since {
-        sub["since"] = json!(s);
-    }
-    ws.send(Message::Text(sub.to_string().into())).await?;
-    while let Some(m) = ws.next().await {
-        if let Message::Text(t) = m? {
-            if t.contains("\"subscribed\"") {
-                break;
-            }
+        writeln!(
+            f,
+            "  memory per idle connection {}",
+            s.bytes_per_idle.show(|v| format!(
+                "{v:.0} bytes ({:.1} KiB, over {} connections of node 1)",
+                v / 1024.0,
+                self.idle_connections_on_node_1
+            ))
+        )?;
+        writeln!(
+            f,
+            "  CPU while bidding          bench client {}, nodes {} of {} cores ({} CPU s per node)",
+            s.client_cpu.show(pct),
+            s.nodes_cpu.show(pct),
+            self.cores,
+            self.node_cpu_seconds
+                .iter()
+                .map(|c| format!("{c:.1}"))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        )?;
+        if self.unanswered > 0 {
+            writeln!(f, "  unanswered bids            {}", self.unanswered)?;
         }
+        writeln!(
+            f,
+            "  one update to {} watchers: committed after {}, p50 {}, last {} ({} received)",
+            self.fanout_watchers,
+            s.fanout_commit.show(ms),
+            s.fanout_p50.show(ms),
+            s.fanout_last.show(ms),
+            self.fanout_received
+        )
     }
-    Ok(tokio::spawn(async move {
-        let mut reported = false;
-        while let Some(Ok(m)) = ws.next().await {
-            let Message::Text(t) = m else { continue };
-            let now = Instant::now();
-            if !t.contains("bid_accepted") {
-                continue;
-            }
-            if !reported && shared.armed.load(Ordering::Relaxed) {
-                reported = true;
-                let _ = fanout.send(now);
-            }
-            if sampled {
-                let Ok(v) = serde_json::from_str::<Value>(&t) else {
-                    continue;
-                };
-                let recs = match v["type"].as_str() {
-                    Some("event") => vec![v],
-                    _ => v["events"].as_array().cloned().unwrap_or_default(),
-                };
-                for r in recs {
-                    let e = &r["event"];
-                    if e["type"] != "bid_accepted" {
-                        continue;
-                    }
-                    let key = (
-                        e["lot"].as_u64().unwrap_or(0),
-                        e["paddle"].as_u64().unwrap_or(0),
-                    );
-                    let sent = shared
-                        .sent
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get(&key)
-                        .copied();
-                    if let Some(t0) = sent {
-                        record(
-                            &shared.watcher_us,
-                            now.duration_since(t0).as_micros() as u64,
-                        );
-                    }
-                }
-            }
-        }
-    }))
-}
-
-/// One bidder: a bid every `every`, raising its pair partner by a cent.
-#[allow(clippy::too_many_arguments)]
-async fn bidder(
-    node: std::net::SocketAddr,
-    i: usize,
-    token: String,
-    lot: u64,
-    parity: u64,
-    every: Duration,
-    until: Instant,
-    shared: Arc<Shared>,
-) -> anyhow::Result<()> {
-    let ws = local::connect(node, 100_000 + i).await?;
-    let (mut tx, mut rx) = ws.split();
-    tx.send(Message::Text(
-        json!({"type": "hello", "token": token}).to_string().into(),
-    ))
-    .await?;
-    let mut paddle = 0;
-    while let Some(m) = rx.next().await {
-        if let Message::Text(t) = m? {
-            let v: Value = serde_json::from_str(&t)?;
-            if v["type"] == "welcome" {
-                paddle = v["bidder"]["paddle"].as_u64().unwrap_or(0);
-                break;
-            }
-        }
-    }
-    let pending: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let reader = {
-        let (pending, shared) = (pending.clone(), shared.clone());
-        tokio::spawn(async move {
-            while let Some(Ok(m)) = rx.next().await {
-                let Message::Text(t) = m else { continue };
-                if !t.contains("\"bid_result\"") {
-                    continue;
-                }
-                let Ok(v) = serde_json::from_str::<Value>(&t) else {
-                    continue;
-                };
-                let id = v["bid_id"].as_str().unwrap_or("");
-                if let Some(t0) = pending.lock().unwrap_or_else(|p| p.into_inner()).remove(id) {
-                    record(&shared.result_us, t0.elapsed().as_micros() as u64);
-                }
-                let counter = match v["outcome"].as_str() {
-                    Some("accepted") => &shared.accepted,
-                    Some("rejected") if !v["index"].is_null() => &shared.rejected,
-                    _ => &shared.unknown,
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-        })
-    };
-    let phase = every.mul_f64((i as f64 * 0.618_034) % 1.0);
-    tokio::time::sleep(phase).await;
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut n = 0u64;
-    while Instant::now() < until {
-        tick.tick().await;
-        n += 1;
-        let max = 200 + 2 * n + parity;
-        let id = format!("b{i}-{n}");
-        let now = Instant::now();
-        pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.clone(), now);
-        shared
-            .sent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert((lot, paddle), now);
-        let msg = json!({"type": "bid", "bid_id": id, "lot": lot, "max": format!("{}.{:02}", max / 100, max % 100)});
-        tx.send(Message::Text(msg.to_string().into())).await?;
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    reader.abort();
-    Ok(())
 }
 
 async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
+    let progress = Progress::new(args.common.json);
     let tmp;
     let root = match &args.common.dir {
         Some(d) => {
@@ -298,9 +211,11 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
+    progress.phase(format!("starting {n} nodes"));
     let (procs, op) = local::start(&root, n, &http).await?;
     let bidders = args.bidders as usize;
     let seconds = args.common.seconds as u64;
+    progress.phase("creating the sale, its lots and bidders");
     let (sale, lots, tokens) = local::sale(
         &http,
         &procs[0].url(),
@@ -313,7 +228,8 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
     let shared = Arc::new(Shared::default());
     let (fan_tx, mut fan_rx) = mpsc::unbounded_channel();
 
-    // Watchers, round-robin over the nodes.
+    // Watchers, round-robin over the nodes; the first SAMPLED_PER_NODE of
+    // the run's watchers on each node time every event.
     let watchers = args.watchers as usize;
     let mut handles = Vec::new();
     let connect_watchers = |from: usize, to: usize, since: Option<u64>| {
@@ -327,7 +243,7 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
                     i,
                     sale,
                     since,
-                    i / addrs.len() < SAMPLED_PER_NODE,
+                    i < watchers && i / addrs.len() < SAMPLED_PER_NODE,
                     shared.clone(),
                     fan_tx.clone(),
                 )
@@ -335,12 +251,20 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
             .buffer_unordered(64)
             .collect::<Vec<_>>()
     };
+    progress.phase(format!("connecting {watchers} watchers"));
     for h in connect_watchers(0, watchers, None).await {
         handles.push(h.context("connecting a watcher")?);
     }
 
     // Bidders.
     let every = Duration::from_secs_f64(bidders as f64 / args.bids_per_second as f64);
+    let cpu_before = (
+        figures::own_cpu_seconds(),
+        procs
+            .iter()
+            .map(local::Proc::cpu_seconds)
+            .collect::<Vec<_>>(),
+    );
     let started = Instant::now();
     let until = started + Duration::from_secs(seconds);
     let tasks: Vec<_> = (0..bidders)
@@ -357,31 +281,73 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
             ))
         })
         .collect();
-    for t in tasks {
-        t.await?.context("a bidder failed")?;
+    progress.steps(seconds, "s", "bidding");
+    while Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let t = started.elapsed().as_secs_f64();
+        progress.at(
+            t as u64,
+            format!(
+                "{:.0} committed bids/s, {} sent",
+                (shared.accepted.load(Ordering::Relaxed) + shared.rejected.load(Ordering::Relaxed))
+                    as f64
+                    / t.max(0.001),
+                shared.sent_count.load(Ordering::Relaxed)
+            ),
+        );
     }
+    let mut readers = Vec::new();
+    for t in tasks {
+        readers.push(t.await?.context("a bidder failed")?);
+    }
+    // Results of bids sent in time count if they come within 2 s of the
+    // end (the backlog's age shows in the latencies, not in the rate).
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let elapsed = started.elapsed().as_secs_f64() - 2.0;
     let (accepted, rejected, unknown) = (
         shared.accepted.load(Ordering::Relaxed),
         shared.rejected.load(Ordering::Relaxed),
         shared.unknown.load(Ordering::Relaxed),
     );
+    let wall = started.elapsed().as_secs_f64();
+    let client_cpu = figures::own_cpu_seconds() - cpu_before.0;
+    let node_cpu: Vec<f64> = procs
+        .iter()
+        .zip(&cpu_before.1)
+        .map(|(p, before)| p.cpu_seconds() - before)
+        .collect();
+    let cores = figures::cores();
+
+    // Let a backlog drain before anything is measured on an idle node.
+    let sent = shared.sent_count.load(Ordering::Relaxed);
+    progress.phase("waiting for the last results");
+    let drain_until = Instant::now() + Duration::from_secs(60);
+    while shared.answered() < sent && Instant::now() < drain_until {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let unanswered = sent.saturating_sub(shared.answered());
+    for r in readers {
+        r.abort();
+    }
 
     // Idle memory and the fan-out to 10 000.
     tokio::time::sleep(Duration::from_secs(2)).await;
     // The top-up resumes from the current index (as a reconnecting page
     // does), so what is measured is the cost of an idle connection, not of
     // thousands of transient snapshots.
-    let now_index = local::applied_index(&http, &procs[0].url(), sale).await?;
+    let index_before = local::applied_index(&http, &procs[0].url(), sale).await?;
     let rss_before = procs[0].rss_bytes();
     let extra = FANOUT_WATCHERS.saturating_sub(watchers);
-    for h in connect_watchers(watchers, watchers + extra, Some(now_index)).await {
+    progress.phase(format!("connecting {extra} idle watchers"));
+    for h in connect_watchers(watchers, watchers + extra, Some(index_before)).await {
         handles.push(h.context("connecting a fan-out watcher")?);
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_after = procs[0].rss_bytes();
+    let index_after = local::applied_index(&http, &procs[0].url(), sale).await?;
     let on_node_1 = (watchers..watchers + extra).filter(|i| i % n == 0).count();
     let total = watchers + extra;
+    progress.phase(format!("one bid to {total} watchers"));
     shared.armed.store(true, Ordering::Relaxed);
     let t0 = Instant::now();
     let v = local::post(
@@ -409,8 +375,70 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
     for h in handles {
         h.abort();
     }
-    let (w50, samples) = quantile_ms(&shared.watcher_us, 0.5);
-    let (r50, _) = quantile_ms(&shared.result_us, 0.5);
+    progress.done();
+
+    let (r50, result_samples) = quantile_ms(&shared.result_us, 0.5);
+    let (r99, _) = quantile_ms(&shared.result_us, 0.99);
+    let (w50, watcher_samples) = quantile_ms(&shared.watcher_us, 0.5);
+    let (w99, _) = quantile_ms(&shared.watcher_us, 0.99);
+    let result_p99 = figures::latency(result_samples, r99);
+    let interval_ms = every.as_secs_f64() * 1000.0;
+    let fanout = |v: Option<&f64>| match v {
+        Some(v) => Figure::Measured(*v),
+        None => Figure::NotMeasured("no watcher received the update".into()),
+    };
+    let shown = Shown {
+        result_p50: figures::latency(result_samples, r50),
+        watcher_p50: figures::watcher_latency(
+            watchers,
+            watcher_samples,
+            w50,
+            result_p99.value(),
+            interval_ms,
+        ),
+        watcher_p99: figures::watcher_latency(
+            watchers,
+            watcher_samples,
+            w99,
+            result_p99.value(),
+            interval_ms,
+        ),
+        result_p99,
+        bytes_per_idle: figures::idle_memory(&IdleWindow {
+            rss_before,
+            rss_after,
+            connections: on_node_1,
+            index_before,
+            index_after,
+            unanswered,
+        }),
+        client_cpu: figures::cpu_share(client_cpu, wall, cores),
+        nodes_cpu: figures::cpu_share(node_cpu.iter().sum(), wall, cores),
+        fanout_commit: Figure::Measured(commit_ms),
+        fanout_p50: fanout(arrivals.get(arrivals.len() / 2)),
+        fanout_last: fanout(arrivals.last()),
+    };
+    if let Some(path) = &args.plot {
+        let series = [
+            Series {
+                name: "bid -> bid_result".into(),
+                points: points(&shared.result_us),
+            },
+            Series {
+                name: "bid -> watcher (all nodes)".into(),
+                points: match shown.watcher_p50 {
+                    Figure::Measured(_) => points(&shared.watcher_us),
+                    Figure::NotMeasured(_) => Vec::new(),
+                },
+            },
+        ];
+        let title = format!(
+            "paddle bench api: {n} nodes, {bidders} bidders, {watchers} watchers, {} bids/s offered",
+            args.bids_per_second
+        );
+        std::fs::write(path, latency_svg(&title, &series))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     Ok(Report {
         nodes: n,
         bidders,
@@ -421,19 +449,16 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
         accepted,
         rejected,
         unknown,
-        bid_result_p50_ms: r50,
-        bid_result_p99_ms: quantile_ms(&shared.result_us, 0.99).0,
-        watcher_latency_p50_ms: w50,
-        watcher_latency_p99_ms: quantile_ms(&shared.watcher_us, 0.99).0,
-        watcher_samples: samples,
+        unanswered,
+        result_samples,
+        watcher_samples,
         idle_connections_on_node_1: on_node_1,
-        bytes_per_idle_connection: rss_after.saturating_sub(rss_before) as f64
-            / on_node_1.max(1) as f64,
         fanout_watchers: total,
         fanout_received: arrivals.len(),
-        fanout_commit_ms: commit_ms,
-        fanout_p50_ms: arrivals.get(arrivals.len() / 2).copied().unwrap_or(0.0),
-        fanout_last_ms: arrivals.last().copied().unwrap_or(0.0),
+        cores,
+        node_cpu_seconds: node_cpu,
+        figures: shown.figures(),
+        shown,
     })
 }
 

@@ -324,8 +324,11 @@ async fn vote_reaches_fdatasync_before_it_counts() -> anyhow::Result<()> {
 
     let vote =
         paddle_proto::codec::encode(&paddle_consensus::types::typ::Vote::new(term, new_leader))?;
-    let mut value = vec![vote.len() as u8];
-    value.extend_from_slice(&vote);
+    // Stored as a versioned record (format header, then the vote), which
+    // sled writes after its one-byte length.
+    let sealed = paddle_proto::codec::seal_record(&vote);
+    let mut value = vec![sealed.len() as u8];
+    value.extend_from_slice(&sealed);
     let w = first_write(&trace, killed_at, |b| {
         contains(b, b"vote") && contains(b, &value)
     });

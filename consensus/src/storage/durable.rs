@@ -226,13 +226,31 @@ pub(crate) struct Disk {
 impl Disk {
     pub(crate) fn open(dir: &Path, mode: FlushMode) -> io::Result<Arc<Self>> {
         std::fs::create_dir_all(dir)?;
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
             // Only the flusher flushes (sled#1308).
             .flush_every_ms(None)
-            .cache_capacity(256 * 1024 * 1024)
-            .open()
-            .map_err(io::Error::other)?;
+            .cache_capacity(256 * 1024 * 1024);
+        // sled locks its directory until the last handle of the previous
+        // open is dropped. A member restarted in the same process (tests,
+        // the simulation) can race the tasks of its previous run that
+        // still hold one for a moment after `shutdown`: wait a little for
+        // the lock, then give up with sled's error (another process
+        // holding it keeps it).
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                // sled 0.34 reports it as `Other` with this text.
+                Err(sled::Error::Io(e))
+                    if e.to_string().starts_with("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(io::Error::other(e)),
+            }
+        };
         let durability = match mode {
             FlushMode::Fsync => Durability::start(db.clone(), dir, Duration::from_millis(500))?,
             FlushMode::Inline => Durability::inline(db.clone()),

@@ -29,6 +29,8 @@
 mod check;
 #[path = "sim/cluster.rs"]
 mod cluster;
+#[path = "sim/liveness.rs"]
+mod liveness;
 #[path = "sim/net.rs"]
 mod net;
 #[path = "sim/run.rs"]
@@ -170,5 +172,30 @@ fn a_seed_draws_one_schedule() {
         let a = Schedule::draw(seed, LOAD_MS).to_string();
         assert_eq!(a, Schedule::draw(seed, LOAD_MS).to_string());
         assert_ne!(a, Schedule::draw(seed + 1, LOAD_MS).to_string());
+    }
+}
+
+/// Three survivors of five, with three different log lengths, elect the one
+/// that can win, within a few election timeouts (virtual time).
+#[test]
+fn survivors_with_unequal_logs_elect_a_leader() {
+    for seed in 1..=5u64 {
+        let dir = tempfile::Builder::new()
+            .prefix("paddle-sim-liveness-")
+            .tempdir()
+            .expect("tempdir");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .expect("runtime");
+        let took = rt
+            .block_on(liveness::survivors_with_unequal_logs(dir.path(), seed))
+            .unwrap_or_else(|e| {
+                let kept = dir.keep();
+                panic!("seed {seed}: {e:#} (member directories kept in {})", kept.display())
+            });
+        drop(rt);
+        println!("seed {seed}: a new leader after {took:?} (virtual time)");
     }
 }

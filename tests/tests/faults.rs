@@ -415,10 +415,8 @@ async fn run(ns: Arc<Netns>, seed: u64, schedule: Vec<Round>) {
                             break new;
                         }
                         Err(e) if attempts < 5 => {
-                            let first = format!("{e:#}");
-                            let first = first.lines().next().unwrap_or("");
                             eprintln!(
-                                "  join attempt {attempts} through {} failed, again: {first}",
+                                "  join attempt {attempts} through {} failed, again: {e:#}",
                                 c.nodes[via].name
                             );
                             injected.join_refused += 1;

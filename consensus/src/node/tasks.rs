@@ -21,11 +21,28 @@ use crate::types::{NodeAddr, NodeId};
 /// the next one comes a whole timeout later. Campaigning right after the
 /// lease ends (plus one heartbeat of slack for the other followers' clocks)
 /// makes failover take one lease instead of two timeouts.
+///
+/// The watchdog campaigns **once per lost leader**, and each member waits a
+/// little longer than the last by its id ([`stagger`]). Later elections are
+/// openraft's own: randomised timeouts, and a member that learned of a
+/// longer log waits longer. A watchdog that campaigned on a fixed cadence
+/// stalled a real cluster for minutes (CI, the combined fault run): three
+/// survivors of four voters must all vote for the winner, and a survivor
+/// whose log was too short to win kept raising the term every lease,
+/// in step with the others, so no candidate ever gathered all the votes.
+/// `consensus/tests/sim/liveness.rs` keeps that shape under test.
 pub(super) async fn leader_watchdog(core: std::sync::Weak<Core>) {
+    // The leader contact after whose silence this member already campaigned.
+    let mut campaigned_after: Option<Instant> = None;
     loop {
         let Some(core) = core.upgrade() else { return };
         let hb = Duration::from_millis(core.cfg.raft.heartbeat_ms);
         let lease = Duration::from_millis(core.cfg.raft.election_timeout_max_ms);
+        let stagger = stagger(
+            core.id,
+            Duration::from_millis(core.cfg.raft.election_timeout_min_ms),
+            lease,
+        );
         let m = core.raft.metrics().borrow().clone();
         {
             let mut since = core.leader_since.lock().expect("lock");
@@ -52,12 +69,12 @@ pub(super) async fn leader_watchdog(core: std::sync::Weak<Core>) {
         {
             let last = *core.last_leader_contact.lock().expect("lock");
             if let Some(last) = last {
-                if last.elapsed() > lease + hb {
+                if last.elapsed() > lease + hb + stagger && campaigned_after != Some(last) {
                     tracing::info!(
                         silent_ms = last.elapsed().as_millis() as u64,
                         "leader silent past its lease; campaigning"
                     );
-                    *core.last_leader_contact.lock().expect("lock") = Some(Instant::now());
+                    campaigned_after = Some(last);
                     let _ = core.raft.trigger().elect().await;
                 }
             }
@@ -65,6 +82,14 @@ pub(super) async fn leader_watchdog(core: std::sync::Weak<Core>) {
         drop(core);
         tokio::time::sleep(hb / 2).await;
     }
+}
+
+/// How much longer than the lease member `id` waits before its one
+/// campaign: members that lost the same leader at the same moment do not
+/// all campaign in the same instant (a split vote), and none waits longer
+/// than openraft's own timer would.
+pub(super) fn stagger(id: NodeId, min: Duration, max: Duration) -> Duration {
+    max.saturating_sub(min) * (id % 8) as u32 / 8
 }
 
 /// Measure every other member's clock once per sampling interval, and at
@@ -116,5 +141,19 @@ pub(super) async fn clock_sampler(core: std::sync::Weak<Core>) {
             }
         })
         .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_wait_different_times_all_within_the_timeout_spread() {
+        let (min, max) = (Duration::from_millis(150), Duration::from_millis(300));
+        let waits: BTreeSet<Duration> = (1..=8).map(|id| stagger(id, min, max)).collect();
+        assert_eq!(waits.len(), 8, "eight members, eight different waits");
+        assert!(waits.iter().all(|w| *w < max - min));
+        assert_eq!(stagger(3, max, max), Duration::ZERO);
     }
 }

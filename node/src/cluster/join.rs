@@ -20,6 +20,48 @@ use crate::config::{Config, PeerAddr};
 /// How long a join contact may take to answer the first request.
 const CONTACT_DEADLINE: Duration = Duration::from_secs(10);
 
+/// How long a joiner keeps asking while the cluster answers "no leader
+/// right now" (a failover, a paused or cut-off leader): an election takes
+/// well under a second, a whole restarted cluster a few seconds.
+const LEADERLESS_PATIENCE: Duration = Duration::from_secs(60);
+
+/// The cluster's answers that mean "ask again shortly", not "no".
+fn is_transient(resp: &ClusterResponse) -> bool {
+    matches!(resp, ClusterResponse::Error { code, .. }
+        if code == "no_quorum" || code == "not_leader" || code == "not_ready")
+}
+
+/// Send `req` until the cluster gives an answer that is not "try again"
+/// (see [`is_transient`]), for at most [`LEADERLESS_PATIENCE`]. Failing to
+/// reach the contact at all is not retried: that is a wrong address or a
+/// stopped node, and the operator should hear of it at once.
+async fn ask_patiently(
+    join: &PeerAddr,
+    client: &rustls::ClientConfig,
+    req: &ClusterRequest,
+    deadline: Duration,
+    what: &str,
+) -> anyhow::Result<ClusterResponse> {
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(200);
+    loop {
+        let resp = contact(join, client.clone(), req, deadline).await?;
+        if !is_transient(&resp) || started.elapsed() >= LEADERLESS_PATIENCE {
+            return Ok(resp);
+        }
+        if let ClusterResponse::Error { code, message } = &resp {
+            tracing::warn!(
+                code = code.as_str(),
+                message = message.as_str(),
+                retry_in_ms = pause.as_millis() as u64,
+                "{what}: the cluster has no leader to answer right now; asking again"
+            );
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(3));
+    }
+}
+
 fn token(cfg: &Config) -> anyhow::Result<JoinToken> {
     let raw = cfg
         .token
@@ -112,7 +154,10 @@ pub async fn join_files(
         secret: token.secret.clone(),
         csr_pem,
     };
-    let (node_id, cert_pem, ca_pem) = match contact(join, client, &req, CONTACT_DEADLINE).await? {
+    // Each attempt that reaches a leader allocates an id; ids only count
+    // up, so one burnt by a lost answer is harmless.
+    let answer = ask_patiently(join, &client, &req, CONTACT_DEADLINE, "getting a node id").await?;
+    let (node_id, cert_pem, ca_pem) = match answer {
         ClusterResponse::Joined {
             node_id,
             cert_pem,
@@ -174,7 +219,10 @@ pub async fn after_start(
         node = info.node_id,
         "asking to be admitted; catching up may take a while"
     );
-    match contact(join, identity.client_config()?, &req, ADMIT_CALL).await? {
+    // Admission is idempotent: a learner already added is caught up and
+    // promoted by the next attempt.
+    let client = identity.client_config()?;
+    match ask_patiently(join, &client, &req, ADMIT_CALL, "being admitted").await? {
         ClusterResponse::Admitted { voter } => {
             tracing::info!(node = info.node_id, voter, "admitted to the cluster");
         }

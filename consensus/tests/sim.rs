@@ -193,7 +193,10 @@ fn survivors_with_unequal_logs_elect_a_leader() {
             .block_on(liveness::survivors_with_unequal_logs(dir.path(), seed))
             .unwrap_or_else(|e| {
                 let kept = dir.keep();
-                panic!("seed {seed}: {e:#} (member directories kept in {})", kept.display())
+                panic!(
+                    "seed {seed}: {e:#} (member directories kept in {})",
+                    kept.display()
+                )
             });
         drop(rt);
         println!("seed {seed}: a new leader after {took:?} (virtual time)");

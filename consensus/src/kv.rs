@@ -121,15 +121,36 @@ fn scan<'a>(
     tree: &str,
     prefix: &[u8],
 ) -> impl Iterator<Item = (&'a [u8], &'a Bytes)> + 'a {
-    let start = full_key(tree, prefix);
+    scan_from(map, tree, prefix, prefix)
+}
+
+/// The keys of `tree` that start with `prefix`, from the first `>= from`.
+fn scan_from<'a>(
+    map: &'a StateMap,
+    tree: &str,
+    prefix: &[u8],
+    from: &[u8],
+) -> impl Iterator<Item = (&'a [u8], &'a Bytes)> + 'a {
+    let start = full_key(tree, prefix.max(from));
     let skip = tree.len() + 1;
-    let end = prefix_end(&start);
+    let end = prefix_end(&full_key(tree, prefix));
     let upper = match &end {
         Some(e) => Bound::Excluded(e.as_slice()),
         None => Bound::Unbounded,
     };
     map.range::<_, [u8]>((Bound::Included(start.as_slice()), upper))
         .map(move |(k, v)| (&k[skip..], v))
+}
+
+fn call_each<'a>(
+    items: impl Iterator<Item = (&'a [u8], &'a Bytes)>,
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+) {
+    for (k, v) in items {
+        if !f(k, v) {
+            break;
+        }
+    }
 }
 
 /// One write recorded for sled.
@@ -184,11 +205,17 @@ impl KvRead for KvView {
     }
 
     fn scan_prefix(&self, tree: &str, prefix: &[u8], f: &mut dyn FnMut(&[u8], &[u8]) -> bool) {
-        for (k, v) in self.scan(tree, prefix) {
-            if !f(k, v) {
-                break;
-            }
-        }
+        call_each(scan(&self.map, tree, prefix), f)
+    }
+
+    fn scan_prefix_from(
+        &self,
+        tree: &str,
+        prefix: &[u8],
+        from: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) {
+        call_each(scan_from(&self.map, tree, prefix, from), f)
     }
 }
 
@@ -198,11 +225,17 @@ impl KvRead for KvTxn<'_> {
     }
 
     fn scan_prefix(&self, tree: &str, prefix: &[u8], f: &mut dyn FnMut(&[u8], &[u8]) -> bool) {
-        for (k, v) in self.scan(tree, prefix) {
-            if !f(k, v) {
-                break;
-            }
-        }
+        call_each(scan(self.map, tree, prefix), f)
+    }
+
+    fn scan_prefix_from(
+        &self,
+        tree: &str,
+        prefix: &[u8],
+        from: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) {
+        call_each(scan_from(self.map, tree, prefix, from), f)
     }
 }
 
@@ -292,5 +325,40 @@ mod tests {
         txn.put("u", &[0], b"c".to_vec());
         assert_eq!(txn.scan("t", &[0xff]).count(), 2);
         assert_eq!(txn.scan("t", &[]).count(), 2);
+    }
+
+    #[test]
+    fn scan_from_seeks_within_the_prefix_only() {
+        let mut map = StateMap::new();
+        let mut writes = Vec::new();
+        let mut txn = KvTxn {
+            map: &mut map,
+            writes: &mut writes,
+        };
+        for k in [&[1u8, 1][..], &[1, 2], &[1, 3], &[2, 0], &[0, 9]] {
+            txn.put("t", k, k.to_vec());
+        }
+        txn.put("u", &[1, 5], b"other tree".to_vec());
+        let view = KvView {
+            map: map.clone(),
+            applied_index: 1,
+        };
+        let keys = |from: &[u8]| {
+            let mut out = Vec::new();
+            view.scan_prefix_from("t", &[1], from, &mut |k, _| {
+                out.push(k.to_vec());
+                true
+            });
+            out
+        };
+        assert_eq!(keys(&[1, 2]), vec![vec![1, 2], vec![1, 3]]);
+        assert_eq!(keys(&[1]), vec![vec![1, 1], vec![1, 2], vec![1, 3]]);
+        assert_eq!(
+            keys(&[0]),
+            keys(&[1]),
+            "a start before the prefix is the prefix"
+        );
+        assert!(keys(&[1, 4]).is_empty());
+        assert!(keys(&[3]).is_empty());
     }
 }

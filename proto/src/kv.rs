@@ -21,6 +21,20 @@ pub trait KvRead {
     /// Call `f` with every `(key, value)` of `tree` whose key starts with
     /// `prefix`, in key order, until `f` returns `false`.
     fn scan_prefix(&self, tree: &str, prefix: &[u8], f: &mut dyn FnMut(&[u8], &[u8]) -> bool);
+
+    /// Like [`KvRead::scan_prefix`], from the first key `>= from` on: a
+    /// reader that wants the tail of a long run of keys (a sale's events
+    /// after some index) seeks instead of walking the head. This default
+    /// walks and skips; stores with an ordered index override it.
+    fn scan_prefix_from(
+        &self,
+        tree: &str,
+        prefix: &[u8],
+        from: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) {
+        self.scan_prefix(tree, prefix, &mut |k, v| k < from || f(k, v))
+    }
 }
 
 /// Writes, atomically committed by whoever owns the store.

@@ -18,8 +18,8 @@ use paddle_proto::Money;
 use crate::book::BidEntry;
 use crate::lifecycle::{due as due_of, Due};
 use crate::records::{
-    bid_key, bidder_key, decode_at, lot_key, read_lot, sale_key, scan_all, scan_where, tree,
-    LoadError,
+    bid_key, bidder_key, decode_at, event_key, lot_key, read_lot, sale_key, scan_all, scan_from,
+    tree, LoadError,
 };
 use crate::state::{outcome_key, Bidder, Lot, Sale};
 use paddle_proto::kv::KvRead;
@@ -351,10 +351,14 @@ pub fn events_after(
     sale: SaleId,
     after_index: u64,
 ) -> R<Vec<EventRecord>> {
-    let later = |k: &[u8]| {
-        u64::from_be_bytes(k[8..16].try_into().expect("event keys are 20 bytes")) > after_index
+    // Event keys are (sale, index, seq): seek to the first of `after_index
+    // + 1` instead of walking the sale's whole history (every resuming
+    // subscriber asks this).
+    let Some(next) = after_index.checked_add(1) else {
+        return Ok(Vec::new());
     };
-    Ok(scan_where(s, tree::EVENTS, &sale_key(sale), later)?
+    let from = event_key(sale, next, 0);
+    Ok(scan_from(s, tree::EVENTS, &sale_key(sale), &from)?
         .into_iter()
         .map(|(_, r)| r)
         .collect())

@@ -81,6 +81,26 @@ impl KvRead for MemStore {
             }
         }
     }
+
+    fn scan_prefix_from(
+        &self,
+        tree: &str,
+        prefix: &[u8],
+        from: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) {
+        let within = full_key(tree, prefix);
+        let start = full_key(tree, prefix.max(from));
+        let skip = tree.len() + 1;
+        for (k, v) in self
+            .map
+            .range::<Vec<u8>, _>((Bound::Included(&start), Bound::Unbounded))
+        {
+            if !k.starts_with(&within) || !f(&k[skip..], v) {
+                break;
+            }
+        }
+    }
 }
 
 impl KvWrite for MemStore {

@@ -498,6 +498,42 @@ fn read_helpers_show_public_state_only() {
     assert!(v["event"]["type"].is_string());
 }
 
+/// `events_after` seeks to the index asked for; it must give exactly what
+/// filtering the whole history gives, for every index, on a store that
+/// seeks (MemStore) and one that walks (the trait's default).
+#[test]
+fn events_after_seeks_to_exactly_the_missed_events() {
+    let log = log(&[(0, 0, 900, 1), (0, 1, 2_000, 1), (0, 2, 3_000, 2)]);
+    let mut a = AuctionMachine::new();
+    let mut seeking = MemStore::new();
+    let mut walking = Recorder::default();
+    let mut b = AuctionMachine::new();
+    for (i, (stamp, cmd)) in log.iter().enumerate() {
+        a.apply(&mut seeking, i as u64 + 1, *stamp, cmd);
+        b.apply(&mut walking, i as u64 + 1, *stamp, cmd);
+    }
+    let all = read::events_after(&seeking, SaleId(0), 0).unwrap();
+    let last = all.last().expect("events").index;
+    assert!(last > 5, "a history worth seeking in");
+    for after in (0..=last + 1).chain([u64::MAX - 1, u64::MAX]) {
+        let want: Vec<_> = all.iter().filter(|e| e.index > after).cloned().collect();
+        let json = |v: &[_]| serde_json::to_string(v).unwrap();
+        assert_eq!(
+            json(&read::events_after(&seeking, SaleId(0), after).unwrap()),
+            json(&want),
+            "seeking, after {after}"
+        );
+        assert_eq!(
+            json(&read::events_after(&walking, SaleId(0), after).unwrap()),
+            json(&want),
+            "walking, after {after}"
+        );
+    }
+    assert!(read::events_after(&seeking, SaleId(99), 0)
+        .unwrap()
+        .is_empty());
+}
+
 #[test]
 fn state_replaced_rebuilds_the_cache_and_drops_stale_events() {
     let log = log(&[(0, 0, 900, 1), (0, 1, 2_000, 1)]);

@@ -201,9 +201,30 @@ pub fn scan_where<T: DeserializeOwned>(
     prefix: &[u8],
     keep: impl Fn(&[u8]) -> bool,
 ) -> Result<Vec<(Vec<u8>, T)>, LoadError> {
+    scan_decoded(store, tree, prefix, prefix, keep)
+}
+
+/// The records of `tree` under `prefix` from the first key `>= from` on,
+/// decoded, in key order: the store seeks to `from`.
+pub fn scan_from<T: DeserializeOwned>(
+    store: &(impl KvRead + ?Sized),
+    tree: &'static str,
+    prefix: &[u8],
+    from: &[u8],
+) -> Result<Vec<(Vec<u8>, T)>, LoadError> {
+    scan_decoded(store, tree, prefix, from, |_| true)
+}
+
+fn scan_decoded<T: DeserializeOwned>(
+    store: &(impl KvRead + ?Sized),
+    tree: &'static str,
+    prefix: &[u8],
+    from: &[u8],
+    keep: impl Fn(&[u8]) -> bool,
+) -> Result<Vec<(Vec<u8>, T)>, LoadError> {
     let mut out = Vec::new();
     let mut err = None;
-    store.scan_prefix(tree, prefix, &mut |k, v| {
+    store.scan_prefix_from(tree, prefix, from, &mut |k, v| {
         if !keep(k) {
             return true;
         }

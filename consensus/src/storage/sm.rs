@@ -288,9 +288,11 @@ impl StateMachineStore {
     }
 }
 
-/// Builds a snapshot from a consistent view while applies go on.
+/// Builds a snapshot from a consistent view while applies go on, and makes
+/// it the base of the on-disk state (see `state_store.rs`).
 pub struct SnapshotBuilder {
     shared: Arc<SmShared>,
+    store: Arc<Mutex<StateStore>>,
     seq: u64,
 }
 
@@ -298,6 +300,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
         let p = self.shared.published();
         let shared = self.shared.clone();
+        let store = self.store.clone();
         let seq = self.seq;
         let (meta, bytes) = tokio::task::spawn_blocking(move || {
             let header = SnapshotHeader {
@@ -313,6 +316,23 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             let bytes = snapshot::encode(&header, &p.view.map);
             let meta = meta_of(&header);
             shared.store_snapshot_file(&meta, &bytes)?;
+            // The state's chunks up to here can go: this snapshot becomes
+            // the base. The file is written before the store is taken, so
+            // applies wait only for the switch.
+            let index = header.last_applied.map_or(0, |l| l.index);
+            let dir = {
+                let s = store.lock().expect("lock");
+                s.would_rebase(index).then(|| s.dir().to_path_buf())
+            };
+            if let Some(dir) = dir {
+                let file = StateStore::write_base_file(&dir, &header, &bytes)
+                    .map_err(std::io::Error::other)?;
+                store
+                    .lock()
+                    .expect("lock")
+                    .rebase(&file, &header, &shared.durability)
+                    .map_err(std::io::Error::other)?;
+            }
             Ok::<_, std::io::Error>((meta, bytes))
         })
         .await
@@ -354,6 +374,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         self.snapshots_built += 1;
         SnapshotBuilder {
             shared: self.shared.clone(),
+            store: self.store.clone(),
             seq: self.snapshots_built,
         }
     }

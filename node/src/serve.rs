@@ -55,6 +55,7 @@ fn bootstrap_files(dd: &DataDir) -> anyhow::Result<(NodeInfo, NodeIdentity, Firs
         origin: Origin::Bootstrap,
         setup_complete: false,
         removed: false,
+        format: crate::cluster::datadir::NODE_FILE_FORMAT,
     };
     // Written last: its presence means the directory holds a whole node.
     dd.write_node_info(&info)?;

@@ -48,6 +48,19 @@ pub struct NodeInfo {
     /// itself as a voter and would campaign forever.
     #[serde(default)]
     pub removed: bool,
+    /// The layout of this file and of the data dir's other files (the
+    /// Raft state has its own version in sled, `consensus/src/storage/
+    /// format.rs`). Absent in files written before it existed, which are
+    /// format 1. A newer format is refused, never guessed at.
+    #[serde(default = "format_one")]
+    pub format: u32,
+}
+
+/// The `node.json` format this build writes and reads.
+pub const NODE_FILE_FORMAT: u32 = 1;
+
+fn format_one() -> u32 {
+    1
 }
 
 /// Errors reading or writing the data dir.
@@ -60,6 +73,15 @@ pub enum DataDirError {
     },
     #[error("{path} is damaged: {reason}")]
     Damaged { path: PathBuf, reason: String },
+    #[error(
+        "{path} is format version {found}, written by a newer Paddle; this build reads version \
+         {supported}. Run the newer build, or restore a backup taken by this one"
+    )]
+    Newer {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
 }
 
 /// A node's data directory.
@@ -135,10 +157,18 @@ impl DataDir {
     pub fn node_info(&self) -> Result<NodeInfo, DataDirError> {
         let path = self.node_file();
         let text = self.read(path.clone())?;
-        serde_json::from_str(&text).map_err(|e| DataDirError::Damaged {
-            path,
+        let info: NodeInfo = serde_json::from_str(&text).map_err(|e| DataDirError::Damaged {
+            path: path.clone(),
             reason: e.to_string(),
-        })
+        })?;
+        if info.format != NODE_FILE_FORMAT {
+            return Err(DataDirError::Newer {
+                path,
+                found: info.format,
+                supported: NODE_FILE_FORMAT,
+            });
+        }
+        Ok(info)
     }
 
     /// Write `node.json` (the marker that this directory holds a node).
@@ -200,5 +230,32 @@ impl DataDir {
     pub fn write_join_token(&self, token: &str) -> Result<(), DataDirError> {
         write_private(&self.join_token(), &format!("{token}\n"))
             .map_err(Self::io(self.join_token()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_json_without_a_format_is_format_one_and_a_newer_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let dd = DataDir::new(dir.path());
+        let old =
+            r#"{"node_id": 3, "cluster_id": "abc", "origin": "join", "setup_complete": true}"#;
+        std::fs::write(dd.node_file(), old).unwrap();
+        let info = dd.node_info().unwrap();
+        assert_eq!((info.node_id, info.format), (3, NODE_FILE_FORMAT));
+        dd.write_node_info(&info).unwrap();
+        let written = std::fs::read_to_string(dd.node_file()).unwrap();
+        assert!(written.contains("\"format\": 1"), "{written}");
+
+        let newer = written.replace("\"format\": 1", "\"format\": 7");
+        std::fs::write(dd.node_file(), newer).unwrap();
+        let err = dd.node_info().unwrap_err().to_string();
+        assert!(
+            err.contains("format version 7") && err.contains("reads version 1"),
+            "{err}"
+        );
     }
 }

@@ -182,6 +182,7 @@ pub async fn join_files(
         origin: Origin::Join,
         setup_complete: false,
         removed: false,
+        format: crate::cluster::datadir::NODE_FILE_FORMAT,
     };
     dd.write_node_info(&info)?;
     tracing::info!(node_id, "got a node id and a certificate from the cluster");

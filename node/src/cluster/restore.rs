@@ -74,6 +74,7 @@ pub fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<Restored> {
         origin: Origin::Restore,
         setup_complete: true,
         removed: false,
+        format: crate::cluster::datadir::NODE_FILE_FORMAT,
     })?;
     Ok(Restored {
         node_id,

@@ -70,16 +70,7 @@ impl KvRead for MemStore {
     }
 
     fn scan_prefix(&self, tree: &str, prefix: &[u8], f: &mut dyn FnMut(&[u8], &[u8]) -> bool) {
-        let start = full_key(tree, prefix);
-        let skip = tree.len() + 1;
-        for (k, v) in self
-            .map
-            .range::<Vec<u8>, _>((Bound::Included(&start), Bound::Unbounded))
-        {
-            if !k.starts_with(&start) || !f(&k[skip..], v) {
-                break;
-            }
-        }
+        self.scan_prefix_from(tree, prefix, prefix, f)
     }
 
     fn scan_prefix_from(

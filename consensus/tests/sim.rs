@@ -31,6 +31,8 @@ mod check;
 mod cluster;
 #[path = "sim/liveness.rs"]
 mod liveness;
+#[path = "sim/membership.rs"]
+mod membership;
 #[path = "sim/net.rs"]
 mod net;
 #[path = "sim/run.rs"]
@@ -200,5 +202,34 @@ fn survivors_with_unequal_logs_elect_a_leader() {
             });
         drop(rt);
         println!("seed {seed}: a new leader after {took:?} (virtual time)");
+    }
+}
+
+/// Members added and removed while links fail, followers crash and the
+/// leader dies; every member left holds every acknowledged probe.
+#[test]
+fn membership_changes_under_faults_lose_nothing() {
+    let seeds = env_u64("SIM_MEMBERSHIP_SEEDS").unwrap_or(5);
+    for seed in 1..=seeds {
+        let dir = tempfile::Builder::new()
+            .prefix("paddle-sim-membership-")
+            .tempdir()
+            .expect("tempdir");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .expect("runtime");
+        let acked = rt
+            .block_on(membership::changes_under_faults(dir.path(), seed))
+            .unwrap_or_else(|e| {
+                let kept = dir.keep();
+                panic!(
+                    "seed {seed}: {e:#} (member directories kept in {})",
+                    kept.display()
+                )
+            });
+        drop(rt);
+        println!("seed {seed}: {acked} acknowledged probes, all on every member");
     }
 }

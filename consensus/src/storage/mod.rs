@@ -7,6 +7,7 @@
 //! (`format.rs`); opening refuses other versions and migrates data dirs
 //! written before versions existed.
 
+mod chunks;
 pub mod direct;
 mod durable;
 mod files;

@@ -35,8 +35,12 @@ struct SimApp {
 
 impl Application for SimApp {
     fn apply(&mut self, txn: &mut KvTxn<'_>, e: AppliedEntry<'_>) -> Reply {
-        let Command::Auction(cmd) = e.command else {
-            return Reply::None;
+        let cmd = match e.command {
+            Command::Auction(cmd) => cmd,
+            // Probes are stored as a node stores them, so a test can look
+            // each acknowledged one up afterwards.
+            Command::Probe(p) => return paddle_consensus::probe::apply_probe(txn, e.index, p),
+            _ => return Reply::None,
         };
         // A bid id seen before is answered with its first outcome.
         let bid = match cmd {
@@ -219,6 +223,16 @@ impl SimCluster {
         self.net.attach(id, c.clone());
         self.members[i].c = Some(c);
         Ok(())
+    }
+
+    /// Start a new, empty member with the next id (not yet in the cluster:
+    /// the leader must admit it). Returns its id.
+    pub async fn add_empty(&mut self, root: &Path) -> anyhow::Result<NodeId> {
+        let id = self.members.len() as NodeId + 1;
+        let dir = root.join(format!("n{id}"));
+        self.members.push(Member { id, dir, c: None });
+        self.boot(id).await?;
+        Ok(id)
     }
 
     /// Crash `id`: from now on nothing reaches it or leaves it; then it stops.

@@ -177,30 +177,42 @@ fn a_seed_draws_one_schedule() {
     }
 }
 
+/// Run one scripted scenario for `seed` in a fresh directory, on its own
+/// paused single-threaded runtime; on failure keep the members' directories
+/// and name them.
+fn scripted<T, F, Fut>(name: &str, seed: u64, scenario: F) -> T
+where
+    F: FnOnce(std::path::PathBuf, u64) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("paddle-sim-{name}-"))
+        .tempdir()
+        .expect("tempdir");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("runtime");
+    let out = rt.block_on(scenario(dir.path().to_path_buf(), seed));
+    drop(rt);
+    out.unwrap_or_else(|e| {
+        let kept = dir.keep();
+        panic!(
+            "{name}, seed {seed}: {e:#} (member directories kept in {})",
+            kept.display()
+        )
+    })
+}
+
 /// Three survivors of five, with three different log lengths, elect the one
 /// that can win, within a few election timeouts (virtual time).
 #[test]
 fn survivors_with_unequal_logs_elect_a_leader() {
     for seed in 1..=5u64 {
-        let dir = tempfile::Builder::new()
-            .prefix("paddle-sim-liveness-")
-            .tempdir()
-            .expect("tempdir");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .expect("runtime");
-        let took = rt
-            .block_on(liveness::survivors_with_unequal_logs(dir.path(), seed))
-            .unwrap_or_else(|e| {
-                let kept = dir.keep();
-                panic!(
-                    "seed {seed}: {e:#} (member directories kept in {})",
-                    kept.display()
-                )
-            });
-        drop(rt);
+        let took = scripted("liveness", seed, |dir, seed| async move {
+            liveness::survivors_with_unequal_logs(&dir, seed).await
+        });
         println!("seed {seed}: a new leader after {took:?} (virtual time)");
     }
 }
@@ -211,25 +223,9 @@ fn survivors_with_unequal_logs_elect_a_leader() {
 fn membership_changes_under_faults_lose_nothing() {
     let seeds = env_u64("SIM_MEMBERSHIP_SEEDS").unwrap_or(5);
     for seed in 1..=seeds {
-        let dir = tempfile::Builder::new()
-            .prefix("paddle-sim-membership-")
-            .tempdir()
-            .expect("tempdir");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .expect("runtime");
-        let acked = rt
-            .block_on(membership::changes_under_faults(dir.path(), seed))
-            .unwrap_or_else(|e| {
-                let kept = dir.keep();
-                panic!(
-                    "seed {seed}: {e:#} (member directories kept in {})",
-                    kept.display()
-                )
-            });
-        drop(rt);
+        let acked = scripted("membership", seed, |dir, seed| async move {
+            membership::changes_under_faults(&dir, seed).await
+        });
         println!("seed {seed}: {acked} acknowledged probes, all on every member");
     }
 }

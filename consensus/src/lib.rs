@@ -29,7 +29,9 @@
 //!   snapshots, durability (fdatasync), direct apply for tools;
 //! - [`kv`], [`app`]: the seam the application implements and writes
 //!   through; [`tls`]: the cluster's PKI; [`types`]: openraft's types;
-//!   [`probe`]: a tiny application for tests and diagnostics.
+//!   [`probe`]: a tiny application for tests and diagnostics;
+//!   [`runtime`]: openraft's runtime (tokio) with a random source the
+//!   simulation seeds.
 
 pub mod app;
 mod batcher;
@@ -41,6 +43,7 @@ pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod probe;
+pub mod runtime;
 pub mod storage;
 pub mod tls;
 pub mod types;

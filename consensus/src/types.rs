@@ -35,6 +35,7 @@ openraft::declare_raft_types!(
         NodeId = NodeId,
         Node = NodeAddr,
         SnapshotData = Cursor<Vec<u8>>,
+        AsyncRuntime = crate::runtime::PaddleRuntime,
 );
 
 /// Short names for openraft's generic types.

@@ -117,6 +117,24 @@ impl Durability {
         }
     }
 
+    /// Run `f`, which blocks, off the async threads (a node: tokio's
+    /// blocking pool, so heartbeats keep flowing), or right here when
+    /// flushing inline (the simulation: its one thread must not wait on
+    /// another thread's timing, or two runs of a seed would interleave
+    /// differently). The error is a panic in `f` on the blocking pool.
+    pub(crate) async fn blocking<T, F>(&self, f: F) -> Result<T, String>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        match self {
+            Durability::Thread { .. } => tokio::task::spawn_blocking(f)
+                .await
+                .map_err(|e| e.to_string()),
+            Durability::Inline(_) => Ok(f()),
+        }
+    }
+
     /// Flush and wait until everything written so far is on disk.
     pub(crate) async fn sync(&self) -> io::Result<()> {
         let (tx, rx) = tokio::sync::oneshot::channel();

@@ -129,7 +129,7 @@ impl SmShared {
     /// Final flush, then release the database (call after Raft stopped).
     pub async fn close(&self) {
         let d = self.durability.clone();
-        let _ = tokio::task::spawn_blocking(move || d.stop_blocking()).await;
+        let _ = self.durability.blocking(move || d.stop_blocking()).await;
     }
 
     /// The bytes of the newest snapshot on disk (for backups), if any.
@@ -302,42 +302,45 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         let shared = self.shared.clone();
         let store = self.store.clone();
         let seq = self.seq;
-        let (meta, bytes) = tokio::task::spawn_blocking(move || {
-            let header = SnapshotHeader {
-                snapshot_id: match p.last_applied {
-                    Some(l) => format!("{}-{}-{}", l.leader_id.term, l.index, seq),
-                    None => format!("0-0-{seq}"),
-                },
-                last_applied: p.last_applied,
-                membership: p.membership.clone(),
-                last_stamp_ms: p.last_stamp_ms,
-                keys: p.view.map.len() as u64,
-            };
-            let bytes = snapshot::encode(&header, &p.view.map);
-            let meta = meta_of(&header);
-            shared.store_snapshot_file(&meta, &bytes)?;
-            // The state's chunks up to here can go: this snapshot becomes
-            // the base. The file is written before the store is taken, so
-            // applies wait only for the switch.
-            let index = header.last_applied.map_or(0, |l| l.index);
-            let dir = {
-                let s = store.lock().expect("lock");
-                s.would_rebase(index).then(|| s.dir().to_path_buf())
-            };
-            if let Some(dir) = dir {
-                let file = StateStore::write_base_file(&dir, &header, &bytes)
-                    .map_err(std::io::Error::other)?;
-                store
-                    .lock()
-                    .expect("lock")
-                    .rebase(&file, &header, &shared.durability)
-                    .map_err(std::io::Error::other)?;
-            }
-            Ok::<_, std::io::Error>((meta, bytes))
-        })
-        .await
-        .map_err(|e| snap_err(ErrorVerb::Write, e))?
-        .map_err(|e| snap_err(ErrorVerb::Write, e))?;
+        let (meta, bytes) = self
+            .shared
+            .durability
+            .blocking(move || {
+                let header = SnapshotHeader {
+                    snapshot_id: match p.last_applied {
+                        Some(l) => format!("{}-{}-{}", l.leader_id.term, l.index, seq),
+                        None => format!("0-0-{seq}"),
+                    },
+                    last_applied: p.last_applied,
+                    membership: p.membership.clone(),
+                    last_stamp_ms: p.last_stamp_ms,
+                    keys: p.view.map.len() as u64,
+                };
+                let bytes = snapshot::encode(&header, &p.view.map);
+                let meta = meta_of(&header);
+                shared.store_snapshot_file(&meta, &bytes)?;
+                // The state's chunks up to here can go: this snapshot becomes
+                // the base. The file is written before the store is taken, so
+                // applies wait only for the switch.
+                let index = header.last_applied.map_or(0, |l| l.index);
+                let dir = {
+                    let s = store.lock().expect("lock");
+                    s.would_rebase(index).then(|| s.dir().to_path_buf())
+                };
+                if let Some(dir) = dir {
+                    let file = StateStore::write_base_file(&dir, &header, &bytes)
+                        .map_err(std::io::Error::other)?;
+                    store
+                        .lock()
+                        .expect("lock")
+                        .rebase(&file, &header, &shared.durability)
+                        .map_err(std::io::Error::other)?;
+                }
+                Ok::<_, std::io::Error>((meta, bytes))
+            })
+            .await
+            .map_err(|e| snap_err(ErrorVerb::Write, e))?
+            .map_err(|e| snap_err(ErrorVerb::Write, e))?;
         tracing::info!(id = %meta.snapshot_id, bytes = bytes.len(), "built a snapshot");
         Ok(Snapshot {
             meta,
@@ -396,23 +399,26 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         let file_meta = meta.clone();
         // Decoding and writing a large state takes a while: do it off the
         // async threads so heartbeats keep flowing meanwhile.
-        let (header, map) = tokio::task::spawn_blocking(move || {
-            let (header, map) = snapshot::decode(&bytes).map_err(|e| e.to_string())?;
-            if header.last_applied != expected {
-                return Err("snapshot contents do not match its meta".to_string());
-            }
-            store
-                .lock()
-                .expect("lock")
-                .install(&bytes, &header, &shared.durability)?;
-            shared
-                .store_snapshot_file(&file_meta, &bytes)
-                .map_err(|e| e.to_string())?;
-            Ok((header, map))
-        })
-        .await
-        .map_err(|e| snap_err(verb, e))?
-        .map_err(|e| snap_err(verb, e))?;
+        let (header, map) = self
+            .shared
+            .durability
+            .blocking(move || {
+                let (header, map) = snapshot::decode(&bytes).map_err(|e| e.to_string())?;
+                if header.last_applied != expected {
+                    return Err("snapshot contents do not match its meta".to_string());
+                }
+                store
+                    .lock()
+                    .expect("lock")
+                    .install(&bytes, &header, &shared.durability)?;
+                shared
+                    .store_snapshot_file(&file_meta, &bytes)
+                    .map_err(|e| e.to_string())?;
+                Ok((header, map))
+            })
+            .await
+            .map_err(|e| snap_err(verb, e))?
+            .map_err(|e| snap_err(verb, e))?;
         tracing::info!(id = %meta.snapshot_id, keys = header.keys, "installed a snapshot");
         self.working = map;
         self.last_applied = header.last_applied;
@@ -432,7 +438,10 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
         let shared = self.shared.clone();
-        let found = tokio::task::spawn_blocking(move || shared.read_snapshot_file())
+        let found = self
+            .shared
+            .durability
+            .blocking(move || shared.read_snapshot_file())
             .await
             .map_err(|e| snap_err(ErrorVerb::Read, e))?
             .map_err(|e| snap_err(ErrorVerb::Read, e))?;

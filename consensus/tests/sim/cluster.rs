@@ -120,6 +120,8 @@ pub struct Member {
     pub dir: PathBuf,
     /// `None` while crashed.
     pub c: Option<Consensus>,
+    /// Removed from the cluster and stopped for good.
+    pub gone: bool,
 }
 
 /// The cluster of one seed.
@@ -157,7 +159,12 @@ impl SimCluster {
         };
         for id in 1..=n {
             let dir = root.join(format!("n{id}"));
-            cluster.members.push(Member { id, dir, c: None });
+            cluster.members.push(Member {
+                id,
+                dir,
+                c: None,
+                gone: false,
+            });
             cluster.boot(id).await?;
         }
         let others: Vec<_> = (2..=n).map(|id| (id, addr(id))).collect();
@@ -177,8 +184,27 @@ impl SimCluster {
             .expect("member is up")
     }
 
+    /// Member `id` if it has started and is up.
     pub fn running(&self, id: NodeId) -> Option<Consensus> {
-        self.members[id as usize - 1].c.clone()
+        self.members.get(id as usize - 1).and_then(|m| m.c.clone())
+    }
+
+    /// The member that leads, as it sees itself, if one is up and does.
+    pub fn leader(&self) -> Option<Consensus> {
+        self.members.iter().find_map(|m| {
+            m.c.as_ref()
+                .filter(|c| c.current_leader() == Some(m.id))
+                .cloned()
+        })
+    }
+
+    /// Every member not removed, in id order.
+    pub fn ids(&self) -> Vec<NodeId> {
+        self.members
+            .iter()
+            .filter(|m| !m.gone)
+            .map(|m| m.id)
+            .collect()
     }
 
     async fn boot(&mut self, id: NodeId) -> anyhow::Result<()> {
@@ -230,7 +256,12 @@ impl SimCluster {
     pub async fn add_empty(&mut self, root: &Path) -> anyhow::Result<NodeId> {
         let id = self.members.len() as NodeId + 1;
         let dir = root.join(format!("n{id}"));
-        self.members.push(Member { id, dir, c: None });
+        self.members.push(Member {
+            id,
+            dir,
+            c: None,
+            gone: false,
+        });
         self.boot(id).await?;
         Ok(id)
     }
@@ -243,12 +274,19 @@ impl SimCluster {
         }
     }
 
-    /// Start `id` again from its directory.
+    /// Start `id` again from its directory (unless it was removed).
     pub async fn restart(&mut self, id: NodeId) -> anyhow::Result<()> {
-        if self.members[id as usize - 1].c.is_none() {
+        let m = &self.members[id as usize - 1];
+        if m.c.is_none() && !m.gone {
             self.boot(id).await?;
         }
         Ok(())
+    }
+
+    /// `id` was removed from the cluster: stop it for good.
+    pub async fn retire(&mut self, id: NodeId) {
+        self.crash(id).await;
+        self.members[id as usize - 1].gone = true;
     }
 
     /// Stop every member (the end of a seed).

@@ -3,14 +3,15 @@
 //! heal, wait for every member to apply the same log, and check.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-
 use std::time::Duration;
 use tokio::sync::Mutex as AsyncMutex;
 
 use paddle_auction::read;
-use paddle_consensus::{Consensus, ProposeError};
+use paddle_consensus::types::NodeId;
+use paddle_consensus::{ChangeError, Changed, Consensus, MemberChange, ProposeError};
 use paddle_proto::auction::{
     AuctionCommand, AuctionReply, BidId, IncrementTable, LotId, LotSpec, Paddle, SaleId, SaleMode,
     SaleSpec,
@@ -20,7 +21,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::check::{self, Verdict};
-use super::cluster::{sim_config, SimCluster};
+use super::cluster::{addr, sim_config, SimCluster};
 use super::net::SimNet;
 use super::schedule::{Fault, Schedule};
 
@@ -92,6 +93,8 @@ impl FaultCounts {
             Fault::Restart(_) => "restart",
             Fault::CrashAll => "crash all",
             Fault::RestartAll => "restart all",
+            Fault::Join(_) => "member joins",
+            Fault::Leave(_) => "member leaves",
         };
         *self.by_kind.entry(kind).or_default() += 1;
     }
@@ -152,11 +155,11 @@ fn outcome_of(r: Result<paddle_consensus::Committed, ProposeError>) -> Outcome {
 /// final barrier: the cluster is healthy then, or will be).
 async fn commit(
     cluster: &Arc<AsyncMutex<SimCluster>>,
-    nodes: u64,
+    ids: &[NodeId],
     cmd: Command,
 ) -> anyhow::Result<u64> {
-    for attempt in 0..200u64 {
-        let node = attempt % nodes + 1;
+    for attempt in 0..200usize {
+        let node = ids[attempt % ids.len()];
         let c = cluster.lock().await.running(node);
         if let Some(c) = c {
             if let Ok(done) = c.propose(cmd.clone()).await {
@@ -168,7 +171,7 @@ async fn commit(
     anyhow::bail!("{cmd:?} not committed after 200 attempts")
 }
 
-async fn setup(cluster: &Arc<AsyncMutex<SimCluster>>, nodes: u64) -> anyhow::Result<()> {
+async fn setup(cluster: &Arc<AsyncMutex<SimCluster>>, nodes: &[NodeId]) -> anyhow::Result<()> {
     let create = AuctionCommand::CreateSale {
         spec: SaleSpec {
             title: "Simulated sale".into(),
@@ -221,7 +224,7 @@ async fn setup(cluster: &Arc<AsyncMutex<SimCluster>>, nodes: u64) -> anyhow::Res
 async fn client(
     id: u32,
     seed: u64,
-    nodes: u64,
+    nodes: Vec<NodeId>,
     until: tokio::time::Instant,
     cluster: Arc<AsyncMutex<SimCluster>>,
     history: Arc<Mutex<History>>,
@@ -232,7 +235,7 @@ async fn client(
     let mut unknown: Vec<(LotId, Paddle, String, i64)> = Vec::new();
     while tokio::time::Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(2..60))).await;
-        let node = rng.gen_range(1..=nodes);
+        let node = nodes[rng.gen_range(0..nodes.len())];
         let Some(c) = cluster.lock().await.running(node) else {
             continue;
         };
@@ -305,32 +308,92 @@ async fn linearizable_read(node: u64, c: &Consensus, history: &Mutex<History>, t
     }
 }
 
+/// Membership changes the faults started, still going on; each ends with
+/// the member it changed and whether that member votes now (a member
+/// admitted to a cluster of `max_voters` voters stays a learner).
+type Changes = Vec<tokio::task::JoinHandle<anyhow::Result<(NodeId, bool)>>>;
+
 /// Apply the schedule's faults at their times.
 async fn faults(
     schedule: Schedule,
     start: tokio::time::Instant,
     cluster: Arc<AsyncMutex<SimCluster>>,
-) -> anyhow::Result<FaultCounts> {
+    root: PathBuf,
+) -> anyhow::Result<(FaultCounts, Changes)> {
     let mut counts = FaultCounts::default();
+    let mut changes = Changes::new();
     for (at, fault) in schedule.faults {
         tokio::time::sleep_until(start + Duration::from_millis(at)).await;
         counts.note(&fault);
-        apply_fault(&cluster, schedule.nodes, fault).await?;
+        match fault {
+            Fault::Join(id) => {
+                changes.push(tokio::spawn(join(cluster.clone(), root.clone(), id)));
+            }
+            Fault::Leave(id) => changes.push(tokio::spawn(leave(cluster.clone(), id))),
+            other => apply_fault(&cluster, other).await?,
+        }
     }
-    Ok(counts)
+    Ok((counts, changes))
 }
 
-async fn apply_fault(
-    cluster: &Arc<AsyncMutex<SimCluster>>,
-    nodes: u64,
-    fault: Fault,
-) -> anyhow::Result<()> {
+/// How long a membership change keeps trying (virtual time; the cluster is
+/// healed after the load, so a change that cannot finish is a liveness bug).
+const CHANGE_ATTEMPTS: u32 = 1_200;
+const CHANGE_RETRY: Duration = Duration::from_millis(100);
+
+/// Start a new empty member `id` and have the leader admit it as a voter,
+/// again and again until it is in (an admission cut short by a fault is
+/// taken up where it stopped: `admit` skips what is done).
+async fn join(
+    cluster: Arc<AsyncMutex<SimCluster>>,
+    root: PathBuf,
+    id: NodeId,
+) -> anyhow::Result<(NodeId, bool)> {
+    let started = cluster.lock().await.add_empty(&root).await?;
+    anyhow::ensure!(started == id, "the new member got id {started}, not {id}");
+    let mut last = String::new();
+    for _ in 0..CHANGE_ATTEMPTS {
+        let leader = cluster.lock().await.leader();
+        if let Some(l) = leader {
+            match l.admit(id, addr(id)).await {
+                Ok(votes) => return Ok((id, votes)),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        tokio::time::sleep(CHANGE_RETRY).await;
+    }
+    anyhow::bail!("member {id} was never admitted: {last}")
+}
+
+/// Have the leader remove member `id`, again and again until it is out;
+/// then stop it for good.
+async fn leave(cluster: Arc<AsyncMutex<SimCluster>>, id: NodeId) -> anyhow::Result<(NodeId, bool)> {
+    let mut last = String::new();
+    for _ in 0..CHANGE_ATTEMPTS {
+        let leader = cluster.lock().await.leader();
+        if let Some(l) = leader {
+            match l.change_members(MemberChange::Remove(id)).await {
+                // Out (NotMember: an earlier attempt's answer was lost).
+                Ok(Changed::Done) | Err(ChangeError::NotMember(_)) => {
+                    cluster.lock().await.retire(id).await;
+                    return Ok((id, false));
+                }
+                Ok(Changed::HandedOver { leader }) => last = format!("handed over to {leader}"),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        tokio::time::sleep(CHANGE_RETRY).await;
+    }
+    anyhow::bail!("member {id} was never removed: {last}")
+}
+
+async fn apply_fault(cluster: &Arc<AsyncMutex<SimCluster>>, fault: Fault) -> anyhow::Result<()> {
     match fault {
         Fault::Isolate(n) => {
-            let net = cluster.lock().await.net.clone();
-            for other in (1..=nodes).filter(|o| *o != n) {
-                net.set_cut(n, other, true);
-                net.set_cut(other, n, true);
+            let c = cluster.lock().await;
+            for other in c.ids().into_iter().filter(|o| *o != n) {
+                c.net.set_cut(n, other, true);
+                c.net.set_cut(other, n, true);
             }
         }
         Fault::OneWay { from, to } => {
@@ -341,16 +404,17 @@ async fn apply_fault(
         Fault::Restart(n) => cluster.lock().await.restart(n).await?,
         Fault::CrashAll => {
             let mut c = cluster.lock().await;
-            for n in 1..=nodes {
+            for n in c.ids() {
                 c.crash(n).await;
             }
         }
         Fault::RestartAll => {
             let mut c = cluster.lock().await;
-            for n in 1..=nodes {
+            for n in c.ids() {
                 c.restart(n).await?;
             }
         }
+        Fault::Join(_) | Fault::Leave(_) => unreachable!("started by `faults`"),
     }
     Ok(())
 }
@@ -365,9 +429,10 @@ pub async fn run(schedule: &Schedule, root: &std::path::Path) -> anyhow::Result<
         cfg.raft.frame_cap(),
     );
     let nodes = schedule.nodes;
+    let first: Vec<NodeId> = (1..=nodes).collect();
     let cluster = SimCluster::form(root, nodes, net.clone(), cfg, schedule.skew_us.clone()).await?;
     let cluster = Arc::new(AsyncMutex::new(cluster));
-    setup(&cluster, nodes).await?;
+    setup(&cluster, &first).await?;
 
     let history = Arc::new(Mutex::new(History::default()));
     let ticker = Arc::new(Ticker(AtomicU64::new(0)));
@@ -379,26 +444,36 @@ pub async fn run(schedule: &Schedule, root: &std::path::Path) -> anyhow::Result<
         clients.push(tokio::spawn(client(
             id,
             schedule.seed,
-            nodes,
+            schedule.ids(),
             until,
             cluster.clone(),
             history.clone(),
             ticker.clone(),
         )));
     }
-    let fault_counts = faults(schedule.clone(), start, cluster.clone()).await?;
+    let (fault_counts, changes) =
+        faults(schedule.clone(), start, cluster.clone(), root.to_path_buf()).await?;
     for c in clients {
         c.await?;
     }
 
-    // Heal: every link mended, fair weather, every member up.
+    // Heal: every link mended, fair weather, every member up; membership
+    // changes still under way finish.
     net.heal();
-    apply_fault(&cluster, nodes, Fault::RestartAll).await?;
+    apply_fault(&cluster, Fault::RestartAll).await?;
+    let mut learners = Vec::new();
+    for change in changes {
+        let (id, votes) = change.await??;
+        if !votes {
+            learners.push(id);
+        }
+    }
+    let ids = cluster.lock().await.ids();
     // A last command through the healed cluster; once every member has
     // applied it (and nothing else is proposed), they must agree.
     let barrier = commit(
         &cluster,
-        nodes,
+        &ids,
         Command::Probe(Probe {
             writer: u64::MAX,
             seq: schedule.seed,
@@ -408,8 +483,8 @@ pub async fn run(schedule: &Schedule, root: &std::path::Path) -> anyhow::Result<
     .await?;
     let members: Vec<Consensus> = {
         let c = cluster.lock().await;
-        (1..=nodes)
-            .map(|n| c.running(n).expect("member up"))
+        ids.iter()
+            .map(|n| c.running(*n).expect("member up"))
             .collect()
     };
     let mut views = Vec::new();
@@ -427,7 +502,24 @@ pub async fn run(schedule: &Schedule, root: &std::path::Path) -> anyhow::Result<
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let history = std::mem::take(&mut *history.lock().expect("history"));
-    let verdict = check::check(&history, &views);
+    let mut verdict = check::check(&history, &views);
+    // Membership: every member left names the voters the schedule leaves
+    // (but for a member admitted as a learner) and no one else.
+    let expected: Vec<NodeId> = schedule
+        .final_voters()
+        .into_iter()
+        .filter(|id| !learners.contains(id))
+        .collect();
+    for (id, m) in ids.iter().zip(&members) {
+        let f = m.facts();
+        let voters: Vec<NodeId> = f.voters.into_iter().collect();
+        let named: Vec<NodeId> = f.nodes.keys().copied().collect();
+        if voters != expected || named != ids {
+            verdict.violations.push(format!(
+                "member {id} names voters {voters:?} of {named:?}; expected {expected:?} of {ids:?}"
+            ));
+        }
+    }
     let fingerprint = {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();

@@ -29,6 +29,12 @@ pub enum Fault {
     /// Every node crashes; they restart together at the next `RestartAll`.
     CrashAll,
     RestartAll,
+    /// A new, empty member with this id starts and is admitted as a voter
+    /// (in the background: the faults go on meanwhile).
+    Join(NodeId),
+    /// This member is removed from the cluster (in the background), then
+    /// stopped for good.
+    Leave(NodeId),
 }
 
 /// What happens, when (ms of virtual time from the start of the load).
@@ -97,6 +103,17 @@ impl Schedule {
             }
             t += rng.gen_range(100..1_200);
         }
+        let clients = rng.gen_range(2..=4);
+        let snapshot_logs = rng.gen_range(30..300);
+        // One seed in three replaces a member under the faults above: a new
+        // one joins, then one of the first ones leaves. (Drawn last, so the
+        // rest of an older seed's schedule is what it was.)
+        if rng.gen_ratio(1, 3) {
+            let join_at = rng.gen_range(200..load_ms / 2);
+            let leave_at = join_at + rng.gen_range(100..load_ms / 2);
+            faults.push((join_at, Fault::Join(nodes + 1)));
+            faults.push((leave_at, Fault::Leave(rng.gen_range(1..=nodes))));
+        }
         faults.sort_by_key(|(at, _)| *at);
         Schedule {
             seed,
@@ -104,10 +121,36 @@ impl Schedule {
             weather,
             skew_us,
             load_ms,
-            clients: rng.gen_range(2..=4),
-            snapshot_logs: rng.gen_range(30..300),
+            clients,
+            snapshot_logs,
             faults,
         }
+    }
+
+    /// Every member id the run will have: the first `nodes`, then those
+    /// that join.
+    pub fn ids(&self) -> Vec<NodeId> {
+        let joined = self.faults.iter().filter_map(|(_, f)| match f {
+            Fault::Join(id) => Some(*id),
+            _ => None,
+        });
+        (1..=self.nodes).chain(joined).collect()
+    }
+
+    /// The voters the cluster must have at the end.
+    pub fn final_voters(&self) -> Vec<NodeId> {
+        let left: Vec<NodeId> = self
+            .faults
+            .iter()
+            .filter_map(|(_, f)| match f {
+                Fault::Leave(id) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        self.ids()
+            .into_iter()
+            .filter(|id| !left.contains(id))
+            .collect()
     }
 }
 

@@ -9,7 +9,9 @@
 //! threads never seed it and get `thread_rng` as before; the simulation,
 //! which runs a whole cluster on one thread, seeds it with
 //! [`seed_thread_rng`] so every draw follows from the seed.
-//! Everything else is tokio's, unchanged.
+//! Tasks openraft spawns keep the span they were spawned in (in the
+//! simulation, the member's, so its log names the member; a node's tasks
+//! start outside any span and carry none). Everything else is tokio's.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -18,6 +20,7 @@ use std::time::Duration;
 use openraft::{AsyncRuntime, OptionalSend, TokioRuntime};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
+use tracing::Instrument;
 
 thread_local! {
     static SEEDED: RefCell<Option<StdRng>> = const { RefCell::new(None) };
@@ -86,7 +89,7 @@ impl AsyncRuntime for PaddleRuntime {
         T: Future + OptionalSend + 'static,
         T::Output: OptionalSend + 'static,
     {
-        Tokio::spawn(future)
+        Tokio::spawn(future.in_current_span())
     }
 
     fn sleep(duration: Duration) -> Self::Sleep {

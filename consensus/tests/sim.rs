@@ -53,7 +53,10 @@ use schedule::Schedule;
 /// Seeds that once found a bug; always run.
 /// (1083, 1084, 1156, 1178, 1195, 1205: the price check once took a repeat's
 /// reply, which carries the first outcome, as the price at the repeat's index.)
-const REGRESSION_SEEDS: &[u64] = &[1083, 1084, 1156, 1178, 1195, 1205];
+/// (2177: a leader restarted from its own vote judged an admission by a
+/// learner entry that was never committed and answered "stays a learner";
+/// the next leader overwrote the entry and the new member never joined.)
+const REGRESSION_SEEDS: &[u64] = &[1083, 1084, 1156, 1178, 1195, 1205, 2177];
 
 /// Virtual time clients bid for, per seed.
 const LOAD_MS: u64 = 4_000;
@@ -76,32 +79,73 @@ fn sim_runtime(seed: u64) -> std::io::Result<tokio::runtime::Runtime> {
     builder.build()
 }
 
+/// One run of `seed`'s schedule with its members' directories under `dir`.
+fn run_in(seed: u64, schedule: &Schedule, dir: &std::path::Path) -> Result<SeedReport, String> {
+    let rt = sim_runtime(seed).map_err(|e| e.to_string())?;
+    let result = rt.block_on(run::run(schedule, dir));
+    drop(rt);
+    result.map_err(|e| format!("the run itself failed: {e:#}"))
+}
+
+/// Why a run failed, if it did.
+fn failure(result: &Result<SeedReport, String>) -> Option<String> {
+    match result {
+        Ok(report) if report.verdict.passed() => None,
+        Ok(report) => Some(report.verdict.violations.join("\n  ")),
+        Err(e) => Some(e.clone()),
+    }
+}
+
 /// Run one seed on its own paused single-threaded runtime. On failure the
-/// members' directories are kept and named.
+/// members' directories are kept and named, and the seed is run once more
+/// with every member logging into `members.log` beside them: the seed
+/// replays exactly, so that is the log of the failing run.
 fn run_seed(seed: u64) -> Result<SeedReport, String> {
     let schedule = Schedule::draw(seed, env_u64("SIM_LOAD_MS").unwrap_or(LOAD_MS));
     let dir = tempfile::Builder::new()
         .prefix(&format!("paddle-sim-{seed}-"))
         .tempdir()
         .map_err(|e| e.to_string())?;
-    let rt = sim_runtime(seed).map_err(|e| e.to_string())?;
-    let result = rt.block_on(run::run(&schedule, dir.path()));
-    drop(rt);
-    let failure = match &result {
-        Ok(report) if report.verdict.passed() => None,
-        Ok(report) => Some(report.verdict.violations.join("\n  ")),
-        Err(e) => Some(format!("the run itself failed: {e:#}")),
+    let result = run_in(seed, &schedule, dir.path());
+    let Some(why) = failure(&result) else {
+        return result;
     };
-    match failure {
-        None => result.map_err(|e| e.to_string()),
-        Some(why) => {
-            let kept = dir.keep();
-            Err(format!(
-                "SEED {seed} FAILED\n{schedule}violations:\n  {why}\nmember directories kept in {}\nreplay: SIM_SEED={seed} cargo test -p paddle-consensus --test sim -- --nocapture",
-                kept.display()
-            ))
-        }
-    }
+    let kept = dir.keep();
+    let logged = run_logged(seed, &schedule, &kept, &why);
+    Err(format!(
+        "SEED {seed} FAILED\n{schedule}violations:\n  {why}\nmember directories kept in {}\n{logged}\nreplay: SIM_SEED={seed} cargo test -p paddle-consensus --test sim -- --nocapture",
+        kept.display()
+    ))
+}
+
+/// Run `seed` again under `kept/again`, logging every member (each line
+/// names its member: `member{id=2}`) to `kept/members.log` at `SIM_LOG`'s
+/// level (default: consensus at debug, the rest at info); say where, and
+/// whether it failed the same way.
+fn run_logged(seed: u64, schedule: &Schedule, kept: &std::path::Path, why: &str) -> String {
+    let path = kept.join("members.log");
+    let file = match std::fs::File::create(&path) {
+        Ok(f) => f,
+        Err(e) => return format!("no members' log: {e}"),
+    };
+    let filter = std::env::var("SIM_LOG").unwrap_or_else(|_| "info,paddle_consensus=debug".into());
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .finish();
+    let again = tracing::subscriber::with_default(subscriber, || {
+        run_in(seed, schedule, &kept.join("again"))
+    });
+    let verdict = match failure(&again) {
+        Some(w) if w == why => "it failed the same way".to_string(),
+        Some(w) => format!("it failed differently:\n  {w}"),
+        None => "it passed (the run did not replay)".to_string(),
+    };
+    format!(
+        "the same seed run again, every member logging: {} ({verdict})",
+        path.display()
+    )
 }
 
 #[test]

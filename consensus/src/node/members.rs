@@ -37,6 +37,9 @@ const QUORUM_GRACE: Duration = Duration::from_secs(3);
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(600);
 /// A short call to a peer (asking it to campaign).
 const SHORT_CALL: Duration = Duration::from_secs(2);
+/// How long a change waits for the leader's last membership change to be
+/// committed before it judges what the membership is.
+const MEMBERSHIP_COMMIT_WAIT: Duration = Duration::from_secs(5);
 /// How long a peer has to answer to count as alive.
 const ALIVE_CALL: Duration = Duration::from_secs(1);
 
@@ -183,12 +186,51 @@ impl Consensus {
         }
     }
 
+    /// Wait until the membership this leader would judge a change by is
+    /// committed (applied here). A leader restarted from its own vote may
+    /// hold a membership change that never reached a majority and that a
+    /// later leader overwrites; judged by it, a change that never happened
+    /// looked done (the simulation found an admission answered "stays a
+    /// learner" whose learner entry was then lost). While this node leads,
+    /// its log is not truncated, so applied at or past the membership's
+    /// index means committed.
+    async fn wait_membership_committed(&self) -> Result<(), ChangeError> {
+        let started = Instant::now();
+        loop {
+            let (leads, at, applied) = {
+                let m = self.core.raft.metrics();
+                let m = m.borrow();
+                (
+                    m.current_leader == Some(self.core.id) && !self.core.isolated(),
+                    m.membership_config.log_id().map(|l| l.index),
+                    m.last_applied.map(|l| l.index),
+                )
+            };
+            if !leads {
+                return Err(ChangeError::NotLeader(
+                    "this node does not lead now; retry".into(),
+                ));
+            }
+            if at <= applied {
+                return Ok(());
+            }
+            if started.elapsed() > MEMBERSHIP_COMMIT_WAIT {
+                return Err(ChangeError::NotLeader(format!(
+                    "this leader's last membership change (index {at:?}) is not committed \
+                     yet (applied: {applied:?}); retry"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Admit a joining node (on the leader): add it as a learner, wait until
     /// it has caught up, and promote it while the cluster has fewer than
     /// `raft.max_voters` voters. Returns whether it votes. Idempotent.
     pub async fn admit(&self, id: NodeId, addr: NodeAddr) -> Result<bool, ChangeError> {
         let _guard = self.core.change_lock.lock().await;
         let raft = &self.core.raft;
+        self.wait_membership_committed().await?;
         let f = self.facts();
         if f.nodes.get(&id) != Some(&addr) {
             tracing::info!(node = id, %addr, "adding a learner");
@@ -353,6 +395,7 @@ impl Consensus {
     /// [`Changed::HandedOver`]: the new leader must make it.
     pub async fn change_members(&self, change: MemberChange) -> Result<Changed, ChangeError> {
         let _guard = self.core.change_lock.lock().await;
+        self.wait_membership_committed().await?;
         let f = self.facts();
         let raft = &self.core.raft;
         let id = match change {

@@ -34,6 +34,7 @@ use tokio::time::Instant;
 use futures::future::BoxFuture;
 use openraft::error::RaftError;
 use openraft::SnapshotPolicy;
+use tracing::Instrument;
 
 use crate::app::Application;
 use crate::clock::{ClusterClock, WallClock};
@@ -293,8 +294,9 @@ impl Consensus {
             change_lock: tokio::sync::Mutex::new(()),
             cfg,
         });
-        tokio::spawn(tasks::leader_watchdog(Arc::downgrade(&core)));
-        tokio::spawn(tasks::clock_sampler(Arc::downgrade(&core)));
+        // (In the current span: the simulation's member span names them.)
+        tokio::spawn(tasks::leader_watchdog(Arc::downgrade(&core)).in_current_span());
+        tokio::spawn(tasks::clock_sampler(Arc::downgrade(&core)).in_current_span());
         Ok(core)
     }
 

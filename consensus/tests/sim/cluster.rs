@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use paddle_auction::{read, AuctionMachine};
 use paddle_consensus::kv::{KvTxn, KvView};
@@ -235,6 +236,7 @@ impl SimCluster {
                     wall: wall.clone(),
                 },
             )
+            .instrument(super::net::member_span(id))
             .await
             {
                 Ok(c) => break c,

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::pending;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tracing::Instrument;
 
 use futures::future::BoxFuture;
 use paddle_consensus::network::{PeerRequest, PeerResponse, PeerWire, TransportError};
@@ -253,7 +254,10 @@ impl PeerWire for SimNet {
                     tokio::time::sleep(after).await;
                     if let Some(target) = net.reachable(from, to) {
                         net.delivered();
-                        let _ = target.answer_peer(from, copy).await;
+                        let _ = target
+                            .answer_peer(from, copy)
+                            .instrument(member_span(to))
+                            .await;
                     }
                 });
             }
@@ -265,7 +269,10 @@ impl PeerWire for SimNet {
                 return pending().await;
             };
             net.delivered();
-            let answer = target.answer_peer(from, decode(&frame)?).await;
+            let answer = target
+                .answer_peer(from, decode(&frame)?)
+                .instrument(member_span(to))
+                .await;
             drop(target);
             let bytes =
                 codec::encode_frame(&answer, cap).map_err(|source| TransportError::Frame {
@@ -282,4 +289,10 @@ impl PeerWire for SimNet {
             })
         })
     }
+}
+
+/// The span a member's work is logged in (a request is answered in the
+/// target's, not the sender's).
+pub fn member_span(id: NodeId) -> tracing::Span {
+    tracing::info_span!(parent: None, "member", id)
 }

@@ -33,6 +33,14 @@ pub trait Application: Send + 'static {
     /// Apply one committed command and say what the proposer should hear.
     fn apply(&mut self, txn: &mut KvTxn<'_>, entry: AppliedEntry<'_>) -> Reply;
 
+    /// Every command of the apply batch has been applied; its writes go to
+    /// storage, atomically, right after this. Write here what the
+    /// application deferred across the batch's commands (a record several
+    /// commands touched, once, with its final value).
+    fn batch_ending(&mut self, txn: &mut KvTxn<'_>) {
+        let _ = txn;
+    }
+
     /// A batch of applies (ending at `view.applied_index()`) is now written to
     /// storage. Publish side effects of the batch here.
     fn batch_committed(&mut self, view: &KvView) {

@@ -56,9 +56,16 @@ impl Application for NodeMachine {
             Command::Probe(p) => apply_probe(txn, entry.index, p),
             Command::Cluster(c) => registry::apply(txn, c),
             Command::Auction(a) => {
-                Reply::Auction(self.auction.apply(txn, entry.index, entry.stamp_ms, a))
+                Reply::Auction(
+                    self.auction
+                        .apply_in_batch(txn, entry.index, entry.stamp_ms, a),
+                )
             }
         }
+    }
+
+    fn batch_ending(&mut self, txn: &mut KvTxn<'_>) {
+        self.auction.end_batch(txn);
     }
 
     fn batch_committed(&mut self, view: &KvView) {

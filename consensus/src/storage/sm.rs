@@ -276,6 +276,10 @@ impl StateMachineStore {
             };
             replies.push(reply);
         }
+        self.app.get_mut().expect("lock").batch_ending(&mut KvTxn {
+            map: &mut self.working,
+            writes: &mut writes,
+        });
         let book = self.bookkeeping();
         self.store
             .lock()

@@ -6,10 +6,11 @@
 //! ```text
 //! fn apply(&mut self, txn: &mut KvTxn<'_>, e: AppliedEntry<'_>) -> Reply {
 //!     match e.command {
-//!         Command::Auction(cmd) => Reply::Auction(self.auction.apply(txn, e.index, e.stamp_ms, cmd)),
+//!         Command::Auction(cmd) => Reply::Auction(self.auction.apply_in_batch(txn, e.index, e.stamp_ms, cmd)),
 //!         // ...
 //!     }
 //! }
+//! fn batch_ending(&mut self, txn: &mut KvTxn<'_>) { self.auction.end_batch(txn) }
 //! fn batch_committed(&mut self, _: &KvView) { publish(self.auction.take_events()) }
 //! fn state_replaced(&mut self, view: &KvView) { self.auction.state_replaced(view).expect("...") }
 //! ```
@@ -21,7 +22,7 @@
 
 use paddle_proto::auction::{AuctionCommand, AuctionReply, EventRecord};
 
-use crate::effects::Effects;
+use crate::effects::{Effects, Touched};
 use crate::lifecycle::Due;
 use crate::outcomes::HashKey;
 use crate::records::{event_key, tree, LoadError};
@@ -43,6 +44,9 @@ pub struct AuctionMachine {
     /// stays unique.
     seq_index: u64,
     next_seq: u32,
+    /// Records the commands of the current apply batch touched, written
+    /// once at its end ([`AuctionMachine::apply_in_batch`]).
+    batch: Touched,
 }
 
 impl AuctionMachine {
@@ -75,6 +79,7 @@ impl AuctionMachine {
     pub fn state_replaced(&mut self, store: &(impl KvRead + ?Sized)) -> Result<(), LoadError> {
         self.state = AuctionState::load_keyed(store, self.key)?;
         self.pending.clear();
+        self.batch.clear();
         self.seq_index = 0;
         self.next_seq = 0;
         Ok(())
@@ -90,8 +95,46 @@ impl AuctionMachine {
         stamp_ms: u64,
         cmd: &AuctionCommand,
     ) -> AuctionReply {
+        self.apply_with(store, index, stamp_ms, cmd, false)
+    }
+
+    /// [`AuctionMachine::apply`] for one command of an apply batch: the
+    /// records that the batch's commands touch again and again (the lot's
+    /// live state, the bidder, the sale, the counters) are written once, by
+    /// [`AuctionMachine::end_batch`], which must run before the batch's
+    /// writes are stored. What is stored at the end of the batch is the
+    /// same; a hot lot's record is encoded once per batch instead of once
+    /// per bid.
+    pub fn apply_in_batch<S: KvWrite + ?Sized>(
+        &mut self,
+        store: &mut S,
+        index: u64,
+        stamp_ms: u64,
+        cmd: &AuctionCommand,
+    ) -> AuctionReply {
+        self.apply_with(store, index, stamp_ms, cmd, true)
+    }
+
+    /// Write the records the batch's commands deferred (current values).
+    pub fn end_batch<S: KvWrite + ?Sized>(&mut self, store: &mut S) {
+        self.batch.dedup();
+        self.state.write_touched(&self.batch, store);
+        self.batch.clear();
+    }
+
+    fn apply_with<S: KvWrite + ?Sized>(
+        &mut self,
+        store: &mut S,
+        index: u64,
+        stamp_ms: u64,
+        cmd: &AuctionCommand,
+        defer: bool,
+    ) -> AuctionReply {
         self.fx.clear();
         let reply = self.state.apply(index, stamp_ms, cmd, &mut self.fx);
+        if defer {
+            self.fx.touched.move_shared_into(&mut self.batch);
+        }
         self.fx.touched.dedup();
         self.state.write_touched(&self.fx.touched, store);
         if let (AuctionCommand::SetLotImage { lot, image, .. }, AuctionReply::Accepted { .. }) =

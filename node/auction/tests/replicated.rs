@@ -388,6 +388,32 @@ proptest! {
             prop_assert_eq!(read::due(&store, now).unwrap(), machine.due(now));
         }
     }
+
+    /// A node applies commands in batches and writes the records several of
+    /// them touch once, at the batch's end (`apply_in_batch`, `end_batch`):
+    /// after every batch the store is exactly what applying the same
+    /// commands one by one stores, with the same replies and events.
+    #[test]
+    fn a_batch_stores_what_its_commands_store_one_by_one(bids in prop::collection::vec((0u8..8, 0u8..4, 0u16..8_000, 0u8..40), 0..120), cuts in prop::collection::vec(1usize..16, 1..20)) {
+        let log = log(&bids);
+        let (mut one, mut one_store) = (AuctionMachine::new(), MemStore::new());
+        let (mut batched, mut batched_store) = (AuctionMachine::new(), MemStore::new());
+        let mut cuts = cuts.iter().cycle();
+        let mut at = 0;
+        while at < log.len() {
+            let end = (at + cuts.next().unwrap()).min(log.len());
+            for (i, (stamp, cmd)) in log.iter().enumerate().take(end).skip(at) {
+                let index = i as u64 + 1;
+                let want = one.apply(&mut one_store, index, *stamp, cmd);
+                prop_assert_eq!(batched.apply_in_batch(&mut batched_store, index, *stamp, cmd), want);
+            }
+            batched.end_batch(&mut batched_store);
+            prop_assert_eq!(batched_store.state_hash(), one_store.state_hash());
+            at = end;
+        }
+        prop_assert_eq!(batched.take_events(), one.take_events());
+        prop_assert!(batched.state() == one.state());
+    }
 }
 
 #[test]

@@ -358,6 +358,19 @@ pub(crate) fn put<T: Serialize + ?Sized>(
 }
 
 impl Touched {
+    /// Move the keys that many commands of one apply batch touch again (the
+    /// counters, sales, lots' live state, bidders) into `batch`, to be
+    /// written once, with their final values, when the batch ends
+    /// ([`crate::AuctionMachine::end_batch`]). None of these records is
+    /// ever deleted, so writing the last value once stores what writing
+    /// every value in turn would.
+    pub fn move_shared_into(&mut self, batch: &mut Touched) {
+        batch.counters |= std::mem::take(&mut self.counters);
+        batch.sales.append(&mut self.sales);
+        batch.lots.append(&mut self.lots);
+        batch.bidders.append(&mut self.bidders);
+    }
+
     /// Drop repeated keys (an apply may touch a record several times).
     pub fn dedup(&mut self) {
         self.sales.sort_unstable();

@@ -21,7 +21,6 @@ use tokio::time::Instant;
 use openraft::error::{ClientWriteError, RaftError};
 use paddle_proto::{Command, Proposal, Reply};
 use tokio::sync::{mpsc, oneshot, Semaphore};
-use tracing::Instrument;
 
 use crate::clock::ClusterClock;
 use crate::network::ForwardError;
@@ -143,63 +142,57 @@ impl Batcher {
         let (tx, rx) = mpsc::channel::<Pending>(max_commands * in_flight * 4);
         let permits = Arc::new(Semaphore::new(in_flight));
         let mut queue = Gather::new(rx, max_commands, max_bytes);
-        tokio::spawn(
-            async move {
-                let mut warned = None;
-                while let Some(first) = queue.first().await {
-                    let Ok(permit) = permits.clone().acquire_owned().await else {
-                        return;
-                    };
-                    // Take everything that queued up meanwhile, within budget.
-                    let batch = queue.rest(first, |_, _| true);
-                    let stamp = next_stamp(&clock, &last_stamp, &mut warned);
-                    let raft = raft.clone();
-                    tokio::spawn(
-                        async move {
-                            let (commands, waiters): (Vec<_>, Vec<_>) =
-                                batch.into_iter().map(|p| (p.command, p.done)).unzip();
-                            let result = raft
-                                .client_write(Proposal {
-                                    stamp_ms: stamp,
-                                    commands,
-                                })
-                                .await;
-                            drop(permit);
-                            match result {
-                                Ok(resp) => {
-                                    let index = resp.log_id.index;
-                                    let mut replies = resp.data.into_iter();
-                                    for w in waiters {
-                                        let reply = replies.next().unwrap_or_default();
-                                        let _ = w.send(Ok((index, reply)));
-                                    }
-                                }
-                                Err(e) => {
-                                    let err = match e {
-                                        RaftError::APIError(ClientWriteError::ForwardToLeader(
-                                            f,
-                                        )) => ForwardError::NotLeader {
-                                            leader: f.leader_id,
-                                        },
-                                        RaftError::APIError(
-                                            ClientWriteError::ChangeMembershipError(e),
-                                        ) => ForwardError::Refused(e.to_string()),
-                                        // Raft stopped: the entry may already be
-                                        // appended and replicated.
-                                        RaftError::Fatal(f) => ForwardError::Unknown(f.to_string()),
-                                    };
-                                    for w in waiters {
-                                        let _ = w.send(Err(err.clone()));
-                                    }
-                                }
+        tokio::spawn(async move {
+            let mut warned = None;
+            while let Some(first) = queue.first().await {
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    return;
+                };
+                // Take everything that queued up meanwhile, within budget.
+                let batch = queue.rest(first, |_, _| true);
+                let stamp = next_stamp(&clock, &last_stamp, &mut warned);
+                let raft = raft.clone();
+                tokio::spawn(async move {
+                    let (commands, waiters): (Vec<_>, Vec<_>) =
+                        batch.into_iter().map(|p| (p.command, p.done)).unzip();
+                    let result = raft
+                        .client_write(Proposal {
+                            stamp_ms: stamp,
+                            commands,
+                        })
+                        .await;
+                    drop(permit);
+                    match result {
+                        Ok(resp) => {
+                            let index = resp.log_id.index;
+                            let mut replies = resp.data.into_iter();
+                            for w in waiters {
+                                let reply = replies.next().unwrap_or_default();
+                                let _ = w.send(Ok((index, reply)));
                             }
                         }
-                        .in_current_span(),
-                    );
-                }
+                        Err(e) => {
+                            let err = match e {
+                                RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
+                                    ForwardError::NotLeader {
+                                        leader: f.leader_id,
+                                    }
+                                }
+                                RaftError::APIError(ClientWriteError::ChangeMembershipError(e)) => {
+                                    ForwardError::Refused(e.to_string())
+                                }
+                                // Raft stopped: the entry may already be
+                                // appended and replicated.
+                                RaftError::Fatal(f) => ForwardError::Unknown(f.to_string()),
+                            };
+                            for w in waiters {
+                                let _ = w.send(Err(err.clone()));
+                            }
+                        }
+                    }
+                });
             }
-            .in_current_span(),
-        );
+        });
         Batcher { tx }
     }
 

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use paddle_proto::Command;
 use tokio::sync::{mpsc, oneshot, Semaphore};
-use tracing::Instrument;
 
 use crate::batcher::{Budgeted, Gather, Outcome};
 use crate::network::{ForwardError, PeerClients, PeerRequest, PeerResponse, TransportError};
@@ -49,64 +48,58 @@ impl Forwarder {
         let (tx, rx) = mpsc::channel::<Pending>(FORWARD_BATCH * FORWARDS_IN_FLIGHT * 4);
         let permits = Arc::new(Semaphore::new(FORWARDS_IN_FLIGHT));
         let mut queue = Gather::new(rx, FORWARD_BATCH, max_bytes);
-        tokio::spawn(
-            async move {
-                while let Some(first) = queue.first().await {
-                    let Ok(permit) = permits.clone().acquire_owned().await else {
-                        return;
-                    };
-                    let (leader, addr) = (first.leader, first.addr.clone());
-                    // A batch goes to one leader, within the byte budget.
-                    let batch = queue.rest(first, |a, b| a.leader == b.leader);
-                    let clients = clients.clone();
-                    tokio::spawn(
-                        async move {
-                            let (commands, waiters): (Vec<_>, Vec<_>) =
-                                batch.into_iter().map(|p| (p.command, p.done)).unzip();
-                            let n = commands.len();
-                            let req = PeerRequest::ProposeMany(commands);
-                            let result = clients.call(leader, &addr, &req, deadline).await;
-                            drop(permit);
-                            match result {
-                                Ok(PeerResponse::ProposedMany(outcomes)) if outcomes.len() == n => {
-                                    for (w, o) in waiters.into_iter().zip(outcomes) {
-                                        let _ = w.send(Ok(o));
-                                    }
-                                }
-                                Ok(other) => {
-                                    let e = ForwardError::Unknown(format!(
-                                        "unexpected answer from the leader: {other:?}"
-                                    ));
-                                    for w in waiters {
-                                        let _ = w.send(Ok(Err(e.clone())));
-                                    }
-                                }
-                                Err(e) => {
-                                    let not_sent = e.not_sent();
-                                    let text = e.to_string();
-                                    for w in waiters {
-                                        let err = if not_sent {
-                                            TransportError::Unreachable {
-                                                addr: addr.clone(),
-                                                reason: text.clone(),
-                                            }
-                                        } else {
-                                            TransportError::Stream {
-                                                addr: addr.clone(),
-                                                reason: text.clone(),
-                                            }
-                                        };
-                                        let _ = w.send(Err(err));
-                                    }
-                                }
+        tokio::spawn(async move {
+            while let Some(first) = queue.first().await {
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    return;
+                };
+                let (leader, addr) = (first.leader, first.addr.clone());
+                // A batch goes to one leader, within the byte budget.
+                let batch = queue.rest(first, |a, b| a.leader == b.leader);
+                let clients = clients.clone();
+                tokio::spawn(async move {
+                    let (commands, waiters): (Vec<_>, Vec<_>) =
+                        batch.into_iter().map(|p| (p.command, p.done)).unzip();
+                    let n = commands.len();
+                    let req = PeerRequest::ProposeMany(commands);
+                    let result = clients.call(leader, &addr, &req, deadline).await;
+                    drop(permit);
+                    match result {
+                        Ok(PeerResponse::ProposedMany(outcomes)) if outcomes.len() == n => {
+                            for (w, o) in waiters.into_iter().zip(outcomes) {
+                                let _ = w.send(Ok(o));
                             }
                         }
-                        .in_current_span(),
-                    );
-                }
+                        Ok(other) => {
+                            let e = ForwardError::Unknown(format!(
+                                "unexpected answer from the leader: {other:?}"
+                            ));
+                            for w in waiters {
+                                let _ = w.send(Ok(Err(e.clone())));
+                            }
+                        }
+                        Err(e) => {
+                            let not_sent = e.not_sent();
+                            let text = e.to_string();
+                            for w in waiters {
+                                let err = if not_sent {
+                                    TransportError::Unreachable {
+                                        addr: addr.clone(),
+                                        reason: text.clone(),
+                                    }
+                                } else {
+                                    TransportError::Stream {
+                                        addr: addr.clone(),
+                                        reason: text.clone(),
+                                    }
+                                };
+                                let _ = w.send(Err(err));
+                            }
+                        }
+                    }
+                });
             }
-            .in_current_span(),
-        );
+        });
         Forwarder { tx }
     }
 

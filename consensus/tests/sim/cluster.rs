@@ -158,15 +158,8 @@ impl SimCluster {
             skew_us,
             start: tokio::time::Instant::now(),
         };
-        for id in 1..=n {
-            let dir = root.join(format!("n{id}"));
-            cluster.members.push(Member {
-                id,
-                dir,
-                c: None,
-                gone: false,
-            });
-            cluster.boot(id).await?;
+        for _ in 1..=n {
+            cluster.add_empty(root).await?;
         }
         let others: Vec<_> = (2..=n).map(|id| (id, addr(id))).collect();
         cluster

@@ -44,6 +44,14 @@ fn snap_err(verb: ErrorVerb, e: impl std::fmt::Display) -> StorageError {
 }
 
 /// What readers see: the state as of the last fully applied batch.
+///
+/// The map in `view` is also the one the applies write: an apply holds the
+/// write lock while it changes the map and lets go once the batch is
+/// applied, so a reader never sees half a batch. Readers take the read
+/// lock only to clone the view (O(1)). Keeping no second, published copy
+/// means that, unless a reader still holds an older view, a batch changes
+/// the map's nodes in place instead of copying every path it touches and
+/// freeing the old version afterwards (issue 15, step 6 in BENCHMARKS.md).
 #[derive(Clone, Default)]
 pub(crate) struct Published {
     pub(crate) view: KvView,
@@ -81,6 +89,11 @@ impl SmShared {
     fn publish(&self, p: Published) {
         let index = p.view.applied_index;
         *self.published.write().expect("lock") = p;
+        self.applied.send_replace(index);
+    }
+
+    /// Tell waiters that `index` is applied (its view is readable).
+    fn announce(&self, index: u64) {
         self.applied.send_replace(index);
     }
 
@@ -150,7 +163,6 @@ fn meta_of(h: &SnapshotHeader) -> SnapshotMeta {
 pub struct StateMachineStore {
     /// Behind a mutex so a snapshot install can run on a blocking thread.
     store: Arc<Mutex<StateStore>>,
-    working: StateMap,
     last_applied: Option<LogId>,
     membership: StoredMembership,
     last_stamp_ms: u64,
@@ -182,7 +194,7 @@ impl StateMachineStore {
         };
         let applied_index = last_applied.map(|l| l.index).unwrap_or(0);
         let view = KvView {
-            map: working.clone(),
+            map: working,
             applied_index,
         };
         app.state_replaced(&view);
@@ -201,7 +213,6 @@ impl StateMachineStore {
         });
         Ok(StateMachineStore {
             store: Arc::new(Mutex::new(store)),
-            working,
             last_applied,
             membership,
             last_stamp_ms,
@@ -224,9 +235,10 @@ impl StateMachineStore {
         }
     }
 
-    fn publish(&mut self) -> KvView {
+    /// Replace the whole state with `map` (snapshot install) and publish it.
+    fn publish_replaced(&mut self, map: StateMap) -> KvView {
         let view = KvView {
-            map: self.working.clone(),
+            map,
             applied_index: self.last_applied.map(|l| l.index).unwrap_or(0),
         };
         self.shared.publish(Published {
@@ -246,6 +258,10 @@ impl StateMachineStore {
     fn apply_now(&mut self, entries: Vec<Entry>) -> Result<Vec<Vec<Reply>>, StorageError> {
         let mut replies = Vec::new();
         let mut writes = Vec::new();
+        let shared = self.shared.clone();
+        // Readers wait while the batch changes the map (see `Published`).
+        let mut published = shared.published.write().expect("lock");
+        let working = &mut published.view.map;
         for entry in entries {
             self.last_applied = Some(entry.log_id);
             let reply = match entry.payload {
@@ -256,7 +272,7 @@ impl StateMachineStore {
                     let mut out = Vec::with_capacity(proposal.commands.len());
                     for (position, command) in proposal.commands.iter().enumerate() {
                         let mut txn = KvTxn {
-                            map: &mut self.working,
+                            map: &mut *working,
                             writes: &mut writes,
                         };
                         let at = AppliedEntry {
@@ -277,16 +293,26 @@ impl StateMachineStore {
             replies.push(reply);
         }
         self.app.get_mut().expect("lock").batch_ending(&mut KvTxn {
-            map: &mut self.working,
+            map: &mut *working,
             writes: &mut writes,
         });
+        // The view now holds every committed entry of the batch: readable
+        // before the state write below, which only makes the state durable
+        // beside the log that already holds these entries.
+        let index = self.last_applied.map(|l| l.index).unwrap_or(0);
+        published.view.applied_index = index;
+        published.last_applied = self.last_applied;
+        published.membership = self.membership.clone();
+        published.last_stamp_ms = self.last_stamp_ms;
+        let view = published.view.clone();
+        drop(published);
         let book = self.bookkeeping();
         self.store
             .lock()
             .expect("lock")
             .write_batch(writes, &book)
             .map_err(|e| sm_err(ErrorVerb::Write, e))?;
-        let view = self.publish();
+        self.shared.announce(index);
         self.app.get_mut().expect("lock").batch_committed(&view);
         Ok(replies)
     }
@@ -424,11 +450,10 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             .map_err(|e| snap_err(verb, e))?
             .map_err(|e| snap_err(verb, e))?;
         tracing::info!(id = %meta.snapshot_id, keys = header.keys, "installed a snapshot");
-        self.working = map;
         self.last_applied = header.last_applied;
         self.membership = header.membership.clone();
         self.last_stamp_ms = header.last_stamp_ms;
-        let view = self.publish();
+        let view = self.publish_replaced(map);
         let app = self.app.get_mut().expect("lock");
         let multi = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);

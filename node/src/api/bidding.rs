@@ -85,9 +85,13 @@ async fn checked(
         }
     };
     let (sale, paddle) = (who.sale, who.paddle);
-    let local = s.consensus.view();
-    if let Ok(Some(first)) = read::bid_outcome(&local, sale, paddle, false, &bid_id) {
-        return Err(BidResult::from_reply(raw_id, local.applied_index(), first));
+    {
+        // A view is dropped as soon as it is read: while one is held, the
+        // next apply batch copies the map's paths it writes (`Published`).
+        let local = s.consensus.view();
+        if let Ok(Some(first)) = read::bid_outcome(&local, sale, paddle, false, &bid_id) {
+            return Err(BidResult::from_reply(raw_id, local.applied_index(), first));
+        }
     }
     if source.connection.is_some_and(|l| l.check().is_err())
         || !s.api.limits.bidder_bid(sale.0, paddle.0)

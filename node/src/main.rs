@@ -13,6 +13,13 @@ use paddle_node::cli::{BenchCommand, Cli, ClusterCommand, Command, ConfigCommand
 use paddle_node::config::{Config, ConfigArgs, LogFormat};
 use paddle_node::tools;
 
+/// mimalloc instead of glibc's malloc: the bid path allocates many small,
+/// short-lived buffers (frames, JSON, records, map keys) across threads,
+/// and glibc's allocator took a sixth of the nodes' busy CPU
+/// (BENCHMARKS.md, issue 15 step 7).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Bad arguments or configuration; the same code clap uses for usage errors.
 const EXIT_BAD_CONFIG: u8 = 2;
 

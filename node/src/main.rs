@@ -15,7 +15,7 @@ use paddle_node::tools;
 
 /// mimalloc instead of glibc's malloc: the bid path allocates many small,
 /// short-lived buffers (frames, JSON, records, map keys) across threads,
-/// and glibc's allocator took a sixth of the nodes' busy CPU
+/// and glibc's allocator took a fifth of the nodes' busy CPU
 /// (BENCHMARKS.md, issue 15 step 7).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -117,6 +117,13 @@ async fn accept_loop(
             refuse(stream, &refusal);
             continue;
         };
+        // Every WebSocket frame and response goes out when written: with
+        // Nagle's algorithm a small frame waits for the ACK of the one
+        // before, and a client delaying its ACKs held prices and
+        // bid_results back by up to 40 ms (BENCHMARKS.md, issue 15 step 8).
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
         // The peer's address reaches handlers as axum's `ConnectInfo`
         // (self-registration is limited per client address).
         // (wrapping the router once per connection; `Router::layer`

@@ -326,3 +326,84 @@ async fn large_commands_fit_the_frame_cap() {
     a.c.shutdown().await;
     b.c.shutdown().await;
 }
+
+/// The applier changes the state map in place while no reader holds an
+/// older view (`storage/sm.rs`, `Published`). A view a reader holds must
+/// still never change, and every view must hold whole batches: each probe
+/// applied at or before its index, none after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_hold_whole_batches_and_never_change_while_applies_go_on() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let nodes = three_nodes(ConsensusConfig::default()).await;
+    let in_view = |v: &paddle_consensus::KvView| -> BTreeMap<(u64, u64), u64> {
+        v.scan(PROBE_TREE, b"")
+            .map(|(k, v)| {
+                let w = u64::from_be_bytes(k[..8].try_into().unwrap());
+                let s = u64::from_be_bytes(k[8..16].try_into().unwrap());
+                ((w, s), u64::from_be_bytes(v[..8].try_into().unwrap()))
+            })
+            .collect()
+    };
+    let done = Arc::new(AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for n in &nodes {
+        let (c, done) = (n.c.clone(), done.clone());
+        readers.push(tokio::spawn(async move {
+            let mut kept = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                let v = c.view();
+                let seen = in_view(&v);
+                kept.push((v, seen));
+                tokio::time::sleep(Duration::from_millis(3)).await;
+            }
+            kept
+        }));
+    }
+    let mut writers = Vec::new();
+    for (w, n) in nodes.iter().enumerate() {
+        let c = n.c.clone();
+        writers.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for seq in 0..100 {
+                let r = c
+                    .propose(probe(w as u64, seq))
+                    .await
+                    .expect("proposal commits");
+                acked.push(((w as u64, seq), r.index));
+            }
+            acked
+        }));
+    }
+    let mut acked = BTreeMap::new();
+    for t in writers {
+        acked.extend(t.await.unwrap());
+    }
+    let last = *acked.values().max().unwrap();
+    for n in &nodes {
+        n.c.wait_applied(last, Duration::from_secs(10))
+            .await
+            .unwrap();
+    }
+    done.store(true, Ordering::Relaxed);
+    let mut views = 0;
+    for r in readers {
+        for (v, seen) in r.await.unwrap() {
+            assert_eq!(in_view(&v), seen, "a held view changed after later applies");
+            let whole: BTreeMap<_, _> = acked
+                .iter()
+                .filter(|(_, &i)| i <= v.applied_index())
+                .map(|(k, i)| (*k, *i))
+                .collect();
+            assert_eq!(
+                seen,
+                whole,
+                "the view at index {} holds exactly the probes applied up to it",
+                v.applied_index()
+            );
+            views += 1;
+        }
+    }
+    assert!(views > 3, "the readers took views while the writers ran");
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use paddle_consensus::probe::{ProbeApp, PROBE_TREE};
 use paddle_consensus::tls::{issue_identity, CaBundle};
 use paddle_consensus::types::NodeAddr;
-use paddle_consensus::{Consensus, ConsensusConfig, RaftConfig};
+use paddle_consensus::{Consensus, ConsensusConfig, KvView, RaftConfig};
 use paddle_proto::{Command, Probe, Reply};
 
 struct TestNode {
@@ -67,8 +67,12 @@ fn probe(writer: u64, seq: u64) -> Command {
 
 /// Probes as `(writer, seq) -> index` from a node's state.
 fn probes(n: &TestNode) -> BTreeMap<(u64, u64), u64> {
-    n.c.view()
-        .scan(PROBE_TREE, b"")
+    probes_in(&n.c.view())
+}
+
+/// Probes as `(writer, seq) -> index` in one view.
+fn probes_in(view: &KvView) -> BTreeMap<(u64, u64), u64> {
+    view.scan(PROBE_TREE, b"")
         .map(|(k, v)| {
             let w = u64::from_be_bytes(k[..8].try_into().unwrap());
             let s = u64::from_be_bytes(k[8..16].try_into().unwrap());
@@ -77,15 +81,15 @@ fn probes(n: &TestNode) -> BTreeMap<(u64, u64), u64> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn proposals_through_leader_and_followers_commit_in_one_order() {
-    let nodes = three_nodes(ConsensusConfig::default()).await;
+/// `count` probes proposed through every node at once; each must commit
+/// and answer with its own index. Returns `(writer, seq) -> index`.
+async fn propose_through_every_node(nodes: &[TestNode], count: u64) -> BTreeMap<(u64, u64), u64> {
     let mut tasks = Vec::new();
     for (w, n) in nodes.iter().enumerate() {
         let c = n.c.clone();
         tasks.push(tokio::spawn(async move {
             let mut acked = Vec::new();
-            for seq in 0..50 {
+            for seq in 0..count {
                 let r = c
                     .propose(probe(w as u64, seq))
                     .await
@@ -105,6 +109,13 @@ async fn proposals_through_leader_and_followers_commit_in_one_order() {
     for t in tasks {
         acked.extend(t.await.unwrap());
     }
+    acked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proposals_through_leader_and_followers_commit_in_one_order() {
+    let nodes = three_nodes(ConsensusConfig::default()).await;
+    let acked = propose_through_every_node(&nodes, 50).await;
     let last = *acked.values().max().unwrap();
     for n in &nodes {
         n.c.wait_applied(last, Duration::from_secs(10))
@@ -337,15 +348,6 @@ async fn views_hold_whole_batches_and_never_change_while_applies_go_on() {
     use std::sync::Arc;
 
     let nodes = three_nodes(ConsensusConfig::default()).await;
-    let in_view = |v: &paddle_consensus::KvView| -> BTreeMap<(u64, u64), u64> {
-        v.scan(PROBE_TREE, b"")
-            .map(|(k, v)| {
-                let w = u64::from_be_bytes(k[..8].try_into().unwrap());
-                let s = u64::from_be_bytes(k[8..16].try_into().unwrap());
-                ((w, s), u64::from_be_bytes(v[..8].try_into().unwrap()))
-            })
-            .collect()
-    };
     let done = Arc::new(AtomicBool::new(false));
     let mut readers = Vec::new();
     for n in &nodes {
@@ -354,32 +356,14 @@ async fn views_hold_whole_batches_and_never_change_while_applies_go_on() {
             let mut kept = Vec::new();
             while !done.load(Ordering::Relaxed) {
                 let v = c.view();
-                let seen = in_view(&v);
+                let seen = probes_in(&v);
                 kept.push((v, seen));
                 tokio::time::sleep(Duration::from_millis(3)).await;
             }
             kept
         }));
     }
-    let mut writers = Vec::new();
-    for (w, n) in nodes.iter().enumerate() {
-        let c = n.c.clone();
-        writers.push(tokio::spawn(async move {
-            let mut acked = Vec::new();
-            for seq in 0..100 {
-                let r = c
-                    .propose(probe(w as u64, seq))
-                    .await
-                    .expect("proposal commits");
-                acked.push(((w as u64, seq), r.index));
-            }
-            acked
-        }));
-    }
-    let mut acked = BTreeMap::new();
-    for t in writers {
-        acked.extend(t.await.unwrap());
-    }
+    let acked = propose_through_every_node(&nodes, 100).await;
     let last = *acked.values().max().unwrap();
     for n in &nodes {
         n.c.wait_applied(last, Duration::from_secs(10))
@@ -390,7 +374,11 @@ async fn views_hold_whole_batches_and_never_change_while_applies_go_on() {
     let mut views = 0;
     for r in readers {
         for (v, seen) in r.await.unwrap() {
-            assert_eq!(in_view(&v), seen, "a held view changed after later applies");
+            assert_eq!(
+                probes_in(&v),
+                seen,
+                "a held view changed after later applies"
+            );
             let whole: BTreeMap<_, _> = acked
                 .iter()
                 .filter(|(_, &i)| i <= v.applied_index())

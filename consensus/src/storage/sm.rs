@@ -89,7 +89,7 @@ impl SmShared {
     fn publish(&self, p: Published) {
         let index = p.view.applied_index;
         *self.published.write().expect("lock") = p;
-        self.applied.send_replace(index);
+        self.announce(index);
     }
 
     /// Tell waiters that `index` is applied (its view is readable).

@@ -23,6 +23,7 @@ use paddle_proto::{Command, Proposal, Reply};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::clock::ClusterClock;
+use crate::metrics::StageMetrics;
 use crate::network::ForwardError;
 use crate::types::typ::Raft;
 
@@ -34,6 +35,8 @@ struct Pending {
     /// Encoded size of `command`.
     bytes: usize,
     done: oneshot::Sender<Outcome>,
+    /// When it was queued (`batch_wait`).
+    queued: std::time::Instant,
 }
 
 /// What a [`Gather`] needs to know of a queued item.
@@ -138,6 +141,7 @@ impl Batcher {
         max_commands: usize,
         max_bytes: usize,
         in_flight: usize,
+        stages: Arc<StageMetrics>,
     ) -> Self {
         let (tx, rx) = mpsc::channel::<Pending>(max_commands * in_flight * 4);
         let permits = Arc::new(Semaphore::new(in_flight));
@@ -151,8 +155,12 @@ impl Batcher {
                 // Take everything that queued up meanwhile, within budget.
                 let batch = queue.rest(first, |_, _| true);
                 let stamp = next_stamp(&clock, &last_stamp, &mut warned);
-                let raft = raft.clone();
+                let (raft, stages) = (raft.clone(), stages.clone());
                 tokio::spawn(async move {
+                    let started = std::time::Instant::now();
+                    for p in &batch {
+                        stages.batch_wait.observe(started - p.queued);
+                    }
                     let (commands, waiters): (Vec<_>, Vec<_>) =
                         batch.into_iter().map(|p| (p.command, p.done)).unzip();
                     let result = raft
@@ -161,6 +169,7 @@ impl Batcher {
                             commands,
                         })
                         .await;
+                    stages.raft_write.observe(started.elapsed());
                     drop(permit);
                     match result {
                         Ok(resp) => {
@@ -208,6 +217,7 @@ impl Batcher {
                 command,
                 bytes,
                 done,
+                queued: std::time::Instant::now(),
             })
             .await
             .map_err(|_| ForwardError::Refused("this node is shutting down".into()))?;

@@ -12,6 +12,7 @@ use paddle_proto::Command;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::batcher::{Budgeted, Gather, Outcome};
+use crate::metrics::StageMetrics;
 use crate::network::{ForwardError, PeerClients, PeerRequest, PeerResponse, TransportError};
 use crate::types::NodeId;
 
@@ -44,7 +45,12 @@ pub(crate) struct Forwarder {
 impl Forwarder {
     /// Start the forwarding task: at most `max_bytes` of encoded commands
     /// per request (a single larger command goes alone).
-    pub(crate) fn start(clients: Arc<PeerClients>, deadline: Duration, max_bytes: usize) -> Self {
+    pub(crate) fn start(
+        clients: Arc<PeerClients>,
+        deadline: Duration,
+        max_bytes: usize,
+        stages: Arc<StageMetrics>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel::<Pending>(FORWARD_BATCH * FORWARDS_IN_FLIGHT * 4);
         let permits = Arc::new(Semaphore::new(FORWARDS_IN_FLIGHT));
         let mut queue = Gather::new(rx, FORWARD_BATCH, max_bytes);
@@ -56,13 +62,15 @@ impl Forwarder {
                 let (leader, addr) = (first.leader, first.addr.clone());
                 // A batch goes to one leader, within the byte budget.
                 let batch = queue.rest(first, |a, b| a.leader == b.leader);
-                let clients = clients.clone();
+                let (clients, stages) = (clients.clone(), stages.clone());
                 tokio::spawn(async move {
                     let (commands, waiters): (Vec<_>, Vec<_>) =
                         batch.into_iter().map(|p| (p.command, p.done)).unzip();
                     let n = commands.len();
                     let req = PeerRequest::ProposeMany(commands);
+                    let started = std::time::Instant::now();
                     let result = clients.call(leader, &addr, &req, deadline).await;
+                    stages.forward.observe(started.elapsed());
                     drop(permit);
                     match result {
                         Ok(PeerResponse::ProposedMany(outcomes)) if outcomes.len() == n => {

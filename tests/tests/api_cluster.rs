@@ -3,7 +3,8 @@
 //! other nodes; the same bid id through two nodes makes one bid; a client
 //! of a killed node resumes on another with `since` and sees every event
 //! exactly once, in order; a node cut off from the others says it is stale
-//! and refuses bids with `no_quorum`.
+//! and refuses bids with `no_quorum`; each node's `/metrics` times the
+//! stages of a forwarded bid's path where they happen.
 
 mod api_support;
 
@@ -315,5 +316,90 @@ async fn writes_through_followers_see_what_another_node_just_created() {
         )
         .await;
     assert_eq!(s, 400);
+    c.pass();
+}
+
+/// `paddle_stage_seconds{stage}` counts from node `i`'s `/metrics`, with
+/// each histogram checked for shape: cumulative buckets that end at the
+/// count.
+async fn stage_counts(c: &Cluster, i: usize) -> std::collections::BTreeMap<String, u64> {
+    let (status, text) = c.get(&format!("{}/metrics", c.url(i)), None).await;
+    assert_eq!(status, 200);
+    let text = text.as_str().expect("Prometheus text").to_string();
+    let mut counts = std::collections::BTreeMap::new();
+    let mut buckets: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("paddle_stage_seconds_") else {
+            continue;
+        };
+        let (kind, rest) = rest.split_once("{stage=\"").expect("a stage label");
+        let (stage, rest) = rest.split_once('"').unwrap();
+        let value: u64 = rest.rsplit_once(' ').unwrap().1.parse().unwrap_or(0);
+        match kind {
+            "count" => {
+                counts.insert(stage.to_string(), value);
+            }
+            "bucket" => buckets.entry(stage.to_string()).or_default().push(value),
+            _ => {}
+        }
+    }
+    for (stage, b) in &buckets {
+        assert!(b.windows(2).all(|w| w[0] <= w[1]), "{stage}: {b:?}");
+        assert_eq!(b.last(), counts.get(stage), "{stage}: +Inf is the count");
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stage_metrics_follow_a_forwarded_bid_through_every_node() {
+    let c = Cluster::start(3, FAST_BIDDERS).await;
+    let (sale, lots, tokens) = c.live_sale(1, 1).await;
+    let f = follower(&c).await;
+    let (_, st) = c.get(&format!("{}/api/v1/cluster", c.url(0)), None).await;
+    let leader = (st["leader"].as_u64().unwrap() - 1) as usize;
+    let before: Vec<_> = futures::future::join_all((0..3).map(|i| stage_counts(&c, i))).await;
+    let expected = [
+        "forward",
+        "batch_wait",
+        "raft_write",
+        "log_write",
+        "disk_flush",
+        "append_rpc",
+        "apply",
+        "state_write",
+        "publish",
+    ];
+    for (i, counts) in before.iter().enumerate() {
+        let names: Vec<&str> = counts.keys().map(String::as_str).collect();
+        let mut want = expected.to_vec();
+        want.sort();
+        assert_eq!(names, want, "node {i} lists every stage");
+    }
+
+    let mut bidder = Ws::hello(&c.ws_url(f), Some(&tokens[0]), None).await;
+    let r = bidder.bid("staged-1", lots[0], json!("15.00")).await;
+    assert_eq!(r["outcome"], "accepted", "{r}");
+    let index = r["index"].as_u64().unwrap();
+    for i in 0..3 {
+        let (s, v) = c
+            .get(
+                &format!("{}/api/v1/sales/{sale}?consistency=linearizable", c.url(i)),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        assert!(v["applied_index"].as_u64() >= Some(index), "{v}");
+    }
+    let after: Vec<_> = futures::future::join_all((0..3).map(|i| stage_counts(&c, i))).await;
+    let grew = |i: usize, stage: &str| after[i][stage] > before[i][stage];
+    assert!(grew(f, "forward"), "the follower forwarded the bid");
+    for stage in ["batch_wait", "raft_write", "append_rpc"] {
+        assert!(grew(leader, stage), "the leader's {stage} counted the bid");
+    }
+    for i in 0..3 {
+        for stage in ["log_write", "disk_flush", "apply", "state_write", "publish"] {
+            assert!(grew(i, stage), "node {i}'s {stage} counted the bid's entry");
+        }
+    }
     c.pass();
 }

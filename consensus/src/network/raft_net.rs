@@ -25,6 +25,7 @@ use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 
 use super::rpc::{PeerRequest, PeerResponse};
 use super::transport::{PeerClients, TransportError};
+use crate::metrics::StageMetrics;
 use crate::types::typ::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     RaftError, VoteRequest, VoteResponse,
@@ -73,6 +74,7 @@ impl Acks {
 pub struct Network {
     pub(crate) clients: Arc<PeerClients>,
     pub(crate) acks: Arc<Acks>,
+    pub(crate) stages: Arc<StageMetrics>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -84,6 +86,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             node: node.clone(),
             clients: self.clients.clone(),
             acks: self.acks.clone(),
+            stages: self.stages.clone(),
         }
     }
 }
@@ -94,6 +97,7 @@ pub struct PeerLink {
     node: NodeAddr,
     clients: Arc<PeerClients>,
     acks: Arc<Acks>,
+    stages: Arc<StageMetrics>,
 }
 
 fn rpc_error<E: std::error::Error>(e: TransportError) -> RPCError<NodeId, NodeAddr, RaftError<E>> {
@@ -152,11 +156,13 @@ impl RaftNetwork<TypeConfig> for PeerLink {
         let entries = rpc.entries.len() as u64;
         let term = rpc.vote.leader_id().get_term();
         let req = PeerRequest::AppendEntries(rpc);
-        match self
+        let started = std::time::Instant::now();
+        let answer = self
             .clients
             .call(self.target, &self.node.raft, &req, deadline(&option))
-            .await
-        {
+            .await;
+        self.stages.append_rpc.observe(started.elapsed());
+        match answer {
             Ok(PeerResponse::AppendEntries(r)) => {
                 if matches!(&r, Ok(ok) if !matches!(ok, AppendEntriesResponse::HigherVote(_))) {
                     self.acks.note(self.target, term);

@@ -40,7 +40,7 @@ use crate::app::Application;
 use crate::clock::{ClusterClock, WallClock};
 use crate::config::ConsensusConfig;
 use crate::kv::KvView;
-use crate::metrics::ProposalMetrics;
+use crate::metrics::{ProposalMetrics, StageMetrics};
 use crate::network::raft_net::Acks;
 use crate::network::{server, Network, Peer, PeerClients, PeerRequest, PeerResponse, PeerWire};
 use crate::storage::{self, SmShared};
@@ -252,9 +252,11 @@ impl Consensus {
         let shared = sm.shared();
         let committed = log.committed_index();
         let acks = Arc::new(Acks::default());
+        let stages = shared.stages();
         let network = Network {
             clients: clients.clone(),
             acks: acks.clone(),
+            stages: stages.clone(),
         };
         let clock = Arc::new(clock);
         let raft = Raft::new(id, Arc::new(raft_config), network, log, sm)
@@ -265,6 +267,7 @@ impl Consensus {
             clients.clone(),
             Duration::from_millis(cfg.raft.propose_timeout_ms),
             cfg.raft.frame_cap() / BATCH_BYTES_PER_FRAME,
+            stages.clone(),
         );
         let batcher = crate::batcher::Batcher::start(
             raft.clone(),
@@ -273,6 +276,7 @@ impl Consensus {
             BATCH_COMMANDS,
             cfg.raft.frame_cap() / BATCH_BYTES_PER_FRAME,
             BATCHES_IN_FLIGHT,
+            stages,
         );
         let core = Arc::new(Core {
             id,
@@ -334,6 +338,11 @@ impl Consensus {
     /// Proposal counters and the commit-latency histogram.
     pub fn proposal_metrics(&self) -> &ProposalMetrics {
         &self.core.metrics
+    }
+
+    /// Where this node's proposals spend their time, stage by stage.
+    pub fn stage_metrics(&self) -> Arc<StageMetrics> {
+        self.core.shared.stages()
     }
 
     /// True once this node has been part of an initialised cluster.

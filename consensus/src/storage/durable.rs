@@ -18,6 +18,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use crate::metrics::StageMetrics;
+
 /// Called once the flush that covered the request has reached the disk.
 pub(crate) type Done = Box<dyn FnOnce(io::Result<()>) + Send>;
 
@@ -55,7 +57,12 @@ pub enum FlushMode {
 impl Durability {
     /// Start the flusher for the sled database at `dir`. It also flushes on
     /// its own every `idle_flush` so state-machine writes do not linger.
-    pub(crate) fn start(db: sled::Db, dir: &Path, idle_flush: Duration) -> io::Result<Self> {
+    pub(crate) fn start(
+        db: sled::Db,
+        dir: &Path,
+        idle_flush: Duration,
+        stages: Arc<StageMetrics>,
+    ) -> io::Result<Self> {
         let (tx, rx) = mpsc::channel::<Msg>();
         let mut syncer = FileSyncer::open(dir)?;
         thread::Builder::new()
@@ -77,7 +84,9 @@ impl Durability {
                         Msg::Stop(ack) => stop = Some(ack),
                     }
                 }
+                let started = std::time::Instant::now();
                 let result = flush_and_sync(&db, &mut syncer);
+                stages.disk_flush.observe(started.elapsed());
                 if let Err(e) = &result {
                     tracing::error!(error = %e, "flushing sled to disk failed");
                 }
@@ -239,6 +248,8 @@ impl FileSyncer {
 pub(crate) struct Disk {
     pub(crate) db: sled::Db,
     pub(crate) durability: Durability,
+    /// Where this node's proposals spend their time (`/metrics`).
+    pub(crate) stages: Arc<StageMetrics>,
 }
 
 impl Disk {
@@ -269,10 +280,17 @@ impl Disk {
                 Err(e) => return Err(io::Error::other(e)),
             }
         };
+        let stages = Arc::new(StageMetrics::default());
         let durability = match mode {
-            FlushMode::Fsync => Durability::start(db.clone(), dir, Duration::from_millis(500))?,
+            FlushMode::Fsync => {
+                Durability::start(db.clone(), dir, Duration::from_millis(500), stages.clone())?
+            }
             FlushMode::Inline => Durability::inline(db.clone()),
         };
-        Ok(Arc::new(Disk { db, durability }))
+        Ok(Arc::new(Disk {
+            db,
+            durability,
+            stages,
+        }))
     }
 }

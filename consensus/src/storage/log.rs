@@ -196,9 +196,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         }
         self.log.apply_batch(batch).map_err(write_err)?;
         // Readable now; acknowledged once the flusher has fdatasync'd it.
-        self.disk
-            .durability
-            .request(Box::new(move |r| callback.log_io_completed(r)));
+        let (stages, started) = (self.disk.stages.clone(), std::time::Instant::now());
+        self.disk.durability.request(Box::new(move |r| {
+            stages.log_write.observe(started.elapsed());
+            callback.log_io_completed(r)
+        }));
         Ok(())
     }
 

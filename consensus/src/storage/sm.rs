@@ -20,6 +20,7 @@ use super::snapshot::{self, SnapshotHeader};
 use super::state_store::{Bookkeeping, StateStore};
 use crate::app::{Application, AppliedEntry};
 use crate::kv::{KvTxn, KvView, StateMap};
+use crate::metrics::StageMetrics;
 use crate::types::typ::{Entry, LogId, SnapshotMeta, StorageError, StoredMembership};
 use crate::types::TypeConfig;
 
@@ -69,6 +70,7 @@ pub struct SmShared {
     /// that file.
     current: Mutex<Option<SnapshotMeta>>,
     durability: super::durable::Durability,
+    stages: Arc<StageMetrics>,
 }
 
 impl SmShared {
@@ -79,6 +81,11 @@ impl SmShared {
 
     pub(crate) fn published(&self) -> Published {
         self.published.read().expect("lock").clone()
+    }
+
+    /// Where this node's proposals spend their time.
+    pub fn stages(&self) -> Arc<StageMetrics> {
+        self.stages.clone()
     }
 
     /// Watch the applied index move.
@@ -210,6 +217,7 @@ impl StateMachineStore {
             snapshot_dir,
             current: Mutex::new(current),
             durability: disk.durability.clone(),
+            stages: disk.stages.clone(),
         });
         Ok(StateMachineStore {
             store: Arc::new(Mutex::new(store)),
@@ -256,6 +264,7 @@ impl StateMachineStore {
     /// all writes plus the Raft bookkeeping as one sled batch, then publish
     /// the new view and let the application emit its side effects.
     fn apply_now(&mut self, entries: Vec<Entry>) -> Result<Vec<Vec<Reply>>, StorageError> {
+        let started = std::time::Instant::now();
         let mut replies = Vec::new();
         let mut writes = Vec::new();
         let shared = self.shared.clone();
@@ -306,14 +315,20 @@ impl StateMachineStore {
         published.last_stamp_ms = self.last_stamp_ms;
         let view = published.view.clone();
         drop(published);
+        let stages = self.shared.stages.clone();
+        stages.apply.observe(started.elapsed());
+        let started = std::time::Instant::now();
         let book = self.bookkeeping();
         self.store
             .lock()
             .expect("lock")
             .write_batch(writes, &book)
             .map_err(|e| sm_err(ErrorVerb::Write, e))?;
+        stages.state_write.observe(started.elapsed());
+        let started = std::time::Instant::now();
         self.shared.announce(index);
         self.app.get_mut().expect("lock").batch_committed(&view);
+        stages.publish.observe(started.elapsed());
         Ok(replies)
     }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use paddle_consensus::metrics::ProposalMetrics;
+use paddle_consensus::metrics::{Histogram, ProposalMetrics, StageMetrics};
 use paddle_consensus::{ClusterFacts, Role};
 
 use crate::api::state::AppState;
@@ -44,6 +44,7 @@ pub fn render_metrics(s: &AppState) -> String {
     let mut out = String::new();
     render_raft(&s.consensus.facts(), &mut out);
     render_proposals(s.consensus.proposal_metrics(), &mut out);
+    render_stages(&s.consensus.stage_metrics(), &mut out);
     render_clock(s, &mut out);
     for extra in s.extra_metrics.iter() {
         out.push_str(&extra(s));
@@ -155,23 +156,51 @@ fn render_proposals(m: &ProposalMetrics, out: &mut String) {
         "Proposals that did not commit.",
         m.failed.load(Relaxed),
     );
-    let (buckets, count, sum) = m.latency.snapshot();
     let _ = writeln!(
         out,
         "# HELP paddle_commit_latency_seconds Time from propose to committed reply.\n# TYPE paddle_commit_latency_seconds histogram"
     );
+    histogram(out, "paddle_commit_latency_seconds", "", &m.latency);
+}
+
+/// One histogram's buckets, sum and count; `label` is `""` or `key="v",`.
+fn histogram(out: &mut String, name: &str, label: &str, h: &Histogram) {
+    let (buckets, count, sum) = h.snapshot();
     for (le, c) in buckets {
-        let _ = writeln!(
-            out,
-            "paddle_commit_latency_seconds_bucket{{le=\"{le}\"}} {c}"
-        );
+        let _ = writeln!(out, "{name}_bucket{{{label}le=\"{le}\"}} {c}");
     }
+    let _ = writeln!(out, "{name}_bucket{{{label}le=\"+Inf\"}} {count}");
+    let label = label.trim_end_matches(',');
+    let braces = |l: &str| {
+        if l.is_empty() {
+            String::new()
+        } else {
+            format!("{{{l}}}")
+        }
+    };
+    let _ = writeln!(out, "{name}_sum{} {sum}", braces(label));
+    let _ = writeln!(out, "{name}_count{} {count}", braces(label));
+}
+
+/// Where proposals spend their time on this node, stage by stage
+/// (`paddle_consensus::metrics::StageMetrics`).
+fn render_stages(m: &StageMetrics, out: &mut String) {
     let _ = writeln!(
         out,
-        "paddle_commit_latency_seconds_bucket{{le=\"+Inf\"}} {count}"
+        "# HELP paddle_stage_seconds Time spent in one stage of a proposal's path on this node \
+         (forward: follower to leader and back; batch_wait: queued for an entry; raft_write: \
+         one entry appended, replicated, committed and applied; log_write: a log append until on disk; \
+         disk_flush: one sled flush plus fdatasync; append_rpc: one AppendEntries round trip; \
+         apply: one batch applied in memory; state_write: its sled write; publish: its events handed out).\n# TYPE paddle_stage_seconds histogram"
     );
-    let _ = writeln!(out, "paddle_commit_latency_seconds_sum {sum}");
-    let _ = writeln!(out, "paddle_commit_latency_seconds_count {count}");
+    for (stage, h) in m.stages() {
+        histogram(
+            out,
+            "paddle_stage_seconds",
+            &format!("stage=\"{stage}\","),
+            h,
+        );
+    }
 }
 
 /// Cluster time: this node's skew and every peer's, as measured here.

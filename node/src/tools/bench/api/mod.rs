@@ -25,6 +25,7 @@
 mod clients;
 pub(crate) mod figures;
 pub(crate) mod local;
+mod stages;
 
 use std::fmt;
 use std::process::ExitCode;
@@ -73,6 +74,8 @@ pub struct Report {
     pub cores: usize,
     /// Each node's CPU seconds during the bidding, in node order.
     pub node_cpu_seconds: Vec<f64>,
+    /// What the bidding added to each node's `paddle_stage_seconds`.
+    pub stages: Vec<stages::NodeStages>,
     #[serde(flatten)]
     pub figures: Figures,
     #[serde(skip)]
@@ -179,6 +182,13 @@ impl fmt::Display for Report {
                 .collect::<Vec<_>>()
                 .join(" / ")
         )?;
+        writeln!(
+            f,
+            "  where the time went while bidding (per node and stage: count, mean, bucket of p50 and p99)"
+        )?;
+        for node in &self.stages {
+            write!(f, "{node}")?;
+        }
         if self.unanswered > 0 {
             writeln!(f, "  unanswered bids            {}", self.unanswered)?;
         }
@@ -265,6 +275,7 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
             .map(local::Proc::cpu_seconds)
             .collect::<Vec<_>>(),
     );
+    let stages_before = stage_metrics(&http, &procs).await?;
     let started = Instant::now();
     let until = started + Duration::from_secs(seconds);
     let tasks: Vec<_> = (0..bidders)
@@ -317,6 +328,15 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
         .map(|(p, before)| p.cpu_seconds() - before)
         .collect();
     let cores = figures::cores();
+    let stages_after = stage_metrics(&http, &procs).await?;
+    let node_stages = stages_before
+        .iter()
+        .zip(&stages_after)
+        .enumerate()
+        .map(|(i, ((before, _), (after, text)))| {
+            stages::during(i + 1, before, after, &stages::order(text))
+        })
+        .collect();
 
     // Let a backlog drain before anything is measured on an idle node.
     let sent = shared.sent_count.load(Ordering::Relaxed);
@@ -457,9 +477,29 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
         fanout_received: arrivals.len(),
         cores,
         node_cpu_seconds: node_cpu,
+        stages: node_stages,
         figures: shown.figures(),
         shown,
     })
+}
+
+/// Every node's stage histograms (and the text they came from).
+async fn stage_metrics(
+    http: &reqwest::Client,
+    procs: &[local::Proc],
+) -> anyhow::Result<Vec<(stages::Snapshot, String)>> {
+    let mut out = Vec::new();
+    for p in procs {
+        let text = http
+            .get(format!("{}/metrics", p.url()))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        out.push((stages::parse(&text), text));
+    }
+    Ok(out)
 }
 
 /// `paddle bench api`.

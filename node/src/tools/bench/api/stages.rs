@@ -163,36 +163,26 @@ impl fmt::Display for NodeStages {
 mod tests {
     use super::*;
 
-    const BEFORE: &str = "\
-paddle_commit_latency_seconds_count 9
-paddle_stage_seconds_bucket{stage=\"apply\",le=\"0.0001\"} 1
-paddle_stage_seconds_bucket{stage=\"apply\",le=\"0.001\"} 2
-paddle_stage_seconds_bucket{stage=\"apply\",le=\"+Inf\"} 2
-paddle_stage_seconds_sum{stage=\"apply\"} 0.001
-paddle_stage_seconds_count{stage=\"apply\"} 2
-paddle_stage_seconds_bucket{stage=\"forward\",le=\"0.0001\"} 0
-paddle_stage_seconds_bucket{stage=\"forward\",le=\"0.001\"} 0
-paddle_stage_seconds_bucket{stage=\"forward\",le=\"+Inf\"} 0
-paddle_stage_seconds_sum{stage=\"forward\"} 0
-paddle_stage_seconds_count{stage=\"forward\"} 0
-";
-
-    const AFTER: &str = "\
-paddle_stage_seconds_bucket{stage=\"apply\",le=\"0.0001\"} 1
-paddle_stage_seconds_bucket{stage=\"apply\",le=\"0.001\"} 101
-paddle_stage_seconds_bucket{stage=\"apply\",le=\"+Inf\"} 102
-paddle_stage_seconds_sum{stage=\"apply\"} 0.071
-paddle_stage_seconds_count{stage=\"apply\"} 102
-paddle_stage_seconds_bucket{stage=\"forward\",le=\"0.0001\"} 0
-paddle_stage_seconds_bucket{stage=\"forward\",le=\"0.001\"} 0
-paddle_stage_seconds_bucket{stage=\"forward\",le=\"+Inf\"} 0
-paddle_stage_seconds_sum{stage=\"forward\"} 0
-paddle_stage_seconds_count{stage=\"forward\"} 0
-";
+    /// A `/metrics` text with an `apply` histogram (buckets at 0.1 and
+    /// 1 ms, then +Inf) and a `forward` stage never used.
+    fn metrics(apply: [u64; 3], sum: f64) -> String {
+        let mut t = String::from("paddle_commit_latency_seconds_count 9\n");
+        for (stage, counts, sum) in [("apply", apply, sum), ("forward", [0; 3], 0.0)] {
+            for (le, c) in ["0.0001", "0.001", "+Inf"].iter().zip(counts) {
+                t += &format!("paddle_stage_seconds_bucket{{stage=\"{stage}\",le=\"{le}\"}} {c}\n");
+            }
+            t += &format!("paddle_stage_seconds_sum{{stage=\"{stage}\"}} {sum}\n");
+            t += &format!(
+                "paddle_stage_seconds_count{{stage=\"{stage}\"}} {}\n",
+                counts[2]
+            );
+        }
+        t
+    }
 
     #[test]
     fn parses_the_stage_histograms_and_nothing_else() {
-        let s = parse(BEFORE);
+        let s = parse(&metrics([1, 2, 2], 0.001));
         assert_eq!(s.len(), 2);
         assert_eq!(
             s["apply"],
@@ -203,15 +193,20 @@ paddle_stage_seconds_count{stage=\"forward\"} 0
             }
         );
         assert_eq!(
-            order(AFTER),
+            order(&metrics([1, 101, 102], 0.071)),
             vec!["apply".to_string(), "forward".to_string()]
         );
     }
 
     #[test]
     fn reports_what_the_run_added_and_leaves_out_unused_stages() {
-        let (before, after) = (parse(BEFORE), parse(AFTER));
-        let n = during(2, &before, &after, &order(AFTER));
+        let after = metrics([1, 101, 102], 0.071);
+        let n = during(
+            2,
+            &parse(&metrics([1, 2, 2], 0.001)),
+            &parse(&after),
+            &order(&after),
+        );
         assert_eq!(n.node, 2);
         assert_eq!(n.stages.len(), 1, "forward was never used: {n:?}");
         let apply = &n.stages[0];

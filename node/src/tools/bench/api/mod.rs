@@ -333,9 +333,7 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
         .iter()
         .zip(&stages_after)
         .enumerate()
-        .map(|(i, ((before, _), (after, text)))| {
-            stages::during(i + 1, before, after, &stages::order(text))
-        })
+        .map(|(i, (before, after))| stages::during(i + 1, before, after))
         .collect();
 
     // Let a backlog drain before anything is measured on an idle node.
@@ -483,11 +481,11 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
     })
 }
 
-/// Every node's stage histograms (and the text they came from).
+/// Every node's stage histograms.
 async fn stage_metrics(
     http: &reqwest::Client,
     procs: &[local::Proc],
-) -> anyhow::Result<Vec<(stages::Snapshot, String)>> {
+) -> anyhow::Result<Vec<stages::Snapshot>> {
     let mut out = Vec::new();
     for p in procs {
         let text = http
@@ -497,7 +495,7 @@ async fn stage_metrics(
             .error_for_status()?
             .text()
             .await?;
-        out.push((stages::parse(&text), text));
+        out.push(stages::parse(&text));
     }
     Ok(out)
 }

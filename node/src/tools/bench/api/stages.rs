@@ -3,7 +3,6 @@
 //! bidding, and what the run added to each stage (count, mean, and the
 //! bucket bounds its median and 99th percentile fall under).
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -49,8 +48,8 @@ impl Counts {
     }
 }
 
-/// Every stage of one node's `/metrics`, by name.
-pub type Snapshot = BTreeMap<String, Counts>;
+/// Every stage of one node's `/metrics`, in the order it lists them.
+pub type Snapshot = Vec<(String, Counts)>;
 
 /// Read the `paddle_stage_seconds` histograms out of a Prometheus text.
 pub fn parse(text: &str) -> Snapshot {
@@ -71,7 +70,12 @@ pub fn parse(text: &str) -> Snapshot {
         let Ok(value) = value.trim().parse::<f64>() else {
             continue;
         };
-        let c = out.entry(stage.to_string()).or_default();
+        if out.last().is_none_or(|(name, _)| name != stage) {
+            out.push((stage.to_string(), Counts::default()));
+        }
+        let Some((_, c)) = out.last_mut() else {
+            continue;
+        };
         match kind {
             "sum" => c.sum_seconds = value,
             "count" => c.count = value as u64,
@@ -112,12 +116,16 @@ pub struct NodeStages {
 
 /// The run's share of each stage of one node (stages it never used left
 /// out), in the order `/metrics` lists them.
-pub fn during(node: usize, before: &Snapshot, after: &Snapshot, order: &[String]) -> NodeStages {
-    let stages = order
+pub fn during(node: usize, before: &Snapshot, after: &Snapshot) -> NodeStages {
+    let none = Counts::default();
+    let stages = after
         .iter()
-        .filter_map(|name| {
-            let after = after.get(name)?;
-            let d = after.since(before.get(name).unwrap_or(&Counts::default()));
+        .filter_map(|(name, after)| {
+            let earlier = before
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(&none, |(_, c)| c);
+            let d = after.since(earlier);
             (d.count > 0).then(|| Stage {
                 stage: name.clone(),
                 count: d.count,
@@ -128,16 +136,6 @@ pub fn during(node: usize, before: &Snapshot, after: &Snapshot, order: &[String]
         })
         .collect();
     NodeStages { node, stages }
-}
-
-/// The stage names in the order a node's `/metrics` lists them.
-pub fn order(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|l| {
-            let rest = l.strip_prefix("paddle_stage_seconds_count{stage=\"")?;
-            Some(rest.split_once('"')?.0.to_string())
-        })
-        .collect()
 }
 
 impl fmt::Display for NodeStages {
@@ -183,29 +181,24 @@ mod tests {
     #[test]
     fn parses_the_stage_histograms_and_nothing_else() {
         let s = parse(&metrics([1, 2, 2], 0.001));
-        assert_eq!(s.len(), 2);
+        let names: Vec<&str> = s.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["apply", "forward"], "in the text's order");
         assert_eq!(
-            s["apply"],
+            s[0].1,
             Counts {
                 buckets: vec![(0.0001, 1), (0.001, 2)],
                 count: 2,
                 sum_seconds: 0.001,
             }
         );
-        assert_eq!(
-            order(&metrics([1, 101, 102], 0.071)),
-            vec!["apply".to_string(), "forward".to_string()]
-        );
     }
 
     #[test]
     fn reports_what_the_run_added_and_leaves_out_unused_stages() {
-        let after = metrics([1, 101, 102], 0.071);
         let n = during(
             2,
             &parse(&metrics([1, 2, 2], 0.001)),
-            &parse(&after),
-            &order(&after),
+            &parse(&metrics([1, 101, 102], 0.071)),
         );
         assert_eq!(n.node, 2);
         assert_eq!(n.stages.len(), 1, "forward was never used: {n:?}");

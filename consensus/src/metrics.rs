@@ -76,9 +76,11 @@ pub struct StageMetrics {
     /// Leader: one entry's `client_write`, from hand-over to openraft until
     /// it is appended, replicated to a quorum, committed and applied here.
     pub raft_write: Histogram,
-    /// One log append until its flush is on disk (openraft is told then).
+    /// One log append until the fdatasync of its segment returned
+    /// (openraft is told then).
     pub log_write: Histogram,
-    /// One flush of sled plus the fdatasync of its files (flusher thread).
+    /// One flush of sled plus the fdatasync of its files (flusher thread):
+    /// the state, votes and the purge point; no commit waits for it.
     pub disk_flush: Histogram,
     /// Leader: one AppendEntries round trip to a follower, which answers
     /// once the entries are on its disk (heartbeats included).

@@ -397,9 +397,12 @@ async fn stage_metrics_follow_a_forwarded_bid_through_every_node() {
         assert!(grew(leader, stage), "the leader's {stage} counted the bid");
     }
     for i in 0..3 {
-        for stage in ["log_write", "disk_flush", "apply", "state_write", "publish"] {
+        for stage in ["log_write", "apply", "state_write", "publish"] {
             assert!(grew(i, stage), "node {i}'s {stage} counted the bid's entry");
         }
+        // `disk_flush` (sled's flusher) is no longer on a commit's path:
+        // it runs after 500 ms idle and for votes and purges, so one bid
+        // need not move it.
     }
     c.pass();
 }

@@ -1,8 +1,12 @@
-//! Data that outlives a release: a data dir written by Paddle before format
-//! versions existed (`tests/fixtures/format-v1`, made by
-//! `scripts/format-fixture` with that build's binary) is read by this
-//! build: migrated on the first start, read as it is on the next, with the
-//! same state hash and the same views as when it was written.
+//! Data that outlives a release: data dirs written by older builds, each
+//! made by `scripts/format-fixture` with that build's binary, are read by
+//! this build: migrated on the first start, read as it is on the next, with
+//! the same state hash and the same views as when they were written.
+//!
+//! - `tests/fixtures/format-v1`: written before format versions existed
+//!   (records without headers, the Raft log in sled);
+//! - `tests/fixtures/data-dir-v1`: data dir version 1 (versioned records,
+//!   the Raft log still in sled's `raft_log` tree), written by 5fed641.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,8 +14,14 @@ use std::process::Command;
 use paddle_tests::{Api, NodeProc, READY};
 use serde_json::Value;
 
+fn fixture_named(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name)
+}
+
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/format-v1")
+    fixture_named("format-v1")
 }
 
 /// `v` without what depends on when it is read, not on what is stored:
@@ -41,13 +51,28 @@ async fn get(api: &Api, url: &str) -> anyhow::Result<Value> {
 
 #[tokio::test]
 async fn a_data_dir_written_before_format_versions_is_migrated_and_reads_the_same() {
+    let segments = migrated_and_reads_the_same("format-v1").await;
+    assert!(segments > 0, "the log moved into segment files");
+}
+
+#[tokio::test]
+async fn a_data_dir_with_the_log_in_sled_is_migrated_and_reads_the_same() {
+    let segments = migrated_and_reads_the_same("data-dir-v1").await;
+    assert!(segments > 0, "the log moved into segment files");
+}
+
+/// Start this build twice on the fixture `name`: the first start migrates,
+/// the second reads it as it is; both show what the fixture's build showed.
+/// Returns how many log segment files the data dir has afterwards.
+async fn migrated_and_reads_the_same(name: &str) -> usize {
+    let fixture = fixture_named(name);
     let expect: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture().join("expect.json")).unwrap())
+        serde_json::from_str(&std::fs::read_to_string(fixture.join("expect.json")).unwrap())
             .unwrap();
     let root = tempfile::tempdir().unwrap();
     let untar = Command::new("tar")
         .arg("-xzf")
-        .arg(fixture().join("data.tar.gz"))
+        .arg(fixture.join("data.tar.gz"))
         .arg("-C")
         .arg(root.path())
         .status()
@@ -72,7 +97,7 @@ async fn a_data_dir_written_before_format_versions_is_migrated_and_reads_the_sam
         assert_eq!(
             state.state_hash,
             expect["state"]["state_hash"].as_str().unwrap(),
-            "{start}: state hash; node log:\n{}",
+            "{name}, {start}: state hash; node log:\n{}",
             node.log_tail(40)
         );
         assert_eq!(
@@ -113,10 +138,21 @@ async fn a_data_dir_written_before_format_versions_is_migrated_and_reads_the_sam
     }
     let log = node.log_text();
     assert_eq!(
-        log.matches("migrated an unversioned data dir").count(),
+        log.matches("migrated the data dir to the current version")
+            .count(),
         1,
-        "the first start migrates, the second does not:\n{log}"
+        "{name}: the first start migrates, the second does not:\n{log}"
     );
+    std::fs::read_dir(root.path().join("data/raft/log"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "seg")
+        })
+        .count()
 }
 
 #[tokio::test]

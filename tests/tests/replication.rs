@@ -12,8 +12,8 @@
 //! asserts on time.
 //!
 //! The durability tests look at the system calls of real nodes: a log
-//! append and a vote reach `fdatasync` on sled's `db` file before anything
-//! that depends on them is acknowledged. A clean restart proving nothing
+//! append reaches `fdatasync` on its log segment file, and a vote on sled's
+//! `db` file, before anything that depends on them is acknowledged. A clean restart proving nothing
 //! was lost is not enough (the page cache survives a process kill). strace
 //! is required: `./scripts/test` installs it when missing, and when it is
 //! missing or ptrace is not permitted these tests FAIL with strace's
@@ -156,23 +156,35 @@ async fn follower_far_behind_catches_up_from_a_snapshot() -> anyhow::Result<()> 
     Ok(())
 }
 
-/// sled's data file inside a node's data dir.
+/// sled's data file inside a node's data dir (votes live there).
 fn is_sled_db(call: &Call) -> bool {
     call.path().is_some_and(|p| p.ends_with("/raft/sled/db"))
 }
 
-fn is_sync(call: &Call) -> bool {
-    matches!(call.name.as_str(), "fdatasync" | "fsync") && call.ok() && is_sled_db(call)
+/// A segment file of a node's Raft log (`raft/log/<first index>.seg`).
+fn is_log_segment(call: &Call) -> bool {
+    call.path()
+        .is_some_and(|p| p.contains("/raft/log/") && p.ends_with(".seg"))
 }
 
-/// The first successful pwrite to sled's `db` file, at or after `after_us`,
-/// whose buffer satisfies `pred`.
-fn first_write(trace: &Trace, after_us: u64, pred: impl Fn(&[u8]) -> bool) -> Option<&Call> {
+/// A successful fdatasync/fsync of the file `path` picks.
+fn is_sync(call: &Call, path: fn(&Call) -> bool) -> bool {
+    matches!(call.name.as_str(), "fdatasync" | "fsync") && call.ok() && path(call)
+}
+
+/// The first successful pwrite to a file `path` picks, at or after
+/// `after_us`, whose buffer satisfies `pred`.
+fn first_write(
+    trace: &Trace,
+    after_us: u64,
+    path: fn(&Call) -> bool,
+    pred: impl Fn(&[u8]) -> bool,
+) -> Option<&Call> {
     trace.calls.iter().find(|c| {
         c.name.starts_with("pwrite")
             && c.ok()
             && c.start_us >= after_us
-            && is_sled_db(c)
+            && path(c)
             && c.first_string().is_some_and(|b| pred(&b))
     })
 }
@@ -183,11 +195,13 @@ fn first_write(trace: &Trace, after_us: u64, pred: impl Fn(&[u8]) -> bool) -> Op
 /// make an entry durable) is traced while ten probes are written one after
 /// the other, each with a unique payload and writer id. For each probe the
 /// trace must show, in this order:
-///  1. W: a `pwrite` to `raft/sled/db` whose buffer holds the payload
-///     (the log entry reaching the file; sled writes nothing before a
-///     flush, and the payload is stored raw by the codec);
-///  2. F: an `fdatasync`/`fsync` of that same file that starts after W
-///     returned and returns successfully;
+///  1. W: a `pwrite` to a segment file under `raft/log/` whose buffer
+///     holds the payload (the log entry reaching the file; the payload is
+///     stored raw by the codec);
+///  2. F: an `fdatasync`/`fsync` of a segment file that starts after W
+///     returned and returns successfully (a segment is synced in full
+///     before the next one is written to, so any segment's sync after W
+///     covers W);
 ///  3. R: the HTTP response carrying the probe's writer id, written to the
 ///     client's socket only after F returned.
 ///
@@ -222,8 +236,10 @@ async fn append_reaches_fdatasync_before_the_ack() -> anyhow::Result<()> {
     let trace = strace.detach()?;
 
     for (writer, payload, index) in probes {
-        let w = first_write(&trace, 0, |b| contains(b, payload.as_bytes()))
-            .ok_or_else(|| anyhow::anyhow!("no pwrite to raft/sled/db carries {payload}"))?;
+        let w = first_write(&trace, 0, is_log_segment, |b| {
+            contains(b, payload.as_bytes())
+        })
+        .ok_or_else(|| anyhow::anyhow!("no pwrite to a raft/log segment carries {payload}"))?;
         let writer_text = writer.to_string();
         let r = trace
             .calls
@@ -234,13 +250,12 @@ async fn append_reaches_fdatasync_before_the_ack() -> anyhow::Result<()> {
                     && c.args.contains(&writer_text)
             })
             .ok_or_else(|| anyhow::anyhow!("no HTTP response for writer {writer}"))?;
-        let f = trace
-            .calls
-            .iter()
-            .find(|c| is_sync(c) && c.start_us >= w.end_us(0) && c.end_us(0) <= r.start_us);
+        let f = trace.calls.iter().find(|c| {
+            is_sync(c, is_log_segment) && c.start_us >= w.end_us(0) && c.end_us(0) <= r.start_us
+        });
         assert!(
             f.is_some(),
-            "probe {writer} (index {index}): no fdatasync of sled's db between the entry's \
+            "probe {writer} (index {index}): no fdatasync of the log between the entry's \
              pwrite at {} and the response at {}",
             w.start_us,
             r.start_us
@@ -329,14 +344,14 @@ async fn vote_reaches_fdatasync_before_it_counts() -> anyhow::Result<()> {
     let sealed = paddle_proto::codec::seal_record(&vote);
     let mut value = vec![sealed.len() as u8];
     value.extend_from_slice(&sealed);
-    let w = first_write(&trace, killed_at, |b| {
+    let w = first_write(&trace, killed_at, is_sled_db, |b| {
         contains(b, b"vote") && contains(b, &value)
     });
     let f = w.and_then(|w| {
         trace
             .calls
             .iter()
-            .find(|c| is_sync(c) && c.start_us >= w.end_us(0))
+            .find(|c| is_sync(c, is_sled_db) && c.start_us >= w.end_us(0))
     });
     let (Some(w), Some(f)) = (w, f) else {
         panic!(

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use super::segments::SegmentLog;
 use crate::metrics::StageMetrics;
 
 /// Called once the flush that covered the request has reached the disk.
@@ -250,9 +251,13 @@ pub(crate) struct Disk {
     pub(crate) durability: Durability,
     /// Where this node's proposals spend their time (`/metrics`).
     pub(crate) stages: Arc<StageMetrics>,
+    /// The Raft log's entries, in segment files beside the database
+    /// (`../log`), synced on their own (`segments.rs`).
+    pub(crate) log: Arc<SegmentLog>,
 }
 
 impl Disk {
+    /// Open the sled database at `dir` and the log segments beside it.
     pub(crate) fn open(dir: &Path, mode: FlushMode) -> io::Result<Arc<Self>> {
         std::fs::create_dir_all(dir)?;
         let config = sled::Config::new()
@@ -280,6 +285,8 @@ impl Disk {
                 Err(e) => return Err(io::Error::other(e)),
             }
         };
+        let log_dir = dir.with_file_name("log");
+        let log = SegmentLog::open(&log_dir, mode)?;
         let stages = Arc::new(StageMetrics::default());
         let durability = match mode {
             FlushMode::Fsync => {
@@ -291,6 +298,7 @@ impl Disk {
             db,
             durability,
             stages,
+            log,
         }))
     }
 }

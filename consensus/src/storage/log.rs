@@ -1,11 +1,21 @@
-//! The Raft log on sled, acknowledged only once it is on disk.
+//! The Raft log: entries in segment files, metadata in sled.
 //!
-//! Tree `raft_log` maps the big-endian index to the bincode entry; tree
-//! `raft_meta` holds the vote, the committed log id and the last purged log
-//! id. `append` makes entries readable at once and reports
-//! `log_io_completed` from the flusher after fdatasync; `save_vote`,
-//! `truncate` and `purge` return only after their flush. Every value is a
+//! The entries live in append-only segment files (`segments.rs`), written
+//! with one `pwrite` per append and made durable by their own fdatasync
+//! thread, so a commit no longer waits for a sled flush. Tree `raft_meta`
+//! holds the vote, the committed log id and the last purged log id.
+//! `append` makes entries readable at once and reports `log_io_completed`
+//! after the fdatasync that covers them; `save_vote` returns after a sled
+//! flush, `truncate` after its own fdatasync, `purge` after the purge point
+//! (and the state written so far) is flushed. Every entry and value is a
 //! versioned record (`codec::encode_record`; see `format.rs`).
+//!
+//! The state machine's trees are flushed by sled on their own schedule, so
+//! after a crash they may hold an entry the log lost (a follower applies
+//! what the leader says is committed, flushed here or not). openraft
+//! handles a state ahead of the log on start (it purges up to what is
+//! applied); [`LogStore::read_committed`] makes sure it is never told a
+//! commit point beyond what the log holds.
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
@@ -18,6 +28,7 @@ use paddle_proto::codec;
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::durable::Disk;
+use super::segments::SegmentLog;
 use crate::types::typ::{Entry, LogId, StorageError, Vote};
 use crate::types::TypeConfig;
 
@@ -25,11 +36,11 @@ const KEY_VOTE: &[u8] = b"vote";
 const KEY_COMMITTED: &[u8] = b"committed";
 const KEY_LAST_PURGED: &[u8] = b"last_purged";
 
-/// The sled-backed Raft log. Cloning shares the same trees.
+/// The Raft log. Cloning shares the same files and trees.
 #[derive(Clone)]
 pub struct LogStore {
     disk: Arc<Disk>,
-    log: sled::Tree,
+    log: Arc<SegmentLog>,
     meta: sled::Tree,
     /// Last committed index known to this node (0 = none), for metrics.
     committed: Arc<AtomicU64>,
@@ -49,16 +60,23 @@ fn write_err(e: impl std::fmt::Display) -> StorageError {
 
 impl LogStore {
     pub(crate) fn open(disk: Arc<Disk>) -> Result<Self, sled::Error> {
-        let log = disk.db.open_tree("raft_log")?;
         let meta = disk.db.open_tree("raft_meta")?;
         let store = LogStore {
+            log: disk.log.clone(),
             disk,
-            log,
             meta,
             committed: Arc::new(AtomicU64::new(0)),
         };
         if let Ok(Some(Some(c))) = store.get_meta::<Option<LogId>>(KEY_COMMITTED) {
             store.committed.store(c.index, Ordering::Relaxed);
+        }
+        // Segments a purge recorded but did not get to remove (a crash in
+        // between) go now.
+        if let Ok(Some(purged)) = store.last_purged() {
+            store
+                .log
+                .purge(purged.index)
+                .map_err(|e| sled::Error::Io(e))?;
         }
         Ok(store)
     }
@@ -97,12 +115,8 @@ impl LogStore {
 
     /// True when the log holds no entry.
     pub fn is_empty(&self) -> bool {
-        self.log.is_empty()
+        self.len() == 0
     }
-}
-
-fn index_key(index: u64) -> [u8; 8] {
-    index.to_be_bytes()
 }
 
 fn decode_entry(bytes: &[u8]) -> Result<Entry, StorageError> {
@@ -114,22 +128,22 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry>, StorageError> {
-        let start = match range.start_bound() {
-            Bound::Included(i) => Bound::Included(index_key(*i)),
-            Bound::Excluded(i) => Bound::Excluded(index_key(*i)),
-            Bound::Unbounded => Bound::Unbounded,
+        let from = match range.start_bound() {
+            Bound::Included(i) => *i,
+            Bound::Excluded(i) => i.saturating_add(1),
+            Bound::Unbounded => 0,
         };
-        let end = match range.end_bound() {
-            Bound::Included(i) => Bound::Included(index_key(*i)),
-            Bound::Excluded(i) => Bound::Excluded(index_key(*i)),
-            Bound::Unbounded => Bound::Unbounded,
+        let to = match range.end_bound() {
+            Bound::Included(i) => i.saturating_add(1),
+            Bound::Excluded(i) => *i,
+            Bound::Unbounded => u64::MAX,
         };
-        let mut out = Vec::new();
-        for item in self.log.range::<[u8; 8], _>((start, end)) {
-            let (_, v) = item.map_err(read_err)?;
-            out.push(decode_entry(&v)?);
-        }
-        Ok(out)
+        self.log
+            .read(from, to)
+            .map_err(read_err)?
+            .iter()
+            .map(|(_, bytes)| decode_entry(bytes))
+            .collect()
     }
 }
 
@@ -139,7 +153,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
         let last_purged_log_id = self.last_purged()?;
         let last = match self.log.last().map_err(read_err)? {
-            Some((_, v)) => Some(decode_entry(&v)?.log_id),
+            Some((_, bytes)) => Some(decode_entry(&bytes)?.log_id),
             None => None,
         };
         // After a crash in the middle of a purge, entries below the purge point
@@ -177,7 +191,16 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
-        Ok(self.get_meta::<Option<LogId>>(KEY_COMMITTED)?.flatten())
+        let committed = self.get_meta::<Option<LogId>>(KEY_COMMITTED)?.flatten();
+        // sled may have flushed a commit point whose entries the log lost in
+        // a crash (they were never acknowledged by this node): openraft would
+        // try to re-apply entries it cannot read. Forget such a point; it is
+        // only a hint, learned again from the leader.
+        let held = std::cmp::max(
+            self.log.last_index().map_err(read_err)?,
+            self.last_purged()?.map(|l| l.index),
+        );
+        Ok(committed.filter(|c| Some(c.index) <= held))
     }
 
     async fn append<I>(
@@ -189,15 +212,15 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry> + Send,
         I::IntoIter: Send,
     {
-        let mut batch = sled::Batch::default();
-        for entry in entries {
-            let bytes = codec::encode_record(&entry).map_err(write_err)?;
-            batch.insert(&index_key(entry.log_id.index), bytes);
-        }
-        self.log.apply_batch(batch).map_err(write_err)?;
+        let records = entries
+            .into_iter()
+            .map(|entry| Ok((entry.log_id.index, codec::encode_record(&entry)?)))
+            .collect::<Result<Vec<_>, paddle_proto::codec::CodecError>>()
+            .map_err(write_err)?;
+        self.log.append(&records).map_err(write_err)?;
         // Readable now; acknowledged once the flusher has fdatasync'd it.
         let (stages, started) = (self.disk.stages.clone(), std::time::Instant::now());
-        self.disk.durability.request(Box::new(move |r| {
+        self.log.sync(Box::new(move |r| {
             stages.log_write.observe(started.elapsed());
             callback.log_io_completed(r)
         }));
@@ -206,13 +229,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
         tracing::debug!(since = log_id.index, "truncating the log");
-        let mut batch = sled::Batch::default();
-        for item in self.log.range(index_key(log_id.index)..) {
-            let (k, _) = item.map_err(write_err)?;
-            batch.remove(k);
-        }
-        self.log.apply_batch(batch).map_err(write_err)?;
-        self.sync().await
+        self.log.truncate(log_id.index).map_err(write_err)
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
@@ -220,12 +237,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         // Record the purge point first: if we crash in between, the entries
         // still present below it are simply ignored.
         self.put_meta(KEY_LAST_PURGED, &log_id)?;
-        let mut batch = sled::Batch::default();
-        for item in self.log.range(..=index_key(log_id.index)) {
-            let (k, _) = item.map_err(write_err)?;
-            batch.remove(k);
-        }
-        self.log.apply_batch(batch).map_err(write_err)?;
-        self.sync().await
+        // The purge point, and the state applied so far, reach the disk
+        // before any segment goes: a snapshot covers what is purged.
+        self.sync().await?;
+        self.log.purge(log_id.index).map_err(write_err)
     }
 }

@@ -14,6 +14,7 @@ mod files;
 pub mod format;
 pub mod log;
 pub mod seed;
+mod segments;
 pub mod sm;
 pub mod snapshot;
 mod state_store;
@@ -50,7 +51,7 @@ pub fn open_with(
         .into()
     };
     let disk = durable::Disk::open(&dir.join("sled"), mode).map_err(io)?;
-    if let Err(e) = format::open(&disk.db, &disk.durability) {
+    if let Err(e) = format::open(&disk) {
         disk.durability.stop_blocking();
         return Err(io(std::io::Error::other(e)));
     }

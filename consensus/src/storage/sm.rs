@@ -70,6 +70,8 @@ pub struct SmShared {
     /// that file.
     current: Mutex<Option<SnapshotMeta>>,
     durability: super::durable::Durability,
+    /// The log's segments, closed with the database.
+    log: Arc<super::segments::SegmentLog>,
     stages: Arc<StageMetrics>,
 }
 
@@ -146,10 +148,20 @@ impl SmShared {
         self.durability.sync().await
     }
 
-    /// Final flush, then release the database (call after Raft stopped).
+    /// Final flush, then release the database and the log's files (call
+    /// after Raft stopped).
     pub async fn close(&self) {
-        let d = self.durability.clone();
-        let _ = self.durability.blocking(move || d.stop_blocking()).await;
+        let (d, log) = (self.durability.clone(), self.log.clone());
+        let _ = self
+            .durability
+            .blocking(move || {
+                d.stop_blocking();
+                if let Err(e) = log.sync_blocking() {
+                    tracing::error!(error = %e, "final sync of the log failed");
+                }
+                log.close();
+            })
+            .await;
     }
 
     /// The bytes of the newest snapshot on disk (for backups), if any.
@@ -217,6 +229,7 @@ impl StateMachineStore {
             snapshot_dir,
             current: Mutex::new(current),
             durability: disk.durability.clone(),
+            log: disk.log.clone(),
             stages: disk.stages.clone(),
         });
         Ok(StateMachineStore {

@@ -28,7 +28,7 @@
 
 use paddle_proto::codec::{self, RecordFormat};
 
-use super::durable::Disk;
+use super::disk::Disk;
 
 /// This build's data dir version: 2, the Raft log in segment files. (1: the
 /// log in sled's `raft_log` tree; none: before versions, format 1's records
@@ -204,7 +204,7 @@ pub(super) fn mark(db: &sled::Db) -> Result<(), FormatError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::durable::Disk;
+    use crate::storage::disk::Disk;
     use crate::storage::state_store::{StateStore, META_APPLIED};
     use crate::types::typ::LogId;
     use openraft::CommittedLeaderId;

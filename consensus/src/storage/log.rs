@@ -27,7 +27,7 @@ use openraft::{AnyError, ErrorSubject, ErrorVerb, RaftLogReader, StorageIOError}
 use paddle_proto::codec;
 use serde::{de::DeserializeOwned, Serialize};
 
-use super::durable::Disk;
+use super::disk::Disk;
 use super::segments::SegmentLog;
 use crate::types::typ::{Entry, LogId, StorageError, Vote};
 use crate::types::TypeConfig;

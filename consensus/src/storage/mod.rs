@@ -9,6 +9,7 @@
 
 mod chunks;
 pub mod direct;
+mod disk;
 mod durable;
 mod files;
 pub mod format;
@@ -50,7 +51,7 @@ pub fn open_with(
         )
         .into()
     };
-    let disk = durable::Disk::open(&dir.join("sled"), mode).map_err(io)?;
+    let disk = disk::Disk::open(&dir.join("sled"), mode).map_err(io)?;
     if let Err(e) = format::open(&disk) {
         disk.durability.stop_blocking();
         return Err(io(std::io::Error::other(e)));

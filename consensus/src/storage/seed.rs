@@ -13,7 +13,7 @@ use std::path::Path;
 use paddle_proto::codec;
 use serde::Serialize;
 
-use super::durable::Disk;
+use super::disk::Disk;
 use super::snapshot::{self, SnapshotError, SnapshotHeader};
 use super::state_store::StateStore;
 use crate::kv::KvTxn;

@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 
-use super::durable::{Done, FlushMode};
+use super::durable::{wait_blocking, Done, FlushMode};
 
 /// A segment takes no more appends once it holds this many bytes.
 pub(crate) const SEGMENT_BYTES: u64 = 32 * 1024 * 1024;
@@ -302,12 +302,7 @@ impl SegmentLog {
 
     /// [`SegmentLog::sync`], waiting on this thread.
     pub(crate) fn sync_blocking(&self) -> io::Result<()> {
-        let (tx, rx) = mpsc::channel();
-        self.sync(Box::new(move |r| {
-            let _ = tx.send(r);
-        }));
-        rx.recv()
-            .unwrap_or_else(|_| Err(io::Error::other("the log sync thread has stopped")))
+        wait_blocking(|done| self.sync(done), "the log sync thread has stopped")
     }
 
     /// The records of entries `from..to` that the log holds, in order.

@@ -15,7 +15,7 @@ use openraft::{
 use paddle_proto::Reply;
 use tokio::sync::watch;
 
-use super::durable::Disk;
+use super::disk::Disk;
 use super::snapshot::{self, SnapshotHeader};
 use super::state_store::{Bookkeeping, StateStore};
 use crate::app::{Application, AppliedEntry};

@@ -373,7 +373,7 @@ mod tests {
     use super::*;
     use crate::kv::Bytes;
     use crate::storage::chunks::CHUNK_BYTES;
-    use crate::storage::durable::Disk;
+    use crate::storage::disk::Disk;
 
     fn b(s: &str) -> Bytes {
         s.as_bytes().into()

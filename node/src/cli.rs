@@ -441,6 +441,11 @@ pub struct BenchApiArgs {
     /// Offered bid rate over all bidders
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub bids_per_second: u32,
+    /// Closed loop: each bidder sends its next bid when the last one's
+    /// result arrives, as redis-benchmark's clients do (--bids-per-second
+    /// is then ignored)
+    #[arg(long)]
+    pub closed_loop: bool,
     /// Also write the latency distributions (bid -> result, bid -> watcher) as an SVG
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,

@@ -283,12 +283,13 @@ fn bench_subcommands_have_their_own_options() {
         panic!("{cli:?}");
     };
     assert_eq!((b.watchers, b.bidders, b.common.json), (10_000, 100, true));
-    assert_eq!(b.plot, None);
-    let cli = parse(&["bench", "api", "--plot", "lat.svg"]).unwrap();
+    assert_eq!((b.plot, b.closed_loop), (None, false));
+    let cli = parse(&["bench", "api", "--plot", "lat.svg", "--closed-loop"]).unwrap();
     let Command::Bench(BenchCommand::Api(b)) = cli.command else {
         panic!("{cli:?}");
     };
     assert_eq!(b.plot.as_deref(), Some(std::path::Path::new("lat.svg")));
+    assert!(b.closed_loop);
 
     let cli = parse(&["bench", "engine", "--bids", "5000"]).unwrap();
     assert!(matches!(

@@ -145,7 +145,20 @@ pub(super) async fn watcher(
     }))
 }
 
-/// One bidder: a bid every `every`, raising its pair partner by a cent.
+/// How a bidder paces its bids.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Pace {
+    /// Open loop: a bid every so often, whatever came back.
+    Every(Duration),
+    /// Closed loop: the next bid when the last one's result arrived (or
+    /// after [`CLOSED_LOOP_PATIENCE`] without it).
+    Closed,
+}
+
+/// How long a closed-loop bidder waits for a result before bidding again.
+const CLOSED_LOOP_PATIENCE: Duration = Duration::from_secs(10);
+
+/// One bidder: bids paced by `pace`, raising its pair partner by a cent.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn bidder(
     node: std::net::SocketAddr,
@@ -153,7 +166,7 @@ pub(super) async fn bidder(
     token: String,
     lot: u64,
     parity: u64,
-    every: Duration,
+    pace: Pace,
     until: Instant,
     shared: Arc<Shared>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
@@ -174,8 +187,9 @@ pub(super) async fn bidder(
         }
     }
     let pending: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let answered = Arc::new(tokio::sync::Notify::new());
     let reader = {
-        let (pending, shared) = (pending.clone(), shared.clone());
+        let (pending, shared, answered) = (pending.clone(), shared.clone(), answered.clone());
         tokio::spawn(async move {
             while let Some(Ok(m)) = rx.next().await {
                 let Message::Text(t) = m else { continue };
@@ -198,16 +212,33 @@ pub(super) async fn bidder(
                     _ => &shared.unknown,
                 };
                 counter.fetch_add(1, Ordering::Relaxed);
+                answered.notify_one();
             }
         })
     };
-    let phase = every.mul_f64((i as f64 * 0.618_034) % 1.0);
-    tokio::time::sleep(phase).await;
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut tick = match pace {
+        Pace::Every(every) => {
+            let phase = every.mul_f64((i as f64 * 0.618_034) % 1.0);
+            tokio::time::sleep(phase).await;
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            Some(tick)
+        }
+        Pace::Closed => None,
+    };
     let mut n = 0u64;
     while Instant::now() < until {
-        tick.tick().await;
+        match tick.as_mut() {
+            Some(tick) => {
+                tick.tick().await;
+            }
+            // The first bid goes at once; each later one after the last
+            // one's result (a permit stored by `notify_one` if it came first).
+            None if n > 0 => {
+                let _ = tokio::time::timeout(CLOSED_LOOP_PATIENCE, answered.notified()).await;
+            }
+            None => {}
+        }
         n += 1;
         let max = 200 + 2 * n + parity;
         let id = format!("b{i}-{n}");

@@ -58,7 +58,10 @@ pub struct Report {
     pub nodes: usize,
     pub bidders: usize,
     pub watchers: usize,
+    /// 0 in closed loop.
     pub offered_bids_per_second: u32,
+    /// Each bidder waited for its last result before its next bid.
+    pub closed_loop: bool,
     pub seconds: f64,
     pub committed_bids_per_second: f64,
     pub accepted: u64,
@@ -134,10 +137,15 @@ impl Shown {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let load = if self.closed_loop {
+            "closed loop (one bid in flight per bidder)".to_string()
+        } else {
+            format!("offered {} bids/s", self.offered_bids_per_second)
+        };
         writeln!(
             f,
-            "paddle bench api: {} nodes, {} bidders, {} watchers, offered {} bids/s for {:.1} s",
-            self.nodes, self.bidders, self.watchers, self.offered_bids_per_second, self.seconds
+            "paddle bench api: {} nodes, {} bidders, {} watchers, {load} for {:.1} s",
+            self.nodes, self.bidders, self.watchers, self.seconds
         )?;
         writeln!(
             f,
@@ -267,7 +275,13 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
     }
 
     // Bidders.
-    let every = Duration::from_secs_f64(bidders as f64 / args.bids_per_second as f64);
+    let pace = if args.closed_loop {
+        clients::Pace::Closed
+    } else {
+        clients::Pace::Every(Duration::from_secs_f64(
+            bidders as f64 / args.bids_per_second as f64,
+        ))
+    };
     let cpu_before = (
         figures::own_cpu_seconds(),
         procs
@@ -286,7 +300,7 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
                 tokens[i].clone(),
                 lots[i / 2],
                 (i % 2) as u64,
-                every,
+                pace,
                 until,
                 shared.clone(),
             ))
@@ -400,7 +414,12 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
     let (w50, watcher_samples) = quantile_ms(&shared.watcher_us, 0.5);
     let (w99, _) = quantile_ms(&shared.watcher_us, 0.99);
     let result_p99 = figures::latency(result_samples, r99);
-    let interval_ms = every.as_secs_f64() * 1000.0;
+    // Closed loop: a bidder's next bid leaves as its result arrives, often
+    // before the watchers saw the last one, so no event pairs with its bid.
+    let interval_ms = match pace {
+        clients::Pace::Every(every) => every.as_secs_f64() * 1000.0,
+        clients::Pace::Closed => 0.0,
+    };
     let fanout = |v: Option<&f64>| match v {
         Some(v) => Figure::Measured(*v),
         None => Figure::NotMeasured("no watcher received the update".into()),
@@ -450,10 +469,13 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
                 },
             },
         ];
-        let title = format!(
-            "paddle bench api: {n} nodes, {bidders} bidders, {watchers} watchers, {} bids/s offered",
-            args.bids_per_second
-        );
+        let load = if args.closed_loop {
+            "closed loop".to_string()
+        } else {
+            format!("{} bids/s offered", args.bids_per_second)
+        };
+        let title =
+            format!("paddle bench api: {n} nodes, {bidders} bidders, {watchers} watchers, {load}");
         std::fs::write(path, latency_svg(&title, &series))
             .with_context(|| format!("writing {}", path.display()))?;
     }
@@ -461,7 +483,12 @@ async fn run(args: &BenchApiArgs) -> anyhow::Result<Report> {
         nodes: n,
         bidders,
         watchers,
-        offered_bids_per_second: args.bids_per_second,
+        offered_bids_per_second: if args.closed_loop {
+            0
+        } else {
+            args.bids_per_second
+        },
+        closed_loop: args.closed_loop,
         seconds: elapsed,
         committed_bids_per_second: (accepted + rejected) as f64 / elapsed.max(0.001),
         accepted,

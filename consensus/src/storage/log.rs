@@ -73,10 +73,7 @@ impl LogStore {
         // Segments a purge recorded but did not get to remove (a crash in
         // between) go now.
         if let Ok(Some(purged)) = store.last_purged() {
-            store
-                .log
-                .purge(purged.index)
-                .map_err(|e| sled::Error::Io(e))?;
+            store.log.purge(purged.index).map_err(sled::Error::Io)?;
         }
         Ok(store)
     }

@@ -205,18 +205,33 @@ impl Page {
     }
 
     /// Click what a person would click (waits until it is there and enabled).
+    /// A page that re-renders (a live list redrawn on an event) can replace
+    /// the element between finding and clicking it; a person would click
+    /// the new one, so the click is tried again on the element now there.
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
-        self.wait_js(
-            &format!("clickable {css}"),
-            &format!("const e = document.querySelector({css:?}); return !!(e && !e.disabled && e.offsetParent !== null) || null;"),
-        )
-        .await?;
-        self.client
-            .find(Locator::Css(css))
-            .await?
-            .click()
-            .await
-            .with_context(|| format!("{}: clicking {css}", self.name))
+        let mut attempts = 0;
+        loop {
+            self.wait_js(
+                &format!("clickable {css}"),
+                &format!("const e = document.querySelector({css:?}); return !!(e && !e.disabled && e.offsetParent !== null) || null;"),
+            )
+            .await?;
+            let clicked = match self.client.find(Locator::Css(css)).await {
+                Ok(e) => e.click().await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            match clicked {
+                Ok(()) => return Ok(()),
+                Err(e) if attempts < 5 && e.to_string().contains("stale element") => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e))
+                        .with_context(|| format!("{}: clicking {css}", self.name))
+                }
+            }
+        }
     }
 
     /// Type into a field (after clearing it).

@@ -136,11 +136,10 @@ impl RaftLogReader<TypeConfig> for LogStore {
             Bound::Unbounded => u64::MAX,
         };
         self.log
-            .read(from, to)
-            .map_err(read_err)?
-            .iter()
-            .map(|(_, bytes)| decode_entry(bytes))
-            .collect()
+            .read_each(from, to, |_, bytes| {
+                codec::decode_record(bytes).map_err(std::io::Error::other)
+            })
+            .map_err(read_err)
     }
 }
 

@@ -307,6 +307,18 @@ impl SegmentLog {
 
     /// The records of entries `from..to` that the log holds, in order.
     pub(crate) fn read(&self, from: u64, to: u64) -> io::Result<Vec<(u64, Vec<u8>)>> {
+        self.read_each(from, to, |index, payload| Ok((index, payload.to_vec())))
+    }
+
+    /// `each` over the records of entries `from..to` that the log holds, in
+    /// order, straight from the bytes read (one read per segment, no copy
+    /// of each record): the replication path decodes entries this way.
+    pub(crate) fn read_each<T, E: From<io::Error>>(
+        &self,
+        from: u64,
+        to: u64,
+        mut each: impl FnMut(u64, &[u8]) -> Result<T, E>,
+    ) -> Result<Vec<T>, E> {
         let inner = self.lock()?;
         let from = inner.purged.map_or(from, |p| from.max(p.saturating_add(1)));
         let mut out = Vec::new();
@@ -326,7 +338,7 @@ impl SegmentLog {
                         seg.path.display()
                     ))
                 })?;
-                out.push((index, payload.to_vec()));
+                out.push(each(index, payload)?);
                 at += n;
             }
         }

@@ -26,6 +26,21 @@ use crate::types::TypeConfig;
 
 pub(super) const SNAPSHOT_FILE: &str = "current.snap";
 
+/// Batches of up to this many commands are applied on the async worker
+/// itself; larger ones (catch-ups) on a thread handed over for blocking.
+const INLINE_APPLY_COMMANDS: usize = 2_048;
+
+/// Commands in a batch of entries (a blank or membership entry counts one).
+fn commands_in(entries: &[Entry]) -> usize {
+    entries
+        .iter()
+        .map(|e| match &e.payload {
+            EntryPayload::Normal(p) => p.commands.len(),
+            _ => 1,
+        })
+        .sum()
+}
+
 fn sm_err(verb: ErrorVerb, e: impl std::fmt::Display) -> StorageError {
     StorageIOError::new(
         ErrorSubject::StateMachine,
@@ -421,11 +436,13 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     {
         let entries: Vec<Entry> = entries.into_iter().collect();
         // Applying is CPU and sled work: on a multi-threaded runtime, tell
-        // tokio so that heartbeats and RPCs keep flowing on other threads
-        // while a large catch-up batch is applied.
+        // tokio when a batch is large (a catch-up), so that heartbeats and
+        // RPCs keep flowing on other threads meanwhile. A live batch takes
+        // well under a millisecond, less than the hand-over of the worker's
+        // core to another thread that `block_in_place` costs.
         let multi = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if multi {
+        if multi && commands_in(&entries) > INLINE_APPLY_COMMANDS {
             tokio::task::block_in_place(|| self.apply_now(entries))
         } else {
             self.apply_now(entries)

@@ -88,7 +88,8 @@ pub struct StageMetrics {
     /// One batch of committed entries applied to the state machine in
     /// memory (readers wait meanwhile).
     pub apply: Histogram,
-    /// That batch's writes put into sled (made durable by a later flush).
+    /// That batch's writes put into sled, on the state writer's thread
+    /// (off the apply's path; made durable by a later flush).
     pub state_write: Histogram,
     /// That batch announced: waiters woken, its events handed to the
     /// application (the connections' queues).

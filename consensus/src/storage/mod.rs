@@ -1,8 +1,10 @@
 //! Storage: the only module that imports sled.
 //!
-//! One sled database per node holds the Raft log (`raft_log`), Raft metadata
-//! (`raft_meta`: vote, committed, last purged, active state tree) and the
-//! replicated state (`sm_a` / `sm_b`). Snapshot files live beside it.
+//! The Raft log's entries live in append-only segment files
+//! (`segments.rs`, `raft/log/`). One sled database per node holds the Raft
+//! metadata (`raft_meta`: vote, committed, last purged, active state tree)
+//! and the replicated state (`sm_a` / `sm_b`), written by its own thread
+//! (`state_writer.rs`). Snapshot files live beside it.
 //! Every stored value and the data dir itself carry a format version
 //! (`format.rs`); opening refuses other versions and migrates data dirs
 //! written before versions existed.
@@ -19,6 +21,7 @@ mod segments;
 pub mod sm;
 pub mod snapshot;
 mod state_store;
+mod state_writer;
 
 use std::path::Path;
 

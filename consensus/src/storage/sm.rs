@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use super::disk::Disk;
 use super::snapshot::{self, SnapshotHeader};
 use super::state_store::{Bookkeeping, StateStore};
+use super::state_writer::StateWriter;
 use crate::app::{Application, AppliedEntry};
 use crate::kv::{KvTxn, KvView, StateMap};
 use crate::metrics::StageMetrics;
@@ -87,6 +88,8 @@ pub struct SmShared {
     durability: super::durable::Durability,
     /// The log's segments, closed with the database.
     log: Arc<super::segments::SegmentLog>,
+    /// The state's sled writes, stopped before the database.
+    writer: StateWriter,
     stages: Arc<StageMetrics>,
 }
 
@@ -158,18 +161,28 @@ impl SmShared {
         snapshot::encode(&header, &p.view.map)
     }
 
-    /// Make everything written so far durable (used at shutdown).
-    pub async fn sync(&self) -> std::io::Result<()> {
+    /// Make everything written so far durable (used at shutdown): the
+    /// queued state writes, then a flush.
+    pub async fn sync(self: &Arc<Self>) -> std::io::Result<()> {
+        let me = self.clone();
+        self.durability
+            .blocking(move || me.writer.drain())
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(std::io::Error::other)?;
         self.durability.sync().await
     }
 
     /// Final flush, then release the database and the log's files (call
     /// after Raft stopped).
-    pub async fn close(&self) {
-        let (d, log) = (self.durability.clone(), self.log.clone());
+    pub async fn close(self: &Arc<Self>) {
+        let (d, log, me) = (self.durability.clone(), self.log.clone(), self.clone());
         let _ = self
             .durability
             .blocking(move || {
+                if let Err(e) = me.writer.stop() {
+                    tracing::error!(error = %e, "the state's last writes failed");
+                }
                 d.stop_blocking();
                 if let Err(e) = log.sync_blocking() {
                     tracing::error!(error = %e, "final sync of the log failed");
@@ -233,6 +246,9 @@ impl StateMachineStore {
         };
         app.state_replaced(&view);
         let (applied, _) = watch::channel(applied_index);
+        let store = Arc::new(Mutex::new(store));
+        let writer = StateWriter::start(store.clone(), &disk.durability, disk.stages.clone())
+            .map_err(|e| sm_err(ErrorVerb::Write, e))?;
         let shared = Arc::new(SmShared {
             published: RwLock::new(Published {
                 view,
@@ -245,10 +261,11 @@ impl StateMachineStore {
             current: Mutex::new(current),
             durability: disk.durability.clone(),
             log: disk.log.clone(),
+            writer,
             stages: disk.stages.clone(),
         });
         Ok(StateMachineStore {
-            store: Arc::new(Mutex::new(store)),
+            store,
             last_applied,
             membership,
             last_stamp_ms,
@@ -345,14 +362,12 @@ impl StateMachineStore {
         drop(published);
         let stages = self.shared.stages.clone();
         stages.apply.observe(started.elapsed());
-        let started = std::time::Instant::now();
-        let book = self.bookkeeping();
-        self.store
-            .lock()
-            .expect("lock")
-            .write_batch(writes, &book)
+        // Into sled on the writer thread (`state_writer.rs`): the log
+        // already holds these entries on a majority's disks.
+        self.shared
+            .writer
+            .write(writes, self.bookkeeping())
             .map_err(|e| sm_err(ErrorVerb::Write, e))?;
-        stages.state_write.observe(started.elapsed());
         let started = std::time::Instant::now();
         self.shared.announce(index);
         self.app.get_mut().expect("lock").batch_committed(&view);
@@ -396,6 +411,12 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
                 // the base. The file is written before the store is taken, so
                 // applies wait only for the switch.
                 let index = header.last_applied.map_or(0, |l| l.index);
+                // The rebase drops the chunks up to `index`: none of them may
+                // still be queued.
+                shared
+                    .writer
+                    .wait_for(index)
+                    .map_err(std::io::Error::other)?;
                 let dir = {
                     let s = store.lock().expect("lock");
                     s.would_rebase(index).then(|| s.dir().to_path_buf())
@@ -482,6 +503,9 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 if header.last_applied != expected {
                     return Err("snapshot contents do not match its meta".to_string());
                 }
+                // The install replaces the delta tree: no older write may
+                // land in the new one.
+                shared.writer.drain()?;
                 store
                     .lock()
                     .expect("lock")

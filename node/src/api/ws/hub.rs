@@ -1,7 +1,8 @@
 //! The fan-out of committed events to this node's WebSocket connections.
 //!
 //! One task ([`run`]) reads the node's event channel (one message per
-//! applied batch, sent after the batch is on disk) and hands each sale's
+//! applied batch, sent once the batch is committed (its entries on a
+//! majority's disks) and applied) and hands each sale's
 //! events to the connections following it ("rooms"). Each group of events
 //! is serialized once and the same bytes are shared by every watcher; only
 //! a paddle that was outbid gets a frame of its own (`outbid` goes to that

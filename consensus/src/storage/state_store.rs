@@ -140,6 +140,7 @@ impl StateStore {
             None => (StateMap::new(), Bookkeeping::default()),
         };
         let base_index = base.as_ref().map(|_| index_of(&book.last_applied));
+        let base_book = book.clone();
         // Chunks in key order are batches in log order; one batch's chunks
         // are joined before they are replayed.
         let mut batch_index = None;
@@ -185,6 +186,14 @@ impl StateStore {
             }
         }
         replay_writes(&mut map, &stream).map_err(|e| format!("{active}: {e}"))?;
+        // A rebase can run before the write of the batch it was built at
+        // (the view is published first; the write follows on the writer
+        // thread): the delta's bookkeeping is then behind the base. The
+        // base is the newer state, so its bookkeeping stands; taking the
+        // delta's would apply the entries in between a second time.
+        if base_index.is_some_and(|b| index_of(&book.last_applied) < b) {
+            book = base_book;
+        }
         let mut store = StateStore {
             db: db.clone(),
             raft_meta,
@@ -552,6 +561,41 @@ mod tests {
                 (b"t\0c".to_vec(), b"3".to_vec())
             ]
         );
+    }
+
+    #[test]
+    fn a_base_newer_than_the_deltas_bookkeeping_keeps_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let snapshots = dir.path().join("snapshots");
+        std::fs::create_dir_all(&snapshots).unwrap();
+        {
+            let (disk, mut store, _) = open(dir.path());
+            store
+                .write_batch(vec![Write::Put(b("t\0a"), b("1"))], &book(1))
+                .unwrap();
+            // The snapshot at 2 is built and made the base before batch 2's
+            // write reaches the store; then the node stops.
+            let mut at_2 = StateMap::new();
+            at_2.insert(b("t\0a"), b("1"));
+            at_2.insert(b("t\0b"), b("2"));
+            let h = SnapshotHeader {
+                last_stamp_ms: 22,
+                ..header("1-2-1", 2, 2)
+            };
+            let bytes = snapshot::encode(&h, &at_2);
+            let file = StateStore::write_base_file(&snapshots, &h, &bytes).unwrap();
+            assert!(store.rebase(&file, &h, &disk.durability).unwrap());
+            disk.durability.stop_blocking();
+        }
+        let disk = Disk::open(&dir.path().join("sled"), crate::storage::FlushMode::Fsync).unwrap();
+        let (_, map, book) = StateStore::open(&disk.db, &snapshots).unwrap();
+        assert_eq!(
+            book.last_applied.map(|l| l.index),
+            Some(2),
+            "not 1: entry 2 is in the base"
+        );
+        assert_eq!(book.last_stamp_ms, 22);
+        assert_eq!(pairs(&map).len(), 2);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Issue 17 with a real process: peers without a client certificate (any
 //! host that reaches the raft port) cannot grow a node's memory nor fill
-//! its log, and members keep replicating meanwhile.
+//! its log, and members keep replicating meanwhile. Also the node's own
+//! memory setting (issue 15): no transparent huge pages.
 //!
 //! The bounds are resources: the node's resident memory (VmRSS) and the
 //! number of WARN lines in its log; nothing asserts on time.
@@ -18,14 +19,20 @@ fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_paddle"))
 }
 
-/// Resident memory of a process, in KiB.
-fn rss_kib(pid: u32) -> u64 {
+/// A numeric field of a process's `/proc/PID/status` (`VmRSS` in KiB,
+/// `THP_enabled` 0 or 1).
+fn status_field(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS line")
+        .unwrap_or_else(|| panic!("no {field} line in /proc/{pid}/status"))
+}
+
+/// Resident memory of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    status_field(pid, "VmRSS")
 }
 
 fn warn_lines(c: &Cluster, i: usize) -> usize {
@@ -150,6 +157,21 @@ async fn garbage_at_the_raft_port_does_not_flood_the_log() -> anyhow::Result<()>
         eprintln!("{}", c.nodes[0].log_tail(40));
     }
     assert!(added <= 5, "{added} WARN lines");
+    c.pass();
+    Ok(())
+}
+
+/// A node runs without transparent huge pages (`prctl(PR_SET_THP_DISABLE)`
+/// first thing in `main`): with them, mimalloc's `MADV_HUGEPAGE` arenas
+/// made the kernel zero a 2 MiB page for a first touch anywhere in it,
+/// and an idle connection cost over the 8 KiB budget (BENCHMARKS.md,
+/// issue 15 step 12).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_runs_without_transparent_huge_pages() -> anyhow::Result<()> {
+    let c = Cluster::start(bin(), 1, &[]).await?;
+    members_replicate(&c, 1).await?;
+    let pid = c.nodes[0].pid().expect("running");
+    assert_eq!(status_field(pid, "THP_enabled"), 0, "the node allows THP");
     c.pass();
     Ok(())
 }

@@ -24,31 +24,32 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const EXIT_BAD_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
-    no_transparent_huge_pages();
     forget_empty_paddle_vars();
     run(Cli::parse())
 }
 
-/// No transparent huge pages for this process (Linux; elsewhere nothing).
+/// A node runs without transparent huge pages (Linux; elsewhere nothing
+/// to do).
 ///
 /// mimalloc 3 advises its arenas `MADV_HUGEPAGE`, so where the kernel's THP
 /// mode is `madvise` (Debian's default) the first touch anywhere in a
 /// 2 MiB stretch faults in a whole zeroed 2 MiB page. A node touches its
 /// arenas sparsely (each connection, thread and size class on pages of its
 /// own), so resident memory per idle WebSocket connection rose from
-/// ~7.3 KiB to 8.4–9.1 KiB (over the 8 KiB budget), and the kernel spent
-/// ~4 % of the machine's CPU zeroing pages during a 5,000 bids/s run
-/// (1.3 % without). BENCHMARKS.md, issue 15 step 12. The setting is the
-/// process's (every thread, every mapping; kept by a child such as a node
-/// `paddle demo` or `paddle bench` starts), so it runs first, and a kernel
-/// that refuses it (older than 3.15) only leaves things as they were.
-fn no_transparent_huge_pages() {
+/// ~7.3 KiB to 8.4–10.2 KiB (over the 8 KiB budget), and the kernel spent
+/// 4–5 % of the machine's CPU zeroing pages during a 5,000 bids/s run.
+/// BENCHMARKS.md, issue 15 step 12. The flag is the process's (every
+/// thread, every mapping, those mimalloc made before `main` too, since the
+/// kernel checks it at each fault) and kept across `exec`; a node starts no
+/// other program. Client and bench commands keep the machine's default.
+fn no_transparent_huge_pages() -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory
     // of this process; it only sets a flag on its address space.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    if unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) } != 0 {
+        return Err(std::io::Error::last_os_error());
     }
+    Ok(())
 }
 
 /// An empty `PADDLE_*` variable counts as unset, as in most tools: env
@@ -117,6 +118,9 @@ fn serve(args: &ConfigArgs) -> ExitCode {
     if let Err(e) = logging::init(config.log_format, &config.log) {
         eprintln!("paddle: {e}");
         return ExitCode::from(EXIT_BAD_CONFIG);
+    }
+    if let Err(e) = no_transparent_huge_pages() {
+        tracing::warn!("cannot turn transparent huge pages off for this node ({e}); memory per connection may be higher");
     }
     paddle_node::serve::main(config)
 }

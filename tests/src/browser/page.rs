@@ -204,23 +204,30 @@ impl Page {
         Ok(v.as_str().map(str::to_string))
     }
 
-    /// Click what a person would click (waits until it is there and enabled).
-    /// A page that re-renders (a live list redrawn on an event) can replace
-    /// the element between finding and clicking it; a person would click
-    /// the new one, so the click is tried again on the element now there.
-    pub async fn click(&self, css: &str) -> anyhow::Result<()> {
+    /// Find the element at `css` once `ready_js` says it is there, and `act`
+    /// on it. A page that re-renders (a live list redrawn on an event) can
+    /// replace the element between finding and acting on it; a person
+    /// would use the new one, so the action is tried again on the element
+    /// now there (a few times).
+    async fn on_element<F, Fut>(
+        &self,
+        what: &str,
+        css: &str,
+        ready_js: &str,
+        act: F,
+    ) -> anyhow::Result<()>
+    where
+        F: Fn(fantoccini::elements::Element) -> Fut,
+        Fut: std::future::Future<Output = Result<(), fantoccini::error::CmdError>>,
+    {
         let mut attempts = 0;
         loop {
-            self.wait_js(
-                &format!("clickable {css}"),
-                &format!("const e = document.querySelector({css:?}); return !!(e && !e.disabled && e.offsetParent !== null) || null;"),
-            )
-            .await?;
-            let clicked = match self.client.find(Locator::Css(css)).await {
-                Ok(e) => e.click().await.map(|_| ()),
+            self.wait_js(&format!("{what} {css}"), ready_js).await?;
+            let done = match self.client.find(Locator::Css(css)).await {
+                Ok(e) => act(e).await,
                 Err(e) => Err(e),
             };
-            match clicked {
+            match done {
                 Ok(()) => return Ok(()),
                 Err(e) if attempts < 5 && e.to_string().contains("stale element") => {
                     attempts += 1;
@@ -228,37 +235,40 @@ impl Page {
                 }
                 Err(e) => {
                     return Err(anyhow::Error::new(e))
-                        .with_context(|| format!("{}: clicking {css}", self.name))
+                        .with_context(|| format!("{}: {what} {css}", self.name))
                 }
             }
         }
     }
 
+    /// Click what a person would click (waits until it is there and enabled).
+    pub async fn click(&self, css: &str) -> anyhow::Result<()> {
+        let ready = format!("const e = document.querySelector({css:?}); return !!(e && !e.disabled && e.offsetParent !== null) || null;");
+        self.on_element("clicking", css, &ready, |e| async move {
+            e.click().await.map(|_| ())
+        })
+        .await
+    }
+
     /// Type into a field (after clearing it).
     pub async fn fill(&self, css: &str, text: &str) -> anyhow::Result<()> {
-        self.wait_js(
-            &format!("field {css}"),
-            &format!("return !!document.querySelector({css:?}) || null;"),
-        )
-        .await?;
-        let e = self.client.find(Locator::Css(css)).await?;
-        e.clear().await?;
-        e.send_keys(text)
-            .await
-            .with_context(|| format!("{}: typing into {css}", self.name))
+        let ready = format!("return !!document.querySelector({css:?}) || null;");
+        self.on_element("typing into", css, &ready, |e| async move {
+            e.clear().await?;
+            e.send_keys(text).await
+        })
+        .await
     }
 
     /// Choose a file in a file input (`path` on this machine).
     pub async fn upload(&self, css: &str, path: &std::path::Path) -> anyhow::Result<()> {
-        self.wait_js(
-            &format!("file input {css}"),
-            &format!("return !!document.querySelector({css:?}) || null;"),
-        )
-        .await?;
-        let e = self.client.find(Locator::Css(css)).await?;
-        e.send_keys(&path.to_string_lossy())
-            .await
-            .with_context(|| format!("{}: choosing {} in {css}", self.name, path.display()))
+        let ready = format!("return !!document.querySelector({css:?}) || null;");
+        let path = path.to_string_lossy();
+        self.on_element("choosing a file in", css, &ready, |e| {
+            let path = &path;
+            async move { e.send_keys(path).await }
+        })
+        .await
     }
 
     /// Poll `js` until it returns something other than null/false/"";

@@ -88,8 +88,9 @@ pub struct StageMetrics {
     /// One batch of committed entries applied to the state machine in
     /// memory (readers wait meanwhile).
     pub apply: Histogram,
-    /// That batch's writes put into sled, on the state writer's thread
-    /// (off the apply's path; made durable by a later flush).
+    /// One sled batch of the state writer's thread: the writes of the
+    /// applies it gathered (up to 10 ms of them), off the apply's path;
+    /// made durable by a later flush.
     pub state_write: Histogram,
     /// That batch announced: waiters woken, its events handed to the
     /// application (the connections' queues).

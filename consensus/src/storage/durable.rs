@@ -144,6 +144,38 @@ impl Durability {
         }
     }
 
+    /// Like [`Durability::blocking`], for work that nothing waits for
+    /// soon (encoding and writing a snapshot): on a thread of its own,
+    /// `name`, whose CPU priority is [`BACKGROUND_NICE`] steps lower than
+    /// the node's, so on a busy machine the commit path's threads run
+    /// first and the work takes the idle time. `f` must not hold a lock a
+    /// commit needs: at a low priority it may hold it long.
+    pub(crate) async fn background<T, F>(&self, name: &str, f: F) -> Result<T, String>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        match self {
+            Durability::Thread { .. } => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                std::thread::Builder::new()
+                    .name(name.to_string())
+                    .spawn(move || {
+                        lower_this_threads_priority();
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+                        let _ = tx.send(r);
+                    })
+                    .map_err(|e| format!("cannot start {name}: {e}"))?;
+                match rx.await {
+                    Ok(Ok(v)) => Ok(v),
+                    Ok(Err(_)) => Err(format!("{name} panicked")),
+                    Err(_) => Err(format!("{name} ended without an answer")),
+                }
+            }
+            Durability::Inline(_) => Ok(f()),
+        }
+    }
+
     /// Flush and wait until everything written so far is on disk.
     pub(crate) async fn sync(&self) -> io::Result<()> {
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -247,5 +279,29 @@ impl FileSyncer {
         }
         self.synced_blobs = present;
         Ok(())
+    }
+}
+
+/// How many nice steps below the node a [`Durability::background`] thread
+/// runs.
+pub(crate) const BACKGROUND_NICE: libc::c_int = 10;
+
+/// Lower the calling thread's CPU priority by [`BACKGROUND_NICE`] (on
+/// Linux the nice value is per thread). Lowering needs no privilege; if
+/// the kernel refuses anyway, the thread runs on at the node's priority.
+fn lower_this_threads_priority() {
+    // SAFETY: getpriority and setpriority read and change only the calling
+    // thread's nice value (`who` 0 with PRIO_PROCESS is the caller).
+    let done = unsafe {
+        *libc::__errno_location() = 0;
+        let now = libc::getpriority(libc::PRIO_PROCESS, 0);
+        *libc::__errno_location() == 0
+            && libc::setpriority(libc::PRIO_PROCESS, 0, (now + BACKGROUND_NICE).min(19)) == 0
+    };
+    if !done {
+        tracing::debug!(
+            error = %io::Error::last_os_error(),
+            "cannot lower a background thread's priority"
+        );
     }
 }

@@ -133,6 +133,24 @@ impl SmShared {
         Ok(())
     }
 
+    /// Make the base file `base` (in the snapshot directory, holding
+    /// `bytes`) the current snapshot file too, by a hard link: the bytes are
+    /// written once. Where the file system cannot link, they are written.
+    fn link_snapshot_file(
+        &self,
+        meta: &SnapshotMeta,
+        base: &str,
+        bytes: &[u8],
+    ) -> std::io::Result<()> {
+        let mut current = self.current.lock().expect("lock");
+        if let Err(e) = super::files::link_atomically(&self.snapshot_dir, base, SNAPSHOT_FILE) {
+            tracing::debug!(error = %e, "cannot link the snapshot to its base file; writing it");
+            super::files::write_atomically(&self.snapshot_dir, SNAPSHOT_FILE, bytes)?;
+        }
+        *current = Some(meta.clone());
+        Ok(())
+    }
+
     fn read_snapshot_file(&self) -> std::io::Result<Option<(SnapshotMeta, Vec<u8>)>> {
         let current = self.current.lock().expect("lock");
         match &*current {
@@ -390,51 +408,77 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         let shared = self.shared.clone();
         let store = self.store.clone();
         let seq = self.seq;
-        let (meta, bytes) = self
-            .shared
-            .durability
-            .blocking(move || {
-                let header = SnapshotHeader {
-                    snapshot_id: match p.last_applied {
-                        Some(l) => format!("{}-{}-{}", l.leader_id.term, l.index, seq),
-                        None => format!("0-0-{seq}"),
-                    },
-                    last_applied: p.last_applied,
-                    membership: p.membership.clone(),
-                    last_stamp_ms: p.last_stamp_ms,
-                    keys: p.view.map.len() as u64,
-                };
-                let bytes = snapshot::encode(&header, &p.view.map);
-                let meta = meta_of(&header);
-                shared.store_snapshot_file(&meta, &bytes)?;
-                // The state's chunks up to here can go: this snapshot becomes
-                // the base. The file is written before the store is taken, so
-                // applies wait only for the switch.
-                let index = header.last_applied.map_or(0, |l| l.index);
-                // The rebase drops the chunks up to `index`: none of them may
-                // still be queued.
-                shared
-                    .writer
-                    .wait_for(index)
-                    .map_err(std::io::Error::other)?;
-                let dir = {
-                    let s = store.lock().expect("lock");
-                    s.would_rebase(index).then(|| s.dir().to_path_buf())
-                };
-                if let Some(dir) = dir {
-                    let file = StateStore::write_base_file(&dir, &header, &bytes)
+        // Where the base file goes, if this snapshot will be the new base
+        // (not when a newer one was installed meanwhile).
+        let base_dir = {
+            let s = store.lock().expect("lock");
+            let index = p.last_applied.map_or(0, |l| l.index);
+            s.would_rebase(index).then(|| s.dir().to_path_buf())
+        };
+        let header = SnapshotHeader {
+            snapshot_id: match p.last_applied {
+                Some(l) => format!("{}-{}-{}", l.leader_id.term, l.index, seq),
+                None => format!("0-0-{seq}"),
+            },
+            last_applied: p.last_applied,
+            membership: p.membership.clone(),
+            last_stamp_ms: p.last_stamp_ms,
+            keys: p.view.map.len() as u64,
+        };
+        let meta = meta_of(&header);
+        // Encoding and writing the file take tens of ms of CPU and disk on a
+        // large state: done at a low priority, holding no lock a commit
+        // needs. The snapshot file is the base file under a second name
+        // (written once).
+        let (built, written) = {
+            let (shared, header, meta) = (shared.clone(), header.clone(), meta.clone());
+            self.shared
+                .durability
+                .background("paddle-snapshot", move || {
+                    let bytes = snapshot::encode(&header, &p.view.map);
+                    let written = match base_dir {
+                        Some(dir) => {
+                            let file = StateStore::write_base_file(&dir, &header, &bytes)
+                                .map_err(std::io::Error::other)?;
+                            shared.link_snapshot_file(&meta, &file, &bytes)?;
+                            Some(file)
+                        }
+                        None => {
+                            shared.store_snapshot_file(&meta, &bytes)?;
+                            None
+                        }
+                    };
+                    Ok::<_, std::io::Error>((bytes, written))
+                })
+                .await
+                .map_err(|e| snap_err(ErrorVerb::Write, e))?
+                .map_err(|e| snap_err(ErrorVerb::Write, e))?
+        };
+        let bytes = built;
+        if let Some(file) = written {
+            // The state's chunks up to here can go: this snapshot becomes
+            // the base. The rebase takes the store, which the state writer
+            // needs: at the node's own priority.
+            let index = header.last_applied.map_or(0, |l| l.index);
+            self.shared
+                .durability
+                .blocking(move || {
+                    // The rebase drops the chunks up to `index`: none of
+                    // them may still be queued.
+                    shared
+                        .writer
+                        .wait_for(index)
                         .map_err(std::io::Error::other)?;
                     store
                         .lock()
                         .expect("lock")
                         .rebase(&file, &header, &shared.durability)
-                        .map_err(std::io::Error::other)?;
-                }
-                Ok::<_, std::io::Error>((meta, bytes))
-            })
-            .await
-            .map_err(|e| snap_err(ErrorVerb::Write, e))?
-            .map_err(|e| snap_err(ErrorVerb::Write, e))?;
+                        .map_err(std::io::Error::other)
+                })
+                .await
+                .map_err(|e| snap_err(ErrorVerb::Write, e))?
+                .map_err(|e| snap_err(ErrorVerb::Write, e))?;
+        }
         tracing::info!(id = %meta.snapshot_id, bytes = bytes.len(), "built a snapshot");
         Ok(Snapshot {
             meta,

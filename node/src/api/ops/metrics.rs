@@ -191,7 +191,7 @@ fn render_stages(m: &StageMetrics, out: &mut String) {
          (forward: follower to leader and back; batch_wait: queued for an entry; raft_write: \
          one entry appended, replicated, committed and applied; log_write: a log append until its fdatasync; \
          disk_flush: one sled flush plus fdatasync (state, vote, purge point; off the commit path); append_rpc: one AppendEntries round trip; \
-         apply: one batch applied in memory; state_write: its sled write, on the writer thread; publish: its events handed out).\n# TYPE paddle_stage_seconds histogram"
+         apply: one batch applied in memory; state_write: one sled write of the applies gathered within 10 ms, on the writer thread; publish: its events handed out).\n# TYPE paddle_stage_seconds histogram"
     );
     for (stage, h) in m.stages() {
         histogram(

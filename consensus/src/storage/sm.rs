@@ -124,27 +124,26 @@ impl SmShared {
         self.applied.send_replace(index);
     }
 
-    /// Write `bytes` as the current snapshot file (atomically) and remember
-    /// its meta.
-    fn store_snapshot_file(&self, meta: &SnapshotMeta, bytes: &[u8]) -> std::io::Result<()> {
-        let mut current = self.current.lock().expect("lock");
-        super::files::write_atomically(&self.snapshot_dir, SNAPSHOT_FILE, bytes)?;
-        *current = Some(meta.clone());
-        Ok(())
-    }
-
-    /// Make the base file `base` (in the snapshot directory, holding
-    /// `bytes`) the current snapshot file too, by a hard link: the bytes are
-    /// written once. Where the file system cannot link, they are written.
-    fn link_snapshot_file(
+    /// Make `bytes` the current snapshot file (atomically) and remember its
+    /// meta. With `base`, the base file in the same directory that holds
+    /// the same bytes, the file is a hard link to it (written once); where
+    /// the file system cannot link, or without `base`, the bytes are
+    /// written.
+    fn store_snapshot_file(
         &self,
         meta: &SnapshotMeta,
-        base: &str,
         bytes: &[u8],
+        base: Option<&str>,
     ) -> std::io::Result<()> {
         let mut current = self.current.lock().expect("lock");
-        if let Err(e) = super::files::link_atomically(&self.snapshot_dir, base, SNAPSHOT_FILE) {
-            tracing::debug!(error = %e, "cannot link the snapshot to its base file; writing it");
+        let linked = base.is_some_and(|base| {
+            super::files::link_atomically(&self.snapshot_dir, base, SNAPSHOT_FILE)
+                .inspect_err(|e| {
+                    tracing::debug!(error = %e, "cannot link the snapshot to its base file; writing it")
+                })
+                .is_ok()
+        });
+        if !linked {
             super::files::write_atomically(&self.snapshot_dir, SNAPSHOT_FILE, bytes)?;
         }
         *current = Some(meta.clone());
@@ -430,32 +429,24 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         // large state: done at a low priority, holding no lock a commit
         // needs. The snapshot file is the base file under a second name
         // (written once).
-        let (built, written) = {
+        let (bytes, base) = {
             let (shared, header, meta) = (shared.clone(), header.clone(), meta.clone());
             self.shared
                 .durability
                 .background("paddle-snapshot", move || {
                     let bytes = snapshot::encode(&header, &p.view.map);
-                    let written = match base_dir {
-                        Some(dir) => {
-                            let file = StateStore::write_base_file(&dir, &header, &bytes)
-                                .map_err(std::io::Error::other)?;
-                            shared.link_snapshot_file(&meta, &file, &bytes)?;
-                            Some(file)
-                        }
-                        None => {
-                            shared.store_snapshot_file(&meta, &bytes)?;
-                            None
-                        }
-                    };
-                    Ok::<_, std::io::Error>((bytes, written))
+                    let base = base_dir
+                        .map(|dir| StateStore::write_base_file(&dir, &header, &bytes))
+                        .transpose()
+                        .map_err(std::io::Error::other)?;
+                    shared.store_snapshot_file(&meta, &bytes, base.as_deref())?;
+                    Ok::<_, std::io::Error>((bytes, base))
                 })
                 .await
                 .map_err(|e| snap_err(ErrorVerb::Write, e))?
                 .map_err(|e| snap_err(ErrorVerb::Write, e))?
         };
-        let bytes = built;
-        if let Some(file) = written {
+        if let Some(file) = base {
             // The state's chunks up to here can go: this snapshot becomes
             // the base. The rebase takes the store, which the state writer
             // needs: at the node's own priority.
@@ -555,7 +546,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                     .expect("lock")
                     .install(&bytes, &header, &shared.durability)?;
                 shared
-                    .store_snapshot_file(&file_meta, &bytes)
+                    .store_snapshot_file(&file_meta, &bytes, None)
                     .map_err(|e| e.to_string())?;
                 Ok((header, map))
             })
